@@ -1,0 +1,3 @@
+module mamba.go/common
+
+go 1.26

@@ -1,0 +1,81 @@
+package model
+
+import "fmt"
+
+// VocabMultiple is what the vocabulary is padded up to: the embedding and the
+// output head have PaddedVocab() rows, of which the last PaddedVocab()-VocabSize
+// are never sampled (state-spaces' pad_vocab_size_multiple, mamba.c's rounding).
+const VocabMultiple = 8
+
+// Config is the shape of a Mamba-1 language model. No size is fixed: the real
+// models use DState 16 and DConv 4, but nothing here depends on that.
+type Config struct {
+	NLayers   int  // number of residual blocks
+	VocabSize int  // unpadded vocabulary size (50277 for GPT-NeoX-20B's tokenizer)
+	DModel    int  // residual stream width ("dim" in mamba.c)
+	DInner    int  // mixer width, expand·DModel
+	DtRank    int  // rank of the Δ projection, ceil(DModel/16) in real models
+	DState    int  // N: size of each channel's SSM state
+	DConv     int  // width of the causal depthwise convolution
+	TiedHead  bool // the output head is the embedding matrix (mamba.c's shared_classifier)
+}
+
+// PaddedVocab is VocabSize rounded up to a multiple of VocabMultiple.
+func (c Config) PaddedVocab() int {
+	return (c.VocabSize + VocabMultiple - 1) / VocabMultiple * VocabMultiple
+}
+
+// XProjRows is the output size of x_proj: Δ (DtRank), then B (DState), then C (DState).
+func (c Config) XProjRows() int { return c.DtRank + 2*c.DState }
+
+// maxDim bounds every size so that products of sizes cannot overflow and a
+// corrupt header is refused before anything is allocated.
+const maxDim = 1 << 24
+
+// Validate reports the first size that cannot be a Mamba model.
+func (c Config) Validate() error {
+	for _, f := range []struct {
+		name string
+		v    int
+	}{
+		{"n_layers", c.NLayers}, {"vocab_size", c.VocabSize}, {"d_model", c.DModel},
+		{"d_inner", c.DInner}, {"dt_rank", c.DtRank}, {"d_state", c.DState}, {"d_conv", c.DConv},
+	} {
+		if f.v <= 0 || f.v > maxDim {
+			return fmt.Errorf("%s is %d, want 1..%d", f.name, f.v, maxDim)
+		}
+	}
+	if c.NLayers > 4096 || c.DConv > 64 {
+		return fmt.Errorf("implausible sizes: n_layers %d, d_conv %d", c.NLayers, c.DConv)
+	}
+	return nil
+}
+
+// NumParams is the number of float32 values in the model, the head included
+// once whether or not it is tied.
+func (c Config) NumParams() int64 {
+	n := int64(c.PaddedVocab()) * int64(c.DModel) // embedding
+	n += int64(c.NLayers) * c.layerParams()
+	n += int64(c.DModel) // norm_f
+	if !c.TiedHead {
+		n += int64(c.PaddedVocab()) * int64(c.DModel)
+	}
+	return n
+}
+
+func (c Config) layerParams() int64 {
+	d, di := int64(c.DModel), int64(c.DInner)
+	r, s, k := int64(c.DtRank), int64(c.DState), int64(c.DConv)
+	return 2*di*d + // in_proj
+		di*k + di + // conv1d weight, bias
+		(r+2*s)*di + // x_proj
+		di*r + di + // dt_proj weight, bias
+		di*s + di + // A, D
+		d*di + // out_proj
+		d // norm
+}
+
+func (c Config) String() string {
+	return fmt.Sprintf("n_layers=%d vocab=%d (padded %d) d_model=%d d_inner=%d dt_rank=%d d_state=%d d_conv=%d tied_head=%v",
+		c.NLayers, c.VocabSize, c.PaddedVocab(), c.DModel, c.DInner, c.DtRank, c.DState, c.DConv, c.TiedHead)
+}

@@ -1,0 +1,10 @@
+// Package model holds what every Mamba implementation shares: the model's
+// configuration (Config), its weights (Weights, one Layer per block), the
+// reader and writer of mamba.c's model.bin format, the recurrent state that a
+// model carries from token to token (State) with its versioned file format,
+// and the small interface (Mamba) that the learning, fused and cuda
+// implementations satisfy.
+//
+// Shapes are written as [rows][cols] in row-major order; every weight is a
+// flat []float32 whose length is the product of its shape.
+package model

@@ -1,0 +1,21 @@
+//go:build !unix
+
+package model
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+// MapFile reads path whole where memory maps are not available.
+func MapFile(path string) ([]byte, interface{ Close() error }, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(data) == 0 {
+		return nil, nil, fmt.Errorf("file is empty")
+	}
+	return data, io.NopCloser(nil), nil
+}

@@ -1,0 +1,147 @@
+package model
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+)
+
+// State is the recurrent state of a Mamba model after some tokens: all it
+// remembers of the past. Its size does not grow with the sequence.
+type State struct {
+	Config Config    // the model the state belongs to
+	Conv   []float32 // [n_layers][d_inner][d_conv]  the last d_conv inputs of each channel's convolution, oldest first
+	SSM    []float32 // [n_layers][d_inner][d_state] h, the selective-scan state
+}
+
+// NewState returns the empty state (all zeros) for c.
+func NewState(c Config) *State {
+	return &State{
+		Config: c,
+		Conv:   make([]float32, c.NLayers*c.DInner*c.DConv),
+		SSM:    make([]float32, c.NLayers*c.DInner*c.DState),
+	}
+}
+
+// Clone returns a deep copy.
+func (s *State) Clone() *State {
+	return &State{Config: s.Config, Conv: append([]float32(nil), s.Conv...), SSM: append([]float32(nil), s.SSM...)}
+}
+
+// CheckFor refuses a state that was not made by a model of config c.
+func (s *State) CheckFor(c Config) error {
+	sc := s.Config
+	if sc.NLayers != c.NLayers || sc.DModel != c.DModel || sc.DInner != c.DInner ||
+		sc.DState != c.DState || sc.DConv != c.DConv || sc.DtRank != c.DtRank || sc.VocabSize != c.VocabSize {
+		return fmt.Errorf("state is for another model (%s), this model is %s", sc, c)
+	}
+	if len(s.Conv) != c.NLayers*c.DInner*c.DConv || len(s.SSM) != c.NLayers*c.DInner*c.DState {
+		return fmt.Errorf("state has %d conv and %d ssm values, want %d and %d",
+			len(s.Conv), len(s.SSM), c.NLayers*c.DInner*c.DConv, c.NLayers*c.DInner*c.DState)
+	}
+	return nil
+}
+
+// The state file: a 64-byte little-endian header, then Conv, then SSM as float32.
+//
+//	uint32 magic 0x7453624d ("MbSt"), uint32 version 1,
+//	int32 n_layers, vocab_size, d_model, d_inner, dt_rank, d_state, d_conv, zeros to 64 bytes
+const (
+	stateMagic      = 0x7453624d
+	stateVersion    = 1
+	stateHeaderSize = 64
+)
+
+// MarshalBinary encodes the state in the versioned state format.
+func (s *State) MarshalBinary() ([]byte, error) {
+	var b bytes.Buffer
+	if err := s.Encode(&b); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// Encode writes the state in the versioned state format.
+func (s *State) Encode(w io.Writer) error {
+	c := s.Config
+	h := make([]byte, stateHeaderSize)
+	for i, v := range []uint32{stateMagic, stateVersion, uint32(c.NLayers), uint32(c.VocabSize),
+		uint32(c.DModel), uint32(c.DInner), uint32(c.DtRank), uint32(c.DState), uint32(c.DConv)} {
+		binary.LittleEndian.PutUint32(h[4*i:], v)
+	}
+	if _, err := w.Write(h); err != nil {
+		return err
+	}
+	if err := WriteFloat32s(w, s.Conv); err != nil {
+		return err
+	}
+	return WriteFloat32s(w, s.SSM)
+}
+
+// UnmarshalBinary decodes a state written by MarshalBinary.
+func (s *State) UnmarshalBinary(data []byte) error {
+	if len(data) < stateHeaderSize {
+		return fmt.Errorf("state is %d bytes, shorter than its %d-byte header", len(data), stateHeaderSize)
+	}
+	u32 := func(i int) uint32 { return binary.LittleEndian.Uint32(data[4*i:]) }
+	if u32(0) != stateMagic {
+		return errors.New("not a mamba.go state file (bad magic)")
+	}
+	if v := u32(1); v != stateVersion {
+		return fmt.Errorf("unsupported state version %d, want %d", v, stateVersion)
+	}
+	i32 := func(i int) int { return int(int32(u32(i))) }
+	c := Config{NLayers: i32(2), VocabSize: i32(3), DModel: i32(4), DInner: i32(5), DtRank: i32(6), DState: i32(7), DConv: i32(8)}
+	if err := c.Validate(); err != nil {
+		return fmt.Errorf("bad state header: %w", err)
+	}
+	nConv, nSSM := c.NLayers*c.DInner*c.DConv, c.NLayers*c.DInner*c.DState
+	if want := stateHeaderSize + 4*(nConv+nSSM); len(data) != want {
+		return fmt.Errorf("state is %d bytes, its header needs %d", len(data), want)
+	}
+	body := data[stateHeaderSize:]
+	s.Config = c
+	s.Conv = decodeFloat32s(body[:4*nConv])
+	s.SSM = decodeFloat32s(body[4*nConv:])
+	return nil
+}
+
+func decodeFloat32s(b []byte) []float32 {
+	out := make([]float32, len(b)/4)
+	for i := range out {
+		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return out
+}
+
+// SaveState writes s to path.
+func SaveState(path string, s *State) error {
+	data, err := s.MarshalBinary()
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		return err
+	}
+	return nil
+}
+
+// LoadState reads a state file and checks that it belongs to a model of config c.
+func LoadState(path string, c Config) (*State, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	s := new(State)
+	if err := s.UnmarshalBinary(data); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := s.CheckFor(c); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return s, nil
+}

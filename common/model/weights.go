@@ -1,0 +1,100 @@
+package model
+
+import (
+	"fmt"
+	"io"
+)
+
+// Layer holds the weights of one residual block: h += Mixer(RMSNorm(h)).
+// Shapes use d = DModel, di = DInner, r = DtRank, n = DState, k = DConv.
+type Layer struct {
+	Norm         []float32 // [d]          RMSNorm weight before the mixer
+	InProj       []float32 // [2·di][d]    rows 0..di-1 give x, rows di..2di-1 give the gate z
+	Conv1dWeight []float32 // [di][k]      depthwise causal convolution, one filter per channel
+	Conv1dBias   []float32 // [di]
+	XProj        []float32 // [r+2n][di]   rows give Δ_low (r), then B (n), then C (n)
+	DtProjWeight []float32 // [di][r]      lifts Δ_low back to one Δ per channel
+	DtProjBias   []float32 // [di]
+	A            []float32 // [di][n]      A = −exp(A_log), negative so the state decays
+	D            []float32 // [di]         skip connection y += D·x
+	OutProj      []float32 // [d][di]
+}
+
+// Weights is a whole model. The slices may point into a memory-mapped file:
+// treat them as read-only.
+type Weights struct {
+	Config    Config
+	Embedding []float32 // [padded_vocab][d]
+	Layers    []Layer   // [n_layers]
+	NormF     []float32 // [d] final RMSNorm weight
+	LMHead    []float32 // [padded_vocab][d]; the same slice as Embedding when the head is tied
+
+	closer io.Closer // the mapping or file behind the slices, if any
+}
+
+// Close releases the file behind the weights; the slices must not be used after.
+func (w *Weights) Close() error {
+	if w == nil || w.closer == nil {
+		return nil
+	}
+	c := w.closer
+	w.closer = nil
+	return c.Close()
+}
+
+// SetCloser attaches what Close releases (a mapping, an open file); loaders
+// outside this package use it.
+func (w *Weights) SetCloser(c io.Closer) { w.closer = c }
+
+// tensorShape names one tensor of a layer with its expected length.
+type tensorShape struct {
+	name string
+	ptr  *[]float32
+	n    int
+}
+
+func (l *Layer) tensors(c Config) []tensorShape {
+	d, di, r, n, k := c.DModel, c.DInner, c.DtRank, c.DState, c.DConv
+	return []tensorShape{
+		{"norm", &l.Norm, d},
+		{"in_proj", &l.InProj, 2 * di * d},
+		{"conv1d.weight", &l.Conv1dWeight, di * k},
+		{"conv1d.bias", &l.Conv1dBias, di},
+		{"x_proj", &l.XProj, (r + 2*n) * di},
+		{"dt_proj.weight", &l.DtProjWeight, di * r},
+		{"dt_proj.bias", &l.DtProjBias, di},
+		{"A", &l.A, di * n},
+		{"D", &l.D, di},
+		{"out_proj", &l.OutProj, d * di},
+	}
+}
+
+// Check verifies that every tensor has the length its Config asks for, so
+// that an implementation can index without bounds surprises.
+func (w *Weights) Check() error {
+	c := w.Config
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	vd := c.PaddedVocab() * c.DModel
+	if len(w.Embedding) != vd {
+		return fmt.Errorf("embedding has %d values, want %d", len(w.Embedding), vd)
+	}
+	if len(w.LMHead) != vd {
+		return fmt.Errorf("lm_head has %d values, want %d", len(w.LMHead), vd)
+	}
+	if len(w.NormF) != c.DModel {
+		return fmt.Errorf("norm_f has %d values, want %d", len(w.NormF), c.DModel)
+	}
+	if len(w.Layers) != c.NLayers {
+		return fmt.Errorf("%d layers, want %d", len(w.Layers), c.NLayers)
+	}
+	for i := range w.Layers {
+		for _, t := range w.Layers[i].tensors(c) {
+			if len(*t.ptr) != t.n {
+				return fmt.Errorf("layer %d %s has %d values, want %d", i, t.name, len(*t.ptr), t.n)
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,3 @@
+module mamba.go/compare
+
+go 1.26

@@ -1,0 +1,3 @@
+module mamba.go/learning
+
+go 1.26
