@@ -1,3 +1,5 @@
 module mamba.go/common
 
 go 1.26
+
+require github.com/stretchr/testify v1.12.1 // indirect

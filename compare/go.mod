@@ -1,3 +1,9 @@
 module mamba.go/compare
 
 go 1.26
+
+require mamba.go/common v0.0.0
+
+require github.com/stretchr/testify v1.12.1 // indirect
+
+replace mamba.go/common => ../common

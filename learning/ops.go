@@ -1,0 +1,128 @@
+package learning
+
+import "math"
+
+// The operations, one function each. Every slice is a vector or a row-major
+// matrix; shapes are in the comments.
+
+// rmsNorm: out[i] = x[i] · w[i] / sqrt(mean(x²) + eps).
+// x, w, out: [d]
+func rmsNorm(out, x, w []float32, eps float32) {
+	var ss float32
+	for _, v := range x {
+		ss += v * v
+	}
+	scale := 1 / float32(math.Sqrt(float64(ss/float32(len(x))+eps)))
+	for i := range x {
+		out[i] = x[i] * scale * w[i]
+	}
+}
+
+// matVec: out = W · x, the matrix–vector product.
+// W: [rows][cols], x: [cols], out: [rows]
+func matVec(out, w, x []float32) {
+	cols := len(x)
+	for i := range out {
+		row := w[i*cols : (i+1)*cols]
+		var sum float32
+		for j, v := range row {
+			sum += v * x[j]
+		}
+		out[i] = sum
+	}
+}
+
+// shiftAndAppend moves each channel's window one step into the past and
+// appends the newest input: conv[c] = [conv[c][1], …, conv[c][k-1], x[c]].
+// conv: [di][k], x: [di]
+func shiftAndAppend(conv, x []float32, k int) {
+	for c := range x {
+		window := conv[c*k : (c+1)*k]
+		copy(window, window[1:])
+		window[k-1] = x[c]
+	}
+}
+
+// depthwiseConv: out[c] = Σ_j conv[c][j] · w[c][j] + bias[c], a causal
+// convolution in which every channel has its own filter of width k.
+// conv, w: [di][k], bias, out: [di]
+func depthwiseConv(out, conv, w, bias []float32, k int) {
+	for c := range out {
+		sum := bias[c]
+		for j := 0; j < k; j++ {
+			sum += conv[c*k+j] * w[c*k+j]
+		}
+		out[c] = sum
+	}
+}
+
+// silu: x · σ(x) = x / (1 + e^−x), in place.
+func silu(x []float32) {
+	for i, v := range x {
+		x[i] = v / (1 + float32(math.Exp(float64(-v))))
+	}
+}
+
+// softplus: log(1 + eˣ), in place, with PyTorch's threshold: above 20 it
+// returns x itself (the two agree to float32 precision there).
+func softplus(x []float32) {
+	for i, v := range x {
+		if v <= 20 {
+			x[i] = float32(math.Log1p(math.Exp(float64(v))))
+		}
+	}
+}
+
+// addBias: x += b.
+func addBias(x, b []float32) {
+	for i := range x {
+		x[i] += b[i]
+	}
+}
+
+// selectiveScan advances the SSM state of every channel by one step and
+// reads it out. For channel c with input u = x[c] and step Δ = dt[c]:
+//
+//	h[c][s] = exp(Δ·A[c][s]) · h[c][s] + Δ · B[s] · u   (zero-order hold of A, Euler for B)
+//	y[c]    = Σ_s C[s] · h[c][s]
+//
+// The model chose Δ, B and C from the input itself: that is what makes the
+// scan "selective".
+// ssm, A: [di][n], x, dt, y: [di], B, C: [n]
+func selectiveScan(y, ssm, x, dt, A, B, C []float32) {
+	n := len(B)
+	for c := range x {
+		h := ssm[c*n : (c+1)*n]
+		a := A[c*n : (c+1)*n]
+		var sum float32
+		for s := 0; s < n; s++ {
+			dA := float32(math.Exp(float64(dt[c] * a[s])))
+			h[s] = dA*h[s] + dt[c]*B[s]*x[c]
+			sum += C[s] * h[s]
+		}
+		y[c] = sum
+	}
+}
+
+// skipD: y += D · x, the skip connection around the scan.
+func skipD(y, D, x []float32) {
+	for c := range y {
+		y[c] += D[c] * x[c]
+	}
+}
+
+// gate: y · SiLU(z), the multiplicative gate of the second in_proj branch.
+// z is overwritten.
+func gate(y, z []float32) {
+	silu(z)
+	for i := range y {
+		y[i] *= z[i]
+	}
+}
+
+// addResidual: h += x.
+func addResidual(h, x []float32) {
+	for i := range h {
+		h[i] += x[i]
+	}
+}
