@@ -17,13 +17,10 @@ package model
 //	lm_head [padded_vocab][dim], only when shared_classifier is 0
 
 import (
-	"bufio"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 )
 
 const (
@@ -128,24 +125,7 @@ func WriteModelBin(path string, w *Weights) error {
 	if err := w.Check(); err != nil {
 		return fmt.Errorf("%s: refusing to write inconsistent weights: %w", path, err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // a no-op after the rename
-	bw := bufio.NewWriterSize(tmp, 1<<20)
-	if err := EncodeModelBin(bw, w); err != nil {
-		tmp.Close()
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err := bw.Flush(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return os.Rename(tmp.Name(), path)
+	return WriteFileAtomic(path, func(out io.Writer) error { return EncodeModelBin(out, w) })
 }
 
 // EncodeModelBin streams w in model.bin format, tensor by tensor.
