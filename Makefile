@@ -12,6 +12,7 @@ all: build
 build:
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/mamba ./common/cmd/mamba
+	$(GO) build -o $(BIN)/mamba-learning ./learning/cmd/mamba-learning
 
 test:
 	$(GO) test $(addprefix ./,$(addsuffix /...,$(MODULES)))

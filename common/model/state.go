@@ -37,13 +37,18 @@ func (s *State) CheckFor(c Config) error {
 	sc := s.Config
 	if sc.NLayers != c.NLayers || sc.DModel != c.DModel || sc.DInner != c.DInner ||
 		sc.DState != c.DState || sc.DConv != c.DConv || sc.DtRank != c.DtRank || sc.VocabSize != c.VocabSize {
-		return fmt.Errorf("state is for another model (%s), this model is %s", sc, c)
+		return fmt.Errorf("state is for another model (%s), this model is %s", stateShape(sc), stateShape(c))
 	}
 	if len(s.Conv) != c.NLayers*c.DInner*c.DConv || len(s.SSM) != c.NLayers*c.DInner*c.DState {
 		return fmt.Errorf("state has %d conv and %d ssm values, want %d and %d",
 			len(s.Conv), len(s.SSM), c.NLayers*c.DInner*c.DConv, c.NLayers*c.DInner*c.DState)
 	}
 	return nil
+}
+
+func stateShape(c Config) string {
+	return fmt.Sprintf("n_layers=%d vocab=%d d_model=%d d_inner=%d dt_rank=%d d_state=%d d_conv=%d",
+		c.NLayers, c.VocabSize, c.DModel, c.DInner, c.DtRank, c.DState, c.DConv)
 }
 
 // The state file: a 64-byte little-endian header, then Conv, then SSM as float32.

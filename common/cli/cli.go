@@ -1,0 +1,232 @@
+// Package cli is the command line shared by every implementation's binary
+// (bin/mamba-learning, bin/mamba-fused, bin/mamba-cuda), with mamba.c's flags:
+//
+//	mamba-IMPL MODEL [-n steps] [-i prompt] [-t temperature] [-p top_p] [-s seed] [-z tokenizer]
+//	           [-tokens 1,2,3] [-save-state FILE] [-load-state FILE] [-ignore-eos]
+//
+// Generated tokens stream to stdout as they are made; the prompt's and the
+// generation's tok/s go to stderr.
+package cli
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"mamba.go/common/generate"
+	"mamba.go/common/load"
+	"mamba.go/common/model"
+	"mamba.go/common/sample"
+)
+
+// NewModel makes an implementation's model over loaded weights.
+type NewModel func(w *model.Weights) (model.Mamba, error)
+
+// Main runs the command line of the binary called name and exits.
+func Main(name string, newModel NewModel) {
+	if err := Run(name, os.Args[1:], os.Stdout, os.Stderr, newModel); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		}
+		os.Exit(1)
+	}
+}
+
+// flags are the command line's settings.
+type flags struct {
+	model       string
+	steps       int
+	prompt      string
+	promptSet   bool
+	temperature float64
+	topP        float64
+	seed        uint64
+	tokenizer   string
+	tokens      string
+	saveState   string
+	loadState   string
+	ignoreEOS   bool
+}
+
+// endOfText is <|endoftext|> in the GPT-NeoX vocabulary: generation stops there.
+const endOfText = 0
+
+func parseFlags(name string, args []string, stderr io.Writer) (*flags, error) {
+	f := &flags{}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.IntVar(&f.steps, "n", 256, "number of tokens to generate")
+	fs.StringVar(&f.prompt, "i", "", "prompt text (needs a tokenizer)")
+	fs.Float64Var(&f.temperature, "t", 1.0, "temperature; 0 is greedy (argmax)")
+	fs.Float64Var(&f.topP, "p", 0.9, "top-p (nucleus) mass in (0, 1]; 1 disables it")
+	fs.Uint64Var(&f.seed, "s", 0, "random seed; 0 takes one from the clock")
+	fs.StringVar(&f.tokenizer, "z", "", "tokenizer.json (default: the one beside MODEL)")
+	fs.StringVar(&f.tokens, "tokens", "", "prompt as comma-separated token ids, no tokenizer needed")
+	fs.StringVar(&f.saveState, "save-state", "", "write the recurrent state after the prompt to FILE")
+	fs.StringVar(&f.loadState, "load-state", "", "start from the state in FILE; the prompt continues it")
+	fs.BoolVar(&f.ignoreEOS, "ignore-eos", false, "do not stop at <|endoftext|>")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: %s MODEL [flags]\n\nMODEL is a mamba.c model.bin.\n\nflags:\n", name)
+		fs.PrintDefaults()
+	}
+	// mamba.c puts MODEL first; accept it first or after the flags.
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		f.model, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if f.model == "" && fs.NArg() > 0 {
+		f.model = fs.Arg(0)
+		fs.Parse(fs.Args()[1:])
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if f.model == "" {
+		fs.Usage()
+		return nil, errors.New("no MODEL given")
+	}
+	fs.Visit(func(fl *flag.Flag) {
+		if fl.Name == "i" {
+			f.promptSet = true
+		}
+	})
+	switch {
+	case f.steps < 0:
+		return nil, fmt.Errorf("-n %d: want a count ≥ 0", f.steps)
+	case f.temperature < 0:
+		return nil, fmt.Errorf("-t %g: want a temperature ≥ 0", f.temperature)
+	case f.topP <= 0 || f.topP > 1:
+		return nil, fmt.Errorf("-p %g: want top-p in (0, 1]", f.topP)
+	case f.promptSet && f.tokens != "":
+		return nil, errors.New("give either -i or -tokens, not both")
+	}
+	return f, nil
+}
+
+// parseTokenList reads "1,2,3".
+func parseTokenList(s string) ([]int, error) {
+	var ids []int
+	for _, field := range strings.Split(s, ",") {
+		field = strings.TrimSpace(field)
+		if field == "" {
+			continue
+		}
+		id, err := strconv.Atoi(field)
+		if err != nil {
+			return nil, fmt.Errorf("-tokens: %q is not a token id", field)
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+// Run is Main without the exit, for tests.
+func Run(name string, args []string, stdout, stderr io.Writer, newModel NewModel) error {
+	f, err := parseFlags(name, args, stderr)
+	if err != nil {
+		return err
+	}
+	w, err := load.Open(f.model)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	c := w.Config
+
+	prompt, out, err := promptAndOutput(f, stdout, c)
+	if err != nil {
+		return err
+	}
+	m, err := newModel(w)
+	if err != nil {
+		return fmt.Errorf("%s: %w", f.model, err)
+	}
+	defer m.Close()
+	if f.loadState != "" {
+		s, err := model.LoadState(f.loadState, c)
+		if err != nil {
+			return err
+		}
+		if err := m.SetState(s); err != nil {
+			return fmt.Errorf("%s: %w", f.loadState, err)
+		}
+	}
+
+	seed := f.seed
+	if seed == 0 {
+		seed = uint64(nowNanos())
+	}
+	sampler := sample.New(c.VocabSize, float32(f.temperature), float32(f.topP), seed)
+	opt := generate.Options{Steps: f.steps, StopToken: endOfText}
+	if f.ignoreEOS {
+		opt.StopToken = -1
+	}
+
+	if f.saveState != "" {
+		opt.AfterPrompt = func() error { return model.SaveState(f.saveState, m.State()) }
+	}
+	st, err := generate.Generate(m, prompt, sampler, opt, out.emit)
+	if ferr := out.flush(); err == nil {
+		err = ferr
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "\nprompt: %d tokens, %.1f tok/s; generated: %d tokens, %.1f tok/s\n",
+		st.PromptTokens, st.PromptTokPerSec(), st.GenTokens, st.GenTokPerSec())
+	return nil
+}
+
+// tokenOutput streams generated tokens to stdout.
+type tokenOutput struct {
+	w     *bufio.Writer
+	first bool
+}
+
+func (o *tokenOutput) emit(id int) error {
+	if !o.first {
+		o.w.WriteByte(' ')
+	}
+	o.first = false
+	fmt.Fprint(o.w, id)
+	return o.w.Flush() // stream: the user sees each token as it is made
+}
+
+func (o *tokenOutput) flush() error {
+	o.w.WriteByte('\n')
+	return o.w.Flush()
+}
+
+// promptAndOutput turns -i or -tokens into prompt ids and picks how tokens are printed.
+func promptAndOutput(f *flags, stdout io.Writer, c model.Config) ([]int, *tokenOutput, error) {
+	out := &tokenOutput{w: bufio.NewWriter(stdout), first: true}
+	if f.promptSet {
+		return nil, nil, errors.New("-i needs a tokenizer, which this build does not have yet: give the prompt as -tokens 1,2,3")
+	}
+	if f.tokens == "" {
+		return nil, nil, errors.New("empty prompt: give -tokens 1,2,3 (or -i TEXT)")
+	}
+	ids, err := parseTokenList(f.tokens)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(ids) == 0 {
+		return nil, nil, errors.New("empty prompt: -tokens has no ids")
+	}
+	for _, id := range ids {
+		if err := model.CheckToken(c, id); err != nil {
+			return nil, nil, fmt.Errorf("-tokens: %w", err)
+		}
+	}
+	return ids, out, nil
+}
+
+func nowNanos() int64 { return time.Now().UnixNano() }
