@@ -2,7 +2,7 @@
 GO      ?= go
 BIN     := bin
 PYTHON  ?= /usr/bin/python3
-MODULES := common learning compare
+MODULES := common learning fused compare
 SHARED  ?= ../shared
 
 .PHONY: all build test vet compare testdata clean
@@ -13,6 +13,7 @@ build:
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/mamba ./common/cmd/mamba
 	$(GO) build -o $(BIN)/mamba-learning ./learning/cmd/mamba-learning
+	$(GO) build -o $(BIN)/mamba-fused ./fused/cmd/mamba-fused
 
 test:
 	$(GO) test $(addprefix ./,$(addsuffix /...,$(MODULES)))

@@ -1,0 +1,2 @@
+// Package fused is the fast CPU implementation.
+package fused

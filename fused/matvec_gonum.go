@@ -1,0 +1,30 @@
+//go:build !goexperiment.simd || !amd64
+
+package fused
+
+import (
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/gonum"
+)
+
+// kernelName says which matrix–vector kernel this build uses.
+func kernelName() string { return "gonum sgemv (SSE assembly on amd64, Go elsewhere)" }
+
+// matVec: out[i] = Σ_j W[i·ld + j] · x[j] for i < len(out), j < len(x),
+// the matrix–vector product over a block of W's rows and columns (row
+// stride ld), on gonum's float32 BLAS.
+func matVec(out, w []float32, ld int, x []float32) {
+	if len(out) == 0 {
+		return
+	}
+	if len(x) == 0 {
+		clear(out)
+		return
+	}
+	gonum.Implementation{}.Sgemv(blas.NoTrans, len(out), len(x), 1, w, ld, x, 1, 0, out, 1)
+}
+
+// scanGate: see scanGateGeneric.
+func scanGate(y, ssm, u, dt, A, B, C, D, z []float32, lo, hi int) {
+	scanGateGeneric(y, ssm, u, dt, A, B, C, D, z, lo, hi)
+}

@@ -1,0 +1,128 @@
+package fused
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// The worker pool. A token's step is a sequence of matrix–vector products
+// that each depend on the one before, so the workers run the whole step in
+// lockstep (SPMD, like an OpenMP parallel region): every worker executes the
+// same program over its own share of rows or channels, and a barrier
+// separates the phases that need each other's results. The goroutines live
+// as long as the model: nothing is spawned per token or per product.
+
+// barrier makes n goroutines wait for each other. A waiter first spins on
+// the generation counter (a phase lasts tens to hundreds of µs, less than
+// the cost of parking and waking a goroutine), then blocks on a condition
+// variable so that idle workers between tokens do not burn a core.
+type barrier struct {
+	n        int32
+	spin     int           // polls of gen before blocking
+	count    atomic.Int32  // arrivals in the current generation
+	gen      atomic.Uint32 // bumped by the last arrival, releasing the others
+	sleepers atomic.Int32  // waiters blocked on cond
+	mu       sync.Mutex
+	cond     sync.Cond
+	_        [64]byte // keep the hot counters off other data's cache lines
+}
+
+func newBarrier(n, spin int) *barrier {
+	b := &barrier{n: int32(n), spin: spin}
+	b.cond.L = &b.mu
+	return b
+}
+
+// wait returns once all n goroutines have called it.
+func (b *barrier) wait() {
+	g := b.gen.Load()
+	if b.count.Add(1) == b.n {
+		b.count.Store(0)
+		b.gen.Add(1)
+		// A waiter counts itself in sleepers before its last look at gen, and
+		// we bumped gen before looking at sleepers: one of us sees the other.
+		if b.sleepers.Load() > 0 {
+			b.mu.Lock()
+			b.cond.Broadcast()
+			b.mu.Unlock()
+		}
+		return
+	}
+	for i := 0; i < b.spin; i++ {
+		if b.gen.Load() != g {
+			return
+		}
+		if i&1023 == 1023 {
+			runtime.Gosched() // let a goroutine sharing our thread run
+		}
+	}
+	b.mu.Lock()
+	b.sleepers.Add(1)
+	for b.gen.Load() == g {
+		b.cond.Wait()
+	}
+	b.sleepers.Add(-1)
+	b.mu.Unlock()
+}
+
+// pool runs fn(worker) on n workers at once: worker 0 is the caller's own
+// goroutine, workers 1..n-1 are goroutines started once by newPool.
+type pool struct {
+	n    int
+	fn   func(worker int) // the program of the current run; set before start
+	bar  *barrier         // the phase barrier that fn uses between its phases
+	gate *barrier         // start and end of a run
+	quit atomic.Bool
+	done sync.WaitGroup
+}
+
+// defaultSpin polls for roughly 50–100 µs before a waiter blocks.
+const defaultSpin = 1 << 16
+
+func newPool(n int) *pool {
+	p := &pool{n: n, bar: newBarrier(n, defaultSpin), gate: newBarrier(n, defaultSpin)}
+	p.done.Add(n - 1)
+	for w := 1; w < n; w++ {
+		go p.worker(w)
+	}
+	return p
+}
+
+func (p *pool) worker(w int) {
+	defer p.done.Done()
+	for {
+		p.gate.wait() // start
+		if p.quit.Load() {
+			return
+		}
+		p.fn(w)
+		p.gate.wait() // end
+	}
+}
+
+// run executes fn on every worker and returns when all have finished.
+func (p *pool) run(fn func(worker int)) {
+	p.fn = fn
+	p.gate.wait() // start: publishes fn to the workers
+	fn(0)
+	p.gate.wait() // end
+}
+
+// sync is the barrier between two phases of fn.
+func (p *pool) sync() { p.bar.wait() }
+
+// close stops the workers.
+func (p *pool) close() {
+	if p.quit.Swap(true) {
+		return
+	}
+	p.gate.wait() // the workers see quit and return
+	p.done.Wait()
+}
+
+// split returns worker w's share [lo, hi) of n items cut into p nearly equal
+// contiguous parts.
+func split(n, p, w int) (lo, hi int) {
+	return n * w / p, n * (w + 1) / p
+}
