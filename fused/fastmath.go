@@ -15,6 +15,8 @@ const (
 	ln2Lo  = -2.12194440e-4
 	expMin = -87.33654 // below this eˣ is under float32's smallest normal
 	expMax = 88.72283  // above this eˣ overflows
+	// shifter is 1.5·2²³: float32 sums of this size have no fraction bits.
+	shifter = 12582912
 )
 
 // exp32 is eˣ in float32, by Cody–Waite range reduction and Cephes' expf
@@ -26,7 +28,8 @@ func exp32(x float32) float32 {
 	if x > expMax {
 		return float32(math.Inf(1))
 	}
-	k := float32(math.Floor(float64(x*log2e + 0.5)))
+	// k = round(x·log2 e): adding and removing 1.5·2²³ rounds to an integer.
+	k := (x*log2e + shifter) - shifter
 	r := x - k*ln2Hi - k*ln2Lo
 	p := float32(1.9875691500e-4)
 	p = p*r + 1.3981999507e-3

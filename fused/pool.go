@@ -126,3 +126,5 @@ func (p *pool) close() {
 func split(n, p, w int) (lo, hi int) {
 	return n * w / p, n * (w + 1) / p
 }
+
+func runtimeProcs() int { return runtime.GOMAXPROCS(0) }

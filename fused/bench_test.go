@@ -1,0 +1,266 @@
+package fused
+
+import (
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"mamba.go/common/model"
+	"mamba.go/common/refcase"
+	"mamba.go/learning"
+)
+
+// Benchmarks. Whole steps: fused and learning's Forward on the 130m-shaped
+// random model that `make bench` caches (.cache/bench/130m.bin; set
+// MAMBA_BENCH_MODEL to use another). Kernels: each fused kernel at the
+// 130m sizes, beside the plain loop of the learning functions it replaces
+// (written out here, since learning exports nothing but the model). The
+// products report bytes of weights per op, so -bench prints GB/s.
+
+func benchWeights(b *testing.B) *model.Weights {
+	path := os.Getenv("MAMBA_BENCH_MODEL")
+	if path == "" {
+		if root := refcase.RepoRoot(); root != "" {
+			path = filepath.Join(root, ".cache", "bench", "130m.bin")
+		}
+	}
+	if _, err := os.Stat(path); err != nil {
+		b.Skip("no benchmark model: run `make bench` once, or set MAMBA_BENCH_MODEL")
+	}
+	w, err := model.LoadModelBin(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { w.Close() })
+	return w
+}
+
+func weightBytes(c model.Config) int64 {
+	per := int64(2*c.DInner*c.DModel + c.XProjRows()*c.DInner + c.DInner*c.DtRank + c.DModel*c.DInner)
+	return 4 * (int64(c.NLayers)*per + int64(c.PaddedVocab()*c.DModel))
+}
+
+func benchForward(b *testing.B, m model.Mamba) {
+	tok := 0
+	b.SetBytes(weightBytes(m.Config()))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := m.Forward(tok); err != nil {
+			b.Fatal(err)
+		}
+		tok = (tok + 1) % 1000
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tok/s")
+}
+
+func BenchmarkForward(b *testing.B) {
+	w := benchWeights(b)
+	m, err := New(w)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close()
+	benchForward(b, m)
+}
+
+func BenchmarkForwardLearning(b *testing.B) {
+	w := benchWeights(b)
+	m, err := learning.New(w)
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchForward(b, m)
+}
+
+// plainMatVec is learning's matVec.
+func plainMatVec(out, w, x []float32) {
+	cols := len(x)
+	for i := range out {
+		row := w[i*cols : (i+1)*cols]
+		var sum float32
+		for j, v := range row {
+			sum += v * x[j]
+		}
+		out[i] = sum
+	}
+}
+
+// The 130m sizes: d 768, di 1536, r 48, n 16, V 50280.
+const (
+	bD, bDi, bR, bN, bV = 768, 1536, 48, 16, 50280
+)
+
+func BenchmarkMatVec(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, sz := range []struct {
+		name       string
+		rows, cols int
+	}{
+		{"in_proj-1536x768-cached", 2 * bDi, bD}, // 4.7 MB: fits the 32 MB L3
+		{"head-50280x768-dram", bV, bD},          // 154 MB: streams from memory
+	} {
+		w := randVec(rng, sz.rows*sz.cols)
+		x := randVec(rng, sz.cols)
+		out := make([]float32, sz.rows)
+		b.Run(sz.name+"/fused", func(b *testing.B) {
+			b.SetBytes(int64(4 * len(w)))
+			for b.Loop() {
+				matVec(out, w, sz.cols, x)
+			}
+		})
+		b.Run(sz.name+"/plain", func(b *testing.B) {
+			b.SetBytes(int64(4 * len(w)))
+			for b.Loop() {
+				plainMatVec(out, w, x)
+			}
+		})
+		b.Run(sz.name+"/fused-all-workers", func(b *testing.B) {
+			p := newPool(maxWorkers())
+			defer p.close()
+			fn := func(wk int) {
+				lo, hi := split(sz.rows, p.n, wk)
+				matVec(out[lo:hi], w[lo*sz.cols:], sz.cols, x)
+			}
+			b.SetBytes(int64(4 * len(w)))
+			for b.Loop() {
+				p.run(fn)
+			}
+		})
+	}
+}
+
+func maxWorkers() int { return max(1, runtimeProcs()) }
+
+func BenchmarkScanGate(b *testing.B) {
+	rng := rand.New(rand.NewPCG(2, 2))
+	ssm := randVec(rng, bDi*bN)
+	u, dt, D, z := randVec(rng, bDi), randVec(rng, bDi), randVec(rng, bDi), randVec(rng, bDi)
+	A, B, C := randVec(rng, bDi*bN), randVec(rng, bN), randVec(rng, bN)
+	for i := range A {
+		A[i] = -float32(i%bN + 1)
+		ssm[i] *= 1e-3
+	}
+	for i := range dt {
+		dt[i] = 0.01
+	}
+	y := make([]float32, bDi)
+	b.Run("fused", func(b *testing.B) {
+		for b.Loop() {
+			scanGate(y, ssm, u, dt, A, B, C, D, z, 0, bDi)
+		}
+	})
+	b.Run("fused-generic", func(b *testing.B) {
+		for b.Loop() {
+			scanGateGeneric(y, ssm, u, dt, A, B, C, D, z, 0, bDi)
+		}
+	})
+	b.Run("plain", func(b *testing.B) { // selectiveScan, skipD, gate
+		for b.Loop() {
+			for c := range bDi {
+				h, a := ssm[c*bN:(c+1)*bN], A[c*bN:(c+1)*bN]
+				var sum float32
+				for s := range bN {
+					dA := float32(math.Exp(float64(dt[c] * a[s])))
+					h[s] = dA*h[s] + dt[c]*B[s]*u[c]
+					sum += C[s] * h[s]
+				}
+				y[c] = sum
+			}
+			for c := range y {
+				y[c] += D[c] * u[c]
+			}
+			for c := range y {
+				zc := z[c] / (1 + float32(math.Exp(float64(-z[c]))))
+				y[c] *= zc
+			}
+		}
+	})
+}
+
+func BenchmarkConvSiLU(b *testing.B) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	k := 4
+	conv, x, w, bias := randVec(rng, bDi*k), randVec(rng, bDi), randVec(rng, bDi*k), randVec(rng, bDi)
+	u := make([]float32, bDi)
+	b.Run("fused", func(b *testing.B) {
+		for b.Loop() {
+			convSiLU(u, conv, x, w, bias, k, 0, bDi)
+		}
+	})
+	b.Run("plain", func(b *testing.B) { // shiftAndAppend, depthwiseConv, silu
+		for b.Loop() {
+			for c := range x {
+				win := conv[c*k : (c+1)*k]
+				copy(win, win[1:])
+				win[k-1] = x[c]
+			}
+			for c := range u {
+				sum := bias[c]
+				for j := 0; j < k; j++ {
+					sum += conv[c*k+j] * w[c*k+j]
+				}
+				u[c] = sum
+			}
+			for i, v := range u {
+				u[i] = v / (1 + float32(math.Exp(float64(-v))))
+			}
+		}
+	})
+}
+
+func BenchmarkDtSoftplus(b *testing.B) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	dtW, dtLow, bias := randVec(rng, bDi*bR), randVec(rng, bR), randVec(rng, bDi)
+	dt := make([]float32, bDi)
+	b.Run("fused", func(b *testing.B) {
+		for b.Loop() {
+			dtSoftplus(dt, dtW, dtLow, bias, 0, bDi)
+		}
+	})
+	b.Run("plain", func(b *testing.B) { // matVec, addBias, softplus
+		for b.Loop() {
+			plainMatVec(dt, dtW, dtLow)
+			for i := range dt {
+				dt[i] += bias[i]
+			}
+			for i, v := range dt {
+				if v <= 20 {
+					dt[i] = float32(math.Log1p(math.Exp(float64(v))))
+				}
+			}
+		}
+	})
+}
+
+func BenchmarkResidualRMSNorm(b *testing.B) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	h, g := randVec(rng, bD), randVec(rng, bD)
+	parts := [][]float32{randVec(rng, bD), randVec(rng, bD)}
+	normed := make([]float32, bD)
+	for i := range parts {
+		for j := range parts[i] {
+			parts[i][j] *= 1e-6 // keep h from growing over the iterations
+		}
+	}
+	for b.Loop() {
+		residualRMSNorm(normed, h, parts, g)
+	}
+}
+
+// BenchmarkBarrier is the cost of one phase boundary with every worker.
+func BenchmarkBarrier(b *testing.B) {
+	p := newPool(maxWorkers())
+	defer p.close()
+	const rounds = 1000
+	fn := func(int) {
+		for range rounds {
+			p.sync()
+		}
+	}
+	for b.Loop() {
+		p.run(fn)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*rounds), "ns/sync")
+}

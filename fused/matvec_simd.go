@@ -1,0 +1,199 @@
+//go:build goexperiment.simd && amd64
+
+package fused
+
+import (
+	"simd/archsimd"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/gonum"
+)
+
+// With GOEXPERIMENT=simd the products and the scan use Go's simd/archsimd
+// vectors: 16 float32 lanes with AVX-512, 8 with AVX2 and FMA, and gonum's
+// SSE kernel on older CPUs.
+
+var (
+	hasAVX512 = archsimd.X86.AVX512()
+	hasAVX2   = archsimd.X86.AVX2() && archsimd.X86.FMA()
+)
+
+// kernelName says which matrix–vector kernel this build uses.
+func kernelName() string {
+	switch {
+	case hasAVX512:
+		return "simd/archsimd AVX-512, 4 rows × 16 lanes"
+	case hasAVX2:
+		return "simd/archsimd AVX2+FMA, 4 rows × 8 lanes"
+	}
+	return "gonum sgemv (SSE assembly)"
+}
+
+// matVec: out[i] = Σ_j W[i·ld + j] · x[j] for i < len(out), j < len(x),
+// the matrix–vector product over a block of W's rows and columns (row
+// stride ld).
+func matVec(out, w []float32, ld int, x []float32) {
+	switch {
+	case len(out) == 0:
+	case len(x) == 0:
+		clear(out)
+	case hasAVX512:
+		matVec16(out, w, ld, x)
+	case hasAVX2:
+		matVec8(out, w, ld, x)
+	default:
+		gonum.Implementation{}.Sgemv(blas.NoTrans, len(out), len(x), 1, w, ld, x, 1, 0, out, 1)
+	}
+}
+
+// matVec16 takes four rows at a time, so that each x vector loaded serves
+// four rows and four independent FMA chains hide the FMA latency; the last
+// len(x) mod 16 columns go through masked loads. The four sums are reduced
+// and stored as one vector: scalar SSE code between AVX-512 instructions
+// pays for false dependencies on the upper register halves (measured 2–3×
+// on this machine), hence also the VZEROUPPER before returning.
+func matVec16(out, w []float32, ld int, x []float32) {
+	n := len(x)
+	body := n &^ 15
+	for i := 0; i < len(out); i += 4 {
+		// Rows past the end of out repeat the last row; their sums are not stored.
+		last := len(out) - 1
+		r0 := w[i*ld : i*ld+n]
+		r1 := w[min(i+1, last)*ld : min(i+1, last)*ld+n]
+		r2 := w[min(i+2, last)*ld : min(i+2, last)*ld+n]
+		r3 := w[min(i+3, last)*ld : min(i+3, last)*ld+n]
+		var a0, a1, a2, a3 archsimd.Float32x16
+		for j := 0; j < body; j += 16 {
+			xv := archsimd.LoadFloat32x16Slice(x[j:])
+			a0 = archsimd.LoadFloat32x16Slice(r0[j:]).MulAdd(xv, a0)
+			a1 = archsimd.LoadFloat32x16Slice(r1[j:]).MulAdd(xv, a1)
+			a2 = archsimd.LoadFloat32x16Slice(r2[j:]).MulAdd(xv, a2)
+			a3 = archsimd.LoadFloat32x16Slice(r3[j:]).MulAdd(xv, a3)
+		}
+		if body < n {
+			xv := archsimd.LoadFloat32x16SlicePart(x[body:])
+			a0 = archsimd.LoadFloat32x16SlicePart(r0[body:]).MulAdd(xv, a0)
+			a1 = archsimd.LoadFloat32x16SlicePart(r1[body:]).MulAdd(xv, a1)
+			a2 = archsimd.LoadFloat32x16SlicePart(r2[body:]).MulAdd(xv, a2)
+			a3 = archsimd.LoadFloat32x16SlicePart(r3[body:]).MulAdd(xv, a3)
+		}
+		sum4x16(a0, a1, a2, a3).StoreSlicePart(out[i:])
+	}
+	archsimd.ClearAVXUpperBits()
+}
+
+// matVec8 is matVec16 with 8 lanes, for AVX2.
+func matVec8(out, w []float32, ld int, x []float32) {
+	n := len(x)
+	body := n &^ 7
+	for i := 0; i < len(out); i += 4 {
+		last := len(out) - 1
+		r0 := w[i*ld : i*ld+n]
+		r1 := w[min(i+1, last)*ld : min(i+1, last)*ld+n]
+		r2 := w[min(i+2, last)*ld : min(i+2, last)*ld+n]
+		r3 := w[min(i+3, last)*ld : min(i+3, last)*ld+n]
+		var a0, a1, a2, a3 archsimd.Float32x8
+		for j := 0; j < body; j += 8 {
+			xv := archsimd.LoadFloat32x8Slice(x[j:])
+			a0 = archsimd.LoadFloat32x8Slice(r0[j:]).MulAdd(xv, a0)
+			a1 = archsimd.LoadFloat32x8Slice(r1[j:]).MulAdd(xv, a1)
+			a2 = archsimd.LoadFloat32x8Slice(r2[j:]).MulAdd(xv, a2)
+			a3 = archsimd.LoadFloat32x8Slice(r3[j:]).MulAdd(xv, a3)
+		}
+		if body < n {
+			xv := archsimd.LoadFloat32x8SlicePart(x[body:])
+			a0 = archsimd.LoadFloat32x8SlicePart(r0[body:]).MulAdd(xv, a0)
+			a1 = archsimd.LoadFloat32x8SlicePart(r1[body:]).MulAdd(xv, a1)
+			a2 = archsimd.LoadFloat32x8SlicePart(r2[body:]).MulAdd(xv, a2)
+			a3 = archsimd.LoadFloat32x8SlicePart(r3[body:]).MulAdd(xv, a3)
+		}
+		sum4x4(half8(a0), half8(a1), half8(a2), half8(a3)).StoreSlicePart(out[i:])
+	}
+	archsimd.ClearAVXUpperBits()
+}
+
+// half16 and half8 add a vector's upper half to its lower half.
+func half16(v archsimd.Float32x16) archsimd.Float32x8 { return v.GetLo().Add(v.GetHi()) }
+func half8(v archsimd.Float32x8) archsimd.Float32x4   { return v.GetLo().Add(v.GetHi()) }
+
+// sum4x16 returns [Σa0, Σa1, Σa2, Σa3], the lane sums of four vectors.
+func sum4x16(a0, a1, a2, a3 archsimd.Float32x16) archsimd.Float32x4 {
+	return sum4x4(half8(half16(a0)), half8(half16(a1)), half8(half16(a2)), half8(half16(a3)))
+}
+
+// sum4x4: [Σq0, Σq1, Σq2, Σq3] by horizontal pair adds.
+func sum4x4(q0, q1, q2, q3 archsimd.Float32x4) archsimd.Float32x4 {
+	return q0.AddPairs(q1).AddPairs(q2.AddPairs(q3))
+}
+
+// scanGate: scanGateGeneric with the n states of a channel in 16-lane
+// vectors (one vector for the real models' n = 16), on AVX-512. Four
+// channels at a time, so that their four C·h sums are reduced and stored
+// as one vector; then D skip and gate in a second pass, 16 channels a
+// vector.
+func scanGate(y, ssm, u, dt, A, B, C, D, z []float32, lo, hi int) {
+	if !hasAVX512 {
+		scanGateGeneric(y, ssm, u, dt, A, B, C, D, z, lo, hi)
+		return
+	}
+	n := len(B)
+	for c := lo; c < hi; c += 4 {
+		var acc [4]archsimd.Float32x16
+		for i := range min(4, hi-c) {
+			acc[i] = scanChannel(ssm, u, dt, A, B, C, n, c+i)
+		}
+		sum4x16(acc[0], acc[1], acc[2], acc[3]).StoreSlicePart(y[c:hi])
+	}
+	one := archsimd.BroadcastFloat32x16(1)
+	var zero archsimd.Float32x16
+	for c := lo; c < hi; c += 16 {
+		yv := archsimd.LoadFloat32x16SlicePart(y[c:hi])
+		dv := archsimd.LoadFloat32x16SlicePart(D[c:hi])
+		uv := archsimd.LoadFloat32x16SlicePart(u[c:hi])
+		zv := archsimd.LoadFloat32x16SlicePart(z[c:hi])
+		yv = dv.MulAdd(uv, yv)                    // y += D·u
+		g := zv.Div(one.Add(exp16(zero.Sub(zv)))) // SiLU(z)
+		yv.Mul(g).StoreSlicePart(y[c:hi])         // y *= SiLU(z)
+	}
+	archsimd.ClearAVXUpperBits()
+}
+
+// scanChannel advances channel c's n states and returns C⊙h, to be summed.
+func scanChannel(ssm, u, dt, A, B, C []float32, n, c int) archsimd.Float32x16 {
+	h := ssm[c*n : (c+1)*n]
+	a := A[c*n : (c+1)*n]
+	delta := archsimd.BroadcastFloat32x16(dt[c])
+	du := archsimd.BroadcastFloat32x16(dt[c] * u[c])
+	var acc archsimd.Float32x16
+	s := 0
+	for ; s+16 <= n; s += 16 {
+		hv := exp16(archsimd.LoadFloat32x16Slice(a[s:]).Mul(delta)).Mul(archsimd.LoadFloat32x16Slice(h[s:]))
+		hv = archsimd.LoadFloat32x16Slice(B[s:]).MulAdd(du, hv)
+		hv.StoreSlice(h[s:])
+		acc = archsimd.LoadFloat32x16Slice(C[s:]).MulAdd(hv, acc)
+	}
+	if s < n { // masked tail: the lanes past n load and add zeros
+		hv := exp16(archsimd.LoadFloat32x16SlicePart(a[s:]).Mul(delta)).Mul(archsimd.LoadFloat32x16SlicePart(h[s:]))
+		hv = archsimd.LoadFloat32x16SlicePart(B[s:]).MulAdd(du, hv)
+		hv.StoreSlicePart(h[s:])
+		acc = archsimd.LoadFloat32x16SlicePart(C[s:]).MulAdd(hv, acc)
+	}
+	return acc
+}
+
+// exp16 is exp32 on 16 lanes: x = k·ln2 + r, eˣ = 2ᵏ·eʳ, with the 2ᵏ
+// applied by VSCALEFPS, which also makes very negative x give 0.
+func exp16(x archsimd.Float32x16) archsimd.Float32x16 {
+	x = x.Min(archsimd.BroadcastFloat32x16(expMax))
+	k := x.Mul(archsimd.BroadcastFloat32x16(log2e)).RoundToEvenScaled(0)
+	r := k.MulAdd(archsimd.BroadcastFloat32x16(-ln2Hi), x)
+	r = k.MulAdd(archsimd.BroadcastFloat32x16(-ln2Lo), r)
+	p := archsimd.BroadcastFloat32x16(1.9875691500e-4)
+	p = p.MulAdd(r, archsimd.BroadcastFloat32x16(1.3981999507e-3))
+	p = p.MulAdd(r, archsimd.BroadcastFloat32x16(8.3334519073e-3))
+	p = p.MulAdd(r, archsimd.BroadcastFloat32x16(4.1665795894e-2))
+	p = p.MulAdd(r, archsimd.BroadcastFloat32x16(1.6666665459e-1))
+	p = p.MulAdd(r, archsimd.BroadcastFloat32x16(5.0000001201e-1))
+	p = p.Mul(r.Mul(r)).Add(r).Add(archsimd.BroadcastFloat32x16(1))
+	return p.Scale(k)
+}
