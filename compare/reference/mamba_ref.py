@@ -156,7 +156,7 @@ def read_model_bin_header(path):
 def load_model_bin(path, dtype=torch.float32):
     """Reads mamba.c's model.bin (256-byte header, then float32 tensors)."""
     c = read_model_bin_header(path)
-    data = torch.from_numpy(np.fromfile(path, dtype="<f4", offset=MODEL_BIN_HEADER).astype(np.float32))
+    data = torch.from_numpy(np.fromfile(path, dtype="<f4", offset=MODEL_BIN_HEADER).astype(np.float32, copy=False))
     pos = 0
 
     def take(*shape):
