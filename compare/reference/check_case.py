@@ -64,12 +64,8 @@ def load_forms(case):
 
 
 def check_form(label, model, tokens, want, greedy):
-    model.reset()
-    got = np.stack([model.step(t).numpy() for t in tokens])
-    model.reset()
-    for t in greedy["prompt"]:
-        last = model.step(t)
-    gen = model.greedy(len(greedy["tokens"]), last)
+    got = model.run(tokens).numpy()
+    gen = model.greedy(len(greedy["tokens"]), model.run(greedy["prompt"])[-1])
     if got.shape != want.shape:
         print(f"FAIL {label}: logits shape {got.shape}, want {want.shape}")
         return False

@@ -101,18 +101,13 @@ def make_weights(g, d_model, n_layer, vocab, d_state, d_conv, expand, dt_rank, t
 def run(model, tokens):
     """Logits [len(tokens), padded_vocab] and the greedy continuation of tokens[:PROMPT_LEN],
     with each greedy step's (top1 - top2) margin over the unpadded vocab."""
-    model.reset()
-    logits = torch.stack([model.step(t) for t in tokens])
-    model.reset()
-    for t in tokens[:PROMPT_LEN]:
-        last = model.step(t)
-    gen, margins = [], []
-    for _ in range(GREEDY_LEN):
-        top = torch.topk(last[: model.config.vocab_size], 2).values
-        margins.append(float(top[0] - top[1]))
-        gen.append(int(torch.argmax(last[: model.config.vocab_size])))
-        last = model.step(gen[-1])
-    return logits, gen, margins
+    logits = model.run(tokens)
+    prompt = tokens[:PROMPT_LEN]
+    gen = model.greedy(GREEDY_LEN, model.run(prompt)[-1])
+    # Row i of decided holds the logits the (i+1)-th greedy token was chosen from.
+    decided = model.run(prompt + gen)[PROMPT_LEN - 1: -1, : model.config.vocab_size]
+    top2 = torch.topk(decided, 2, dim=1).values
+    return logits, gen, (top2[:, 0] - top2[:, 1]).tolist()
 
 
 # ------------------------------------------------------------------ writers

@@ -133,6 +133,11 @@ class Mamba:
             h = h + self.mixer_step(i, rms_norm(h, w["norm"]))
         return F.linear(rms_norm(h, self.norm_f), self.lm_head)
 
+    def run(self, tokens):
+        """Resets, then feeds tokens one at a time; logits [len(tokens), padded_vocab]."""
+        self.reset()
+        return torch.stack([self.step(t) for t in tokens])
+
     def greedy(self, n, logits):
         """n greedy tokens continuing from logits; argmax over the unpadded vocab only."""
         out = []
