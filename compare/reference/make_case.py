@@ -15,8 +15,8 @@ The folder has the same layout as the HF cases in ../shared/reference/hf-transfo
 Weights follow mamba_ssm's initialisation, then are perturbed so that no term is
 trivially 0 or 1 (norm weights, D, conv bias, dt bias, A_log). The logits come from
 mamba_ref.py run in float64 on the float32 weights (then rounded to float32), so
-they are the float32 model's exact answer to ~1e-7 of the logit scale and do not
-depend on the machine. Everything is seeded: the output is byte-identical run to run.
+they are the float32 weights' answer to ~1e-7 of the logit scale and barely
+depend on the machine's float32 summation order. Everything is seeded: the output is byte-identical run to run.
 """
 
 import json
