@@ -29,5 +29,15 @@ testdata:
 		rm -rf testdata/cases/$$c && $(PYTHON) compare/reference/make_case.py $$c testdata/cases/$$c || exit 1; \
 	done
 
+# compare: every implementation on the project's cases and, when ../shared is
+# beside the project, on HuggingFace transformers' cases.
+COMPARE_CASES = testdata/cases/* $(wildcard $(SHARED)/reference/hf-transformers/*)
+COMPARE_IMPLS ?= learning
+
+compare:
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/compare ./compare
+	$(BIN)/compare -impl $(COMPARE_IMPLS) $(COMPARE_CASES)
+
 clean:
 	rm -rf $(BIN)
