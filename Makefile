@@ -33,7 +33,7 @@ testdata:
 # compare: every implementation on the project's cases and, when ../shared is
 # beside the project, on HuggingFace transformers' cases.
 COMPARE_CASES = testdata/cases/* $(wildcard $(SHARED)/reference/hf-transformers/*)
-COMPARE_IMPLS ?= learning
+COMPARE_IMPLS ?= learning,fused
 
 compare:
 	@mkdir -p $(BIN)

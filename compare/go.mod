@@ -4,6 +4,19 @@ go 1.26
 
 require mamba.go/common v0.0.0
 
-require github.com/stretchr/testify v1.12.1 // indirect
+require (
+	go.yaml.in/yaml/v3 v3.0.5 // indirect
+	gonum.org/v1/gonum v0.17.0 // indirect
+)
+
+require (
+	github.com/stretchr/testify v1.12.1
+	mamba.go/fused v0.0.0
+	mamba.go/learning v0.0.0
+)
 
 replace mamba.go/common => ../common
+
+replace mamba.go/fused => ../fused
+
+replace mamba.go/learning => ../learning
