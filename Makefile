@@ -5,7 +5,7 @@ PYTHON  ?= /usr/bin/python3
 MODULES := common learning fused compare
 SHARED  ?= ../shared
 
-.PHONY: all build test vet compare testdata clean
+.PHONY: all build test vet compare testdata bench clean
 
 all: build
 
@@ -39,6 +39,17 @@ compare:
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/compare ./compare
 	$(BIN)/compare -impl $(COMPARE_IMPLS) $(COMPARE_CASES)
+
+# bench: tok/s of every implementation on a 130m-shaped random model (written
+# to .cache/bench/ on first use), beside this machine's read bandwidth and the
+# roofline it gives, PyTorch's reference speed and peak RSS (compare/cmd/bench).
+# mamba-fused-simd is fused built with Go's simd/archsimd experiment.
+BENCH_FLAGS ?=
+
+bench: build
+	GOEXPERIMENT=simd $(GO) build -o $(BIN)/mamba-fused-simd ./fused/cmd/mamba-fused
+	$(GO) build -o $(BIN)/bench ./compare/cmd/bench
+	$(BIN)/bench -python $(PYTHON) $(BENCH_FLAGS)
 
 clean:
 	rm -rf $(BIN)
