@@ -6,38 +6,46 @@ import "math"
 // of channels or rows) and names the learning functions it stands for, so
 // the two packages can be read side by side (docs/fused.md does that).
 // Shapes: d = d_model, di = d_inner, r = dt_rank, n = d_state, k = d_conv,
-// P = number of workers.
+// P = number of workers. Worker w owns the channels [lo, hi) of
+// split(di, P, w) and, for the products split by rows, the rows of
+// split(rows, P, w).
 
 // rmsEps is the epsilon of every RMSNorm in Mamba.
 const rmsEps = 1e-5
 
-// residualRMSNorm finishes the previous block and starts the next one:
-//
-//	h += Σ_p parts[p]                       (learning: addResidual)
-//	normed = h · g / sqrt(mean(h²) + eps)   (learning: rmsNorm)
-//
-// parts are the workers' partial out_proj products (see outProjPartial);
-// adding them in a fixed order keeps the result bit-identical from run to
-// run. The sum of squares is gathered in the same pass as the adds, so h is
-// read once and written once. Every worker runs this on its own copy of h:
-// 768 floats are cheaper to recompute than to share behind another barrier.
-// h, normed, g: [d]; parts: [P][d] or empty
-func residualRMSNorm(normed, h []float32, parts [][]float32, g []float32) {
+// rmsNorm: normed = h · g / sqrt(mean(h²) + eps), as learning's rmsNorm.
+// Every worker computes it into its own buffer from the shared h: 768
+// floats are cheaper to normalise twice than to share behind a barrier.
+// h, normed, g: [d]
+func rmsNorm(normed, h, g []float32) {
 	normed = normed[:len(h)]
 	g = g[:len(h)]
 	var ss float32
-	for i := range h {
-		v := h[i]
-		for _, p := range parts {
-			v += p[i]
-		}
-		h[i] = v
+	for _, v := range h {
 		ss += v * v
 	}
 	scale := 1 / float32(math.Sqrt(float64(ss/float32(len(h))+rmsEps)))
 	for i, v := range h {
 		normed[i] = v * scale * g[i]
 	}
+}
+
+// normInProj starts a block for channels [lo, hi), RMSNorm folded into
+// the in_proj pass:
+//
+//	normed = RMSNorm(h)          (learning: rmsNorm)
+//	x[c] = in_proj[c] · normed    (learning: matVec, rows 0..di-1)
+//	z[c] = in_proj[di+c] · normed (learning: matVec, rows di..2di-1)
+//
+// The worker reads two contiguous blocks of in_proj, the x and the z rows
+// of its own channels, so the conv and the gate of those channels need
+// nobody else's rows.
+// h, normed, g: [d]; inProj: [2·di][d]; x, z: [di]
+func normInProj(x, z, normed, h, g, inProj []float32, lo, hi int) {
+	d, di := len(h), len(x)
+	rmsNorm(normed, h, g)
+	matVec(x[lo:hi], inProj[lo*d:], d, normed)
+	matVec(z[lo:hi], inProj[(di+lo)*d:], d, normed)
 }
 
 // convSiLU is the causal depthwise convolution of channels [lo, hi) in one
@@ -106,38 +114,37 @@ func scanGateGeneric(y, ssm, u, dt, A, B, C, D, z []float32, lo, hi int) {
 	}
 }
 
-// outProjPartial is worker w's share of out_proj, split by columns: the
-// channels [lo, hi) that it scanned itself, so it needs no barrier between
-// its scan and this product:
+// xProjRows computes rows [lo, hi) of x_proj, split by rows so that each
+// worker streams one contiguous block:
 //
-//	part = out_proj[:, lo:hi] · y[lo:hi]   (learning: matVec)
+//	xDBC[i] = x_proj[i] · u   (learning: matVec)
 //
-// The residual add (learning: addResidual) happens when the next phase sums
-// the P parts into h (residualRMSNorm).
-// outW: [d][di]; y: [di]; part: [d]
-func outProjPartial(part, outW, y []float32, lo, hi int) {
-	di := len(y)
-	matVec(part, outW[lo:], di, y[lo:hi])
-}
-
-// xProjPartial is the same column split for x_proj:
-//
-//	part = x_proj[:, lo:hi] · u[lo:hi]   (learning: matVec)
-//
-// xW: [r+2n][di]; u: [di]; part: [r+2n]
-func xProjPartial(part, xW, u []float32, lo, hi int) {
+// xW: [r+2n][di]; u: [di]; xDBC: [r+2n]
+func xProjRows(xDBC, xW, u []float32, lo, hi int) {
 	di := len(u)
-	matVec(part, xW[lo:], di, u[lo:hi])
+	matVec(xDBC[lo:hi], xW[lo*di:], di, u)
 }
 
-// sumParts: out = Σ_p parts[p], in a fixed order.
-// out: [m]; parts: [P][m]
-func sumParts(out []float32, parts [][]float32) {
-	copy(out, parts[0])
-	for _, p := range parts[1:] {
-		p = p[:len(out)]
-		for i := range out {
-			out[i] += p[i]
-		}
-	}
+// outProjResidual ends a block: rows [lo, hi) of out_proj, accumulated
+// straight into the residual stream,
+//
+//	h[i] += out_proj[i] · y   (learning: matVec, then addResidual)
+//
+// so the mixer's output never exists as a vector of its own.
+// outW: [d][di]; y: [di]; h: [d]
+func outProjResidual(h, outW, y []float32, lo, hi int) {
+	di := len(y)
+	matVecAdd(h[lo:hi], outW[lo*di:], di, y)
+}
+
+// normHead is the head, rows [lo, hi) of the padded vocabulary:
+//
+//	normed = RMSNorm(h)           (learning: rmsNorm with norm_f)
+//	logits[v] = lm_head[v] · normed (learning: matVec)
+//
+// h, normed, g: [d]; head: [V][d]; logits: [V]
+func normHead(logits, normed, h, g, head []float32, lo, hi int) {
+	d := len(h)
+	rmsNorm(normed, h, g)
+	matVec(logits[lo:hi], head[lo*d:], d, normed)
 }

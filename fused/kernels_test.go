@@ -71,38 +71,89 @@ func TestMatVecEmpty(t *testing.T) {
 	matVec(nil, []float32{1}, 1, []float32{1}) // no rows: nothing to do, no panic
 }
 
-func TestPartialProductsSumToWhole(t *testing.T) {
+func TestMatVecAddAccumulates(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, rows := range oddRows {
 		for _, cols := range oddCols {
+			w := randVec(rng, rows*cols)
+			x := randVec(rng, cols)
+			acc := randVec(rng, rows)
+			before := append([]float32(nil), acc...)
+			matVecAdd(acc, w, cols, x)
+			ref, bound := refMatVec(w, cols, x, rows)
+			for i := range ref {
+				require.InDelta(t, float64(before[i])+ref[i], float64(acc[i]), bound[i]+1e-6, "rows %d cols %d", rows, cols)
+			}
+		}
+	}
+}
+
+// rmsNorm64 is RMSNorm(x)·g in float64, rounded to float32.
+func rmsNorm64(x, g []float32) []float32 {
+	var ss float64
+	for _, v := range x {
+		ss += float64(v) * float64(v)
+	}
+	scale := 1 / math.Sqrt(ss/float64(len(x))+rmsEps)
+	out := make([]float32, len(x))
+	for j := range x {
+		out[j] = float32(float64(x[j]) * scale * float64(g[j]))
+	}
+	return out
+}
+
+// The products split by rows between P workers give the whole product.
+func TestRowSplitProducts(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, rows := range oddRows {
+		for _, cols := range oddCols {
 			for _, p := range []int{1, 2, 3, 7} {
-				if p > cols {
-					continue
-				}
 				w := randVec(rng, rows*cols)
 				x := randVec(rng, cols)
-				parts := make([][]float32, p)
-				for wk := range p {
-					parts[wk] = make([]float32, rows)
-					lo, hi := split(cols, p, wk)
-					outProjPartial(parts[wk], w, x, lo, hi)
-				}
-				got := make([]float32, rows)
-				sumParts(got, parts)
+				g := randVec(rng, cols)
 				ref, bound := refMatVec(w, cols, x, rows)
-				for i := range ref {
-					require.InDelta(t, ref[i], float64(got[i]), bound[i], "rows %d cols %d P %d", rows, cols, p)
-				}
-				// x_proj is split the same way.
-				xParts := make([][]float32, p)
+				refHead, boundHead := refMatVec(w, cols, rmsNorm64(x, g), rows)
+
+				xDBC := make([]float32, rows)
+				h := randVec(rng, rows)
+				h0 := append([]float32(nil), h...)
+				logits := make([]float32, rows)
+				normed := make([]float32, cols)
 				for wk := range p {
-					xParts[wk] = make([]float32, rows)
-					lo, hi := split(cols, p, wk)
-					xProjPartial(xParts[wk], w, x, lo, hi)
+					lo, hi := split(rows, p, wk)
+					xProjRows(xDBC, w, x, lo, hi)
+					outProjResidual(h, w, x, lo, hi)
+					normHead(logits, normed, x, g, w, lo, hi)
 				}
-				got2 := make([]float32, rows)
-				sumParts(got2, xParts)
-				assert.Equal(t, got, got2)
+				for i := range ref {
+					require.InDelta(t, ref[i], float64(xDBC[i]), bound[i], "x_proj rows %d cols %d P %d", rows, cols, p)
+					require.InDelta(t, float64(h0[i])+ref[i], float64(h[i]), bound[i]+1e-6, "out_proj rows %d cols %d P %d", rows, cols, p)
+					require.InDelta(t, refHead[i], float64(logits[i]), 2*boundHead[i]+1e-6, "head rows %d cols %d P %d", rows, cols, p)
+				}
+			}
+		}
+	}
+}
+
+func TestNormInProj(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	for _, d := range oddCols {
+		for _, di := range []int{1, 7, 33} {
+			h, g := randVec(rng, d), randVec(rng, d)
+			inProj := randVec(rng, 2*di*d)
+			ref, bound := refMatVec(inProj, d, rmsNorm64(h, g), 2*di)
+			x, z, normed := make([]float32, di), make([]float32, di), make([]float32, d)
+			for _, p := range []int{1, 2, 3} {
+				clear(x)
+				clear(z)
+				for wk := range p {
+					lo, hi := split(di, p, wk)
+					normInProj(x, z, normed, h, g, inProj, lo, hi)
+				}
+				for c := range di {
+					require.InDelta(t, ref[c], float64(x[c]), 2*bound[c]+1e-6, "x d %d di %d P %d", d, di, p)
+					require.InDelta(t, ref[di+c], float64(z[c]), 2*bound[di+c]+1e-6, "z d %d di %d P %d", d, di, p)
+				}
 			}
 		}
 	}
@@ -124,33 +175,21 @@ func TestSplitCoversExactly(t *testing.T) {
 	}
 }
 
-func TestResidualRMSNorm(t *testing.T) {
+func TestRMSNorm(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for _, d := range oddCols {
-		for _, p := range []int{0, 1, 3} {
-			h := randVec(rng, d)
-			g := randVec(rng, d)
-			parts := make([][]float32, p)
-			for i := range parts {
-				parts[i] = randVec(rng, d)
-			}
-			want := make([]float64, d)
-			var ss float64
-			for i := range h {
-				v := float64(h[i])
-				for _, q := range parts {
-					v += float64(q[i])
-				}
-				want[i] = v
-				ss += v * v
-			}
-			scale := 1 / math.Sqrt(ss/float64(d)+rmsEps)
-			normed := make([]float32, d)
-			residualRMSNorm(normed, h, parts, g)
-			for i := range h {
-				require.InDelta(t, want[i], float64(h[i]), 1e-5, "h, d %d", d)
-				require.InDelta(t, want[i]*scale*float64(g[i]), float64(normed[i]), 1e-5*(1+math.Abs(want[i]*scale)), "normed, d %d", d)
-			}
+		h := randVec(rng, d)
+		g := randVec(rng, d)
+		var ss float64
+		for _, v := range h {
+			ss += float64(v) * float64(v)
+		}
+		scale := 1 / math.Sqrt(ss/float64(d)+rmsEps)
+		normed := make([]float32, d)
+		rmsNorm(normed, h, g)
+		for i := range h {
+			want := float64(h[i]) * scale * float64(g[i])
+			require.InDelta(t, want, float64(normed[i]), 1e-5*(1+math.Abs(want)), "d %d", d)
 		}
 	}
 }

@@ -13,15 +13,23 @@ func kernelName() string { return "gonum sgemv (SSE assembly on amd64, Go elsewh
 // matVec: out[i] = Σ_j W[i·ld + j] · x[j] for i < len(out), j < len(x),
 // the matrix–vector product over a block of W's rows and columns (row
 // stride ld), on gonum's float32 BLAS.
-func matVec(out, w []float32, ld int, x []float32) {
+func matVec(out, w []float32, ld int, x []float32) { gemv(out, w, ld, x, 0) }
+
+// matVecAdd: out[i] += Σ_j W[i·ld + j] · x[j], matVec accumulating.
+func matVecAdd(out, w []float32, ld int, x []float32) { gemv(out, w, ld, x, 1) }
+
+// gemv: out = W·x + beta·out.
+func gemv(out, w []float32, ld int, x []float32, beta float32) {
 	if len(out) == 0 {
 		return
 	}
 	if len(x) == 0 {
-		clear(out)
+		for i := range out {
+			out[i] *= beta
+		}
 		return
 	}
-	gonum.Implementation{}.Sgemv(blas.NoTrans, len(out), len(x), 1, w, ld, x, 1, 0, out, 1)
+	gonum.Implementation{}.Sgemv(blas.NoTrans, len(out), len(x), 1, w, ld, x, 1, beta, out, 1)
 }
 
 // scanGate: see scanGateGeneric.

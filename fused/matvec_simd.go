@@ -32,17 +32,28 @@ func kernelName() string {
 // matVec: out[i] = Σ_j W[i·ld + j] · x[j] for i < len(out), j < len(x),
 // the matrix–vector product over a block of W's rows and columns (row
 // stride ld).
-func matVec(out, w []float32, ld int, x []float32) {
+func matVec(out, w []float32, ld int, x []float32) { gemv(out, w, ld, x, false) }
+
+// matVecAdd: out[i] += Σ_j W[i·ld + j] · x[j], matVec accumulating.
+func matVecAdd(out, w []float32, ld int, x []float32) { gemv(out, w, ld, x, true) }
+
+func gemv(out, w []float32, ld int, x []float32, add bool) {
 	switch {
 	case len(out) == 0:
 	case len(x) == 0:
-		clear(out)
+		if !add {
+			clear(out)
+		}
 	case hasAVX512:
-		matVec16(out, w, ld, x)
+		matVec16(out, w, ld, x, add)
 	case hasAVX2:
-		matVec8(out, w, ld, x)
+		matVec8(out, w, ld, x, add)
 	default:
-		gonum.Implementation{}.Sgemv(blas.NoTrans, len(out), len(x), 1, w, ld, x, 1, 0, out, 1)
+		beta := float32(0)
+		if add {
+			beta = 1
+		}
+		gonum.Implementation{}.Sgemv(blas.NoTrans, len(out), len(x), 1, w, ld, x, 1, beta, out, 1)
 	}
 }
 
@@ -52,7 +63,7 @@ func matVec(out, w []float32, ld int, x []float32) {
 // and stored as one vector: scalar SSE code between AVX-512 instructions
 // pays for false dependencies on the upper register halves (measured 2–3×
 // on this machine), hence also the VZEROUPPER before returning.
-func matVec16(out, w []float32, ld int, x []float32) {
+func matVec16(out, w []float32, ld int, x []float32, add bool) {
 	n := len(x)
 	body := n &^ 15
 	for i := 0; i < len(out); i += 4 {
@@ -77,13 +88,13 @@ func matVec16(out, w []float32, ld int, x []float32) {
 			a2 = archsimd.LoadFloat32x16SlicePart(r2[body:]).MulAdd(xv, a2)
 			a3 = archsimd.LoadFloat32x16SlicePart(r3[body:]).MulAdd(xv, a3)
 		}
-		sum4x16(a0, a1, a2, a3).StoreSlicePart(out[i:])
+		store4(out[i:], sum4x16(a0, a1, a2, a3), add)
 	}
 	archsimd.ClearAVXUpperBits()
 }
 
 // matVec8 is matVec16 with 8 lanes, for AVX2.
-func matVec8(out, w []float32, ld int, x []float32) {
+func matVec8(out, w []float32, ld int, x []float32, add bool) {
 	n := len(x)
 	body := n &^ 7
 	for i := 0; i < len(out); i += 4 {
@@ -107,9 +118,17 @@ func matVec8(out, w []float32, ld int, x []float32) {
 			a2 = archsimd.LoadFloat32x8SlicePart(r2[body:]).MulAdd(xv, a2)
 			a3 = archsimd.LoadFloat32x8SlicePart(r3[body:]).MulAdd(xv, a3)
 		}
-		sum4x4(half8(a0), half8(a1), half8(a2), half8(a3)).StoreSlicePart(out[i:])
+		store4(out[i:], sum4x4(half8(a0), half8(a1), half8(a2), half8(a3)), add)
 	}
 	archsimd.ClearAVXUpperBits()
+}
+
+// store4 stores (or adds) up to four row sums.
+func store4(out []float32, v archsimd.Float32x4, add bool) {
+	if add {
+		v = v.Add(archsimd.LoadFloat32x4SlicePart(out))
+	}
+	v.StoreSlicePart(out)
 }
 
 // half16 and half8 add a vector's upper half to its lower half.

@@ -14,7 +14,7 @@ import (
 
 // Each vector kernel by name, whatever the dispatch picks on this CPU.
 func TestVectorMatVecKernels(t *testing.T) {
-	kernels := map[string]func(out, w []float32, ld int, x []float32){}
+	kernels := map[string]func(out, w []float32, ld int, x []float32, add bool){}
 	if hasAVX512 {
 		kernels["avx512"] = matVec16
 	}
@@ -35,10 +35,14 @@ func TestVectorMatVecKernels(t *testing.T) {
 				for i := rows; i < len(out); i++ {
 					out[i] = 42
 				}
-				mv(out[:rows], w, ld, x)
+				mv(out[:rows], w, ld, x, false)
 				ref, bound := refMatVec(w, ld, x, rows)
 				for i := range ref {
 					require.InDelta(t, ref[i], float64(out[i]), bound[i], "%s rows %d cols %d row %d", name, rows, cols, i)
+				}
+				mv(out[:rows], w, ld, x, true) // accumulate: now twice the product
+				for i := range ref {
+					require.InDelta(t, 2*ref[i], float64(out[i]), 2*bound[i], "%s add, rows %d cols %d row %d", name, rows, cols, i)
 				}
 				for i := rows; i < len(out); i++ {
 					require.Equal(t, float32(42), out[i], "%s wrote past out", name)
