@@ -7,9 +7,6 @@ import (
 	"gonum.org/v1/gonum/blas/gonum"
 )
 
-// kernelName says which matrix–vector kernel this build uses.
-func kernelName() string { return "gonum sgemv (SSE assembly on amd64, Go elsewhere)" }
-
 // matVec: out[i] = Σ_j W[i·ld + j] · x[j] for i < len(out), j < len(x),
 // the matrix–vector product over a block of W's rows and columns (row
 // stride ld), on gonum's float32 BLAS.
