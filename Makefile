@@ -9,11 +9,14 @@ SHARED  ?= ../shared
 
 all: build
 
+# bin/mamba-fused-simd is fused built with Go's simd/archsimd experiment
+# (AVX-512 kernels; the same as bin/mamba-fused on other CPUs).
 build:
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/mamba ./common/cmd/mamba
 	$(GO) build -o $(BIN)/mamba-learning ./learning/cmd/mamba-learning
 	$(GO) build -o $(BIN)/mamba-fused ./fused/cmd/mamba-fused
+	GOEXPERIMENT=simd $(GO) build -o $(BIN)/mamba-fused-simd ./fused/cmd/mamba-fused
 
 test:
 	$(GO) test $(addprefix ./,$(addsuffix /...,$(MODULES)))
@@ -43,11 +46,9 @@ compare:
 # bench: tok/s of every implementation on a 130m-shaped random model (written
 # to .cache/bench/ on first use), beside this machine's read bandwidth and the
 # roofline it gives, PyTorch's reference speed and peak RSS (compare/cmd/bench).
-# mamba-fused-simd is fused built with Go's simd/archsimd experiment.
 BENCH_FLAGS ?=
 
 bench: build
-	GOEXPERIMENT=simd $(GO) build -o $(BIN)/mamba-fused-simd ./fused/cmd/mamba-fused
 	$(GO) build -o $(BIN)/bench ./compare/cmd/bench
 	$(BIN)/bench -python $(PYTHON) $(BENCH_FLAGS)
 

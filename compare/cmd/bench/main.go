@@ -65,15 +65,15 @@ func main() {
 	flag.StringVar(&o.impls, "impls", "learning,fused,fused-simd", "implementations (bin/mamba-IMPL) to run; missing binaries are skipped")
 	flag.StringVar(&o.python, "python", "/usr/bin/python3", "Python with torch for the PyTorch row")
 	flag.IntVar(&o.n, "n", 128, "tokens to generate per run")
-	flag.IntVar(&o.runs, "runs", 5, "runs of each fast implementation")
+	flag.IntVar(&o.runs, "runs", 7, "runs of each fast implementation")
 	flag.IntVar(&o.learningRuns, "learning-runs", 2, "runs of learning (slow)")
 	flag.IntVar(&o.torchRuns, "pytorch-runs", 3, "runs of the PyTorch reference")
 	flag.IntVar(&o.bwGiB, "bw-gib", 1, "size of the bandwidth test buffer, GiB")
 	child := flag.Bool("bandwidth-child", false, "internal: measure bandwidth and print it")
 	flag.Parse()
 	if *child {
-		bw := bufferBandwidth(o.bwGiB<<30, runtime.NumCPU(), 5)
-		mapped, err := mappedBandwidth(o.model, runtime.NumCPU(), 5)
+		bw := bufferBandwidth(o.bwGiB<<30, runtime.NumCPU(), 3)
+		mapped, err := mappedBandwidth(o.model, runtime.NumCPU(), 3)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "bench: %v\n", err)
 			os.Exit(1)
@@ -125,14 +125,19 @@ func run(o options, out io.Writer) error {
 	// anything.
 	w.Close()
 	threads := runtime.NumCPU()
-	bw, mapped, err := bandwidthChild(o, threads)
-	if err != nil {
-		return err
+	// The machine's bandwidth moves with its other load, so it is measured
+	// again before every round of runs; the roofline uses the best seen.
+	var bufRates, mapRates []float64
+	measureBandwidth := func() error {
+		bw, mapped, err := bandwidthChild(o, threads)
+		if err != nil {
+			return err
+		}
+		bufRates = append(bufRates, bw.best)
+		mapRates = append(mapRates, mapped.best)
+		fmt.Fprintf(os.Stderr, "  bandwidth: %.1f GB/s (1 GiB buffer), %.1f GB/s (model's memory map)\n", bw.best/1e9, mapped.best/1e9)
+		return nil
 	}
-	roof := bw.best / float64(perToken)
-	fmt.Fprintf(out, "read bandwidth, %d threads, %d GiB buffer: best %.1f GB/s, median %.1f GB/s\n", threads, o.bwGiB, bw.best/1e9, bw.median/1e9)
-	fmt.Fprintf(out, "read bandwidth over the model's memory map:  best %.1f GB/s, median %.1f GB/s\n", mapped.best/1e9, mapped.median/1e9)
-	fmt.Fprintf(out, "roofline: %.1f GB/s / %.1f MB per token = %.1f tok/s\n\n", bw.best/1e9, float64(perToken)/1e6, roof)
 
 	// The Go binaries, interleaved run by run.
 	var results []*result
@@ -147,6 +152,9 @@ func run(o options, out io.Writer) error {
 		byName[name] = r
 	}
 	for i := 0; i < max(o.runs, o.learningRuns); i++ {
+		if err := measureBandwidth(); err != nil {
+			return err
+		}
 		for _, r := range results {
 			if r.skipped || (r.name == "learning" && i >= o.learningRuns) || (r.name != "learning" && i >= o.runs) {
 				continue
@@ -183,6 +191,16 @@ func run(o options, out io.Writer) error {
 		torch.note = "compare/reference/bench.py, all cores"
 	}
 	results = append(results, torch)
+	if err := measureBandwidth(); err != nil {
+		return err
+	}
+	bw := bandwidth{best: slices.Max(bufRates), median: median(bufRates)}
+	mapped := bandwidth{best: slices.Max(mapRates), median: median(mapRates)}
+	roof := bw.best / float64(perToken)
+	fmt.Fprintf(out, "read bandwidth, %d threads, %d GiB buffer: best %.1f GB/s, median %.1f GB/s (%d measurements, one per round)\n",
+		threads, o.bwGiB, bw.best/1e9, bw.median/1e9, len(bufRates))
+	fmt.Fprintf(out, "read bandwidth over the model's memory map:  best %.1f GB/s, median %.1f GB/s\n", mapped.best/1e9, mapped.median/1e9)
+	fmt.Fprintf(out, "roofline: %.1f GB/s / %.1f MB per token = %.1f tok/s\n\n", bw.best/1e9, float64(perToken)/1e6, roof)
 
 	// The table.
 	learningTPS, torchTPS := 0.0, 0.0
@@ -193,16 +211,17 @@ func run(o options, out io.Writer) error {
 		torchTPS = torch.median()
 	}
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "IMPL\tTOK/S (median)\tRUNS\tOF ROOFLINE\tVS LEARNING\tVS PYTORCH\tPEAK RSS\tRSS / FILE\tNOTE")
+	fmt.Fprintln(tw, "IMPL\tTOK/S median\tOF ROOFLINE\tVS LEARNING\tVS PYTORCH\tBEST RUN\tOF ROOFLINE\tPEAK RSS\tRSS / FILE\tRUNS (tok/s)\tNOTE")
 	for _, r := range results {
 		if r.skipped {
-			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t-\t-\tskipped: %s\n", r.name, r.note)
+			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t-\t-\t-\t-\tskipped: %s\n", r.name, r.note)
 			continue
 		}
 		m := r.median()
 		rss := float64(r.rssKiB) * 1024
-		fmt.Fprintf(tw, "%s\t%.1f\t%s\t%.0f%%\t%s\t%s\t%.0f MB\t%.2f\t%s\n", r.name, m, fmtRuns(r.tokS),
-			100*m/roof, ratio(m, learningTPS), ratio(m, torchTPS), rss/1e6, rss/float64(fileBytes), r.note)
+		best := slices.Max(r.tokS)
+		fmt.Fprintf(tw, "%s\t%.1f\t%.0f%%\t%s\t%s\t%.1f\t%.0f%%\t%.0f MB\t%.3f\t%s\t%s\n", r.name, m, 100*m/roof,
+			ratio(m, learningTPS), ratio(m, torchTPS), best, 100*best/roof, rss/1e6, rss/float64(fileBytes), fmtRuns(r.tokS), r.note)
 	}
 	tw.Flush()
 	fmt.Fprintf(out, "\nroofline %.1f tok/s = %.1f GB/s (best streaming read, %d threads) / %.1f MB per token; model file %.0f MB\n",
