@@ -81,8 +81,15 @@ func convSiLU(u, conv, x, w, bias []float32, k, lo, hi int) {
 func dtSoftplus(dt, dtW, dtLow, bias []float32, lo, hi int) {
 	r := len(dtLow)
 	matVec(dt[lo:hi], dtW[lo*r:], r, dtLow)
-	for c := lo; c < hi; c++ {
-		dt[c] = softplus32(dt[c] + bias[c])
+	biasSoftplus(dt[lo:hi], bias[lo:hi])
+}
+
+// biasSoftplusGeneric: x[i] = softplus(x[i] + b[i]). It has a vector
+// version (matvec_simd.go).
+func biasSoftplusGeneric(x, b []float32) {
+	b = b[:len(x)]
+	for i, v := range x {
+		x[i] = softplus32(v + b[i])
 	}
 }
 

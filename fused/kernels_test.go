@@ -337,6 +337,31 @@ func TestExp32(t *testing.T) {
 	assert.True(t, math.IsInf(float64(exp32(100)), 1))
 }
 
+// biasSoftplus (vector in the simd build) over a range of arguments, in
+// slices whose lengths are not multiples of 16.
+func TestBiasSoftplus(t *testing.T) {
+	var xs []float32
+	for x := float32(-30); x < 40; x += 0.00731 {
+		xs = append(xs, x)
+	}
+	for _, n := range []int{1, 15, 17, 33, len(xs)} {
+		got := append([]float32(nil), xs[:n]...)
+		bias := make([]float32, n)
+		for i := range bias {
+			bias[i] = 0.5
+		}
+		biasSoftplus(got, bias)
+		for i, x := range xs[:n] {
+			v := float64(x) + 0.5
+			want := v
+			if v <= 20 {
+				want = math.Log1p(math.Exp(v))
+			}
+			require.InDelta(t, want, float64(got[i]), 3e-7*math.Abs(want)+1e-30, "softplus(%g)", v)
+		}
+	}
+}
+
 func TestSiLUAndSoftplus32(t *testing.T) {
 	for x := float32(-30); x < 30; x += 0.00731 {
 		xf := float64(x)

@@ -33,3 +33,6 @@ func gemv(out, w []float32, ld int, x []float32, beta float32) {
 func scanGate(y, ssm, u, dt, A, B, C, D, z []float32, lo, hi int) {
 	scanGateGeneric(y, ssm, u, dt, A, B, C, D, z, lo, hi)
 }
+
+// biasSoftplus: see biasSoftplusGeneric.
+func biasSoftplus(x, b []float32) { biasSoftplusGeneric(x, b) }

@@ -99,17 +99,28 @@ func sum4x4(q0, q1, q2, q3 archsimd.Float32x4) archsimd.Float32x4 {
 }
 
 // scanGate: scanGateGeneric with the n states of a channel in 16-lane
-// vectors (one vector for the real models' n = 16), on AVX-512. Four
-// channels at a time, so that their four C·h sums are reduced and stored
-// as one vector; then D skip and gate in a second pass, 16 channels a
-// vector.
+// vectors, on AVX-512. Four channels at a time, so that their four C·h
+// sums are reduced and stored as one vector; then the D skip and the gate
+// in a second pass, 16 channels a vector. The real models' n = 16 has its
+// own loop: one vector per channel, B and C loaded once for all channels.
 func scanGate(y, ssm, u, dt, A, B, C, D, z []float32, lo, hi int) {
 	if !hasAVX512 {
 		scanGateGeneric(y, ssm, u, dt, A, B, C, D, z, lo, hi)
 		return
 	}
 	n := len(B)
-	for c := lo; c < hi; c += 4 {
+	c := lo
+	if n == 16 {
+		Bv, Cv := archsimd.LoadFloat32x16Slice(B), archsimd.LoadFloat32x16Slice(C)
+		for ; c+4 <= hi; c += 4 {
+			a0 := scan16(ssm[c*16:], A[c*16:], Bv, Cv, dt[c], u[c])
+			a1 := scan16(ssm[(c+1)*16:], A[(c+1)*16:], Bv, Cv, dt[c+1], u[c+1])
+			a2 := scan16(ssm[(c+2)*16:], A[(c+2)*16:], Bv, Cv, dt[c+2], u[c+2])
+			a3 := scan16(ssm[(c+3)*16:], A[(c+3)*16:], Bv, Cv, dt[c+3], u[c+3])
+			sum4x16(a0, a1, a2, a3).StoreSlice(y[c:])
+		}
+	}
+	for ; c < hi; c += 4 {
 		var acc [4]archsimd.Float32x16
 		for i := range min(4, hi-c) {
 			acc[i] = scanChannel(ssm, u, dt, A, B, C, n, c+i)
@@ -128,6 +139,16 @@ func scanGate(y, ssm, u, dt, A, B, C, D, z []float32, lo, hi int) {
 		yv.Mul(g).StoreSlicePart(y[c:hi])         // y *= SiLU(z)
 	}
 	archsimd.ClearAVXUpperBits()
+}
+
+// scan16 advances one channel's 16 states and returns C⊙h, to be summed:
+// h = exp(Δ·A)·h + (Δ·u)·B.
+// h, a: the channel's [16] of the state and of A
+func scan16(h, a []float32, Bv, Cv archsimd.Float32x16, delta, u float32) archsimd.Float32x16 {
+	dA := exp16(archsimd.LoadFloat32x16Slice(a).Mul(archsimd.BroadcastFloat32x16(delta)))
+	hv := Bv.MulAdd(archsimd.BroadcastFloat32x16(delta*u), dA.Mul(archsimd.LoadFloat32x16Slice(h)))
+	hv.StoreSlice(h)
+	return Cv.Mul(hv)
 }
 
 // scanChannel advances channel c's n states and returns C⊙h, to be summed.
@@ -151,6 +172,36 @@ func scanChannel(ssm, u, dt, A, B, C []float32, n, c int) archsimd.Float32x16 {
 		acc = archsimd.LoadFloat32x16SlicePart(C[s:]).MulAdd(hv, acc)
 	}
 	return acc
+}
+
+// biasSoftplus: x = softplus(x + b), 16 lanes at a time, as
+// max(v, 0) + log1p(e^−|v|) with softplus32's series for log1p. No
+// threshold is needed: above 17 the log1p term is below half an ulp of v,
+// so the sum is v, as PyTorch's threshold makes it.
+func biasSoftplus(x, b []float32) {
+	if !hasAVX512 {
+		biasSoftplusGeneric(x, b)
+		return
+	}
+	b = b[:len(x)]
+	var zero archsimd.Float32x16
+	two := archsimd.BroadcastFloat32x16(2)
+	for i := 0; i < len(x); i += 16 {
+		v := archsimd.LoadFloat32x16SlicePart(x[i:]).Add(archsimd.LoadFloat32x16SlicePart(b[i:]))
+		negAbs := v.Min(zero.Sub(v)) // −|v|
+		t := exp16(negAbs)
+		s := t.Div(two.Add(t))
+		s2 := s.Mul(s)
+		p := archsimd.BroadcastFloat32x16(1.0 / 13)
+		p = p.MulAdd(s2, archsimd.BroadcastFloat32x16(1.0/11))
+		p = p.MulAdd(s2, archsimd.BroadcastFloat32x16(1.0/9))
+		p = p.MulAdd(s2, archsimd.BroadcastFloat32x16(1.0/7))
+		p = p.MulAdd(s2, archsimd.BroadcastFloat32x16(1.0/5))
+		p = p.MulAdd(s2, archsimd.BroadcastFloat32x16(1.0/3))
+		l := two.Mul(s).MulAdd(s2.Mul(p), two.Mul(s)) // 2s·(1 + s²·p)
+		v.Max(zero).Add(l).StoreSlicePart(x[i:])
+	}
+	archsimd.ClearAVXUpperBits()
 }
 
 // exp16 is exp32 on 16 lanes: x = k·ln2 + r, eˣ = 2ᵏ·eʳ, with the 2ᵏ
