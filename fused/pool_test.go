@@ -4,13 +4,14 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 func TestBarrierSeparatesPhases(t *testing.T) {
-	for _, spin := range []int{0, 10, defaultSpin} { // 0: always block
+	for _, spin := range []time.Duration{0, time.Microsecond, spinFor} { // 0: always block
 		for _, n := range []int{1, 2, 3, 5} {
 			b := newBarrier(n, spin)
 			var arrived atomic.Int64
