@@ -18,6 +18,7 @@ const rmsEps = 1e-5
 // floats are cheaper to normalise twice than to share behind a barrier.
 // h, normed, g: [d]
 func rmsNorm(normed, h, g []float32) {
+	clearUpper()
 	normed = normed[:len(h)]
 	g = g[:len(h)]
 	var ss float32
@@ -57,6 +58,7 @@ func normInProj(x, z, normed, h, g, inProj []float32, lo, hi int) {
 //
 // conv, w: [di][k]; x, bias, u: [di]
 func convSiLU(u, conv, x, w, bias []float32, k, lo, hi int) {
+	clearUpper()
 	for c := lo; c < hi; c++ {
 		win := conv[c*k : (c+1)*k : (c+1)*k]
 		wc := w[c*k : (c+1)*k : (c+1)*k]
@@ -87,6 +89,7 @@ func dtSoftplus(dt, dtW, dtLow, bias []float32, lo, hi int) {
 // biasSoftplusGeneric: x[i] = softplus(x[i] + b[i]). It has a vector
 // version (matvec_simd.go).
 func biasSoftplusGeneric(x, b []float32) {
+	clearUpper()
 	b = b[:len(x)]
 	for i, v := range x {
 		x[i] = softplus32(v + b[i])
@@ -104,6 +107,7 @@ func biasSoftplusGeneric(x, b []float32) {
 // with u = u[c], Δ = dt[c]. It has a vector version (scan_simd_amd64.go).
 // ssm, A: [di][n]; u, dt, D, z, y: [di]; B, C: [n]
 func scanGateGeneric(y, ssm, u, dt, A, B, C, D, z []float32, lo, hi int) {
+	clearUpper()
 	n := len(B)
 	C = C[:n]
 	for c := lo; c < hi; c++ {

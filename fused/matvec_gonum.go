@@ -36,3 +36,6 @@ func scanGate(y, ssm, u, dt, A, B, C, D, z []float32, lo, hi int) {
 
 // biasSoftplus: see biasSoftplusGeneric.
 func biasSoftplus(x, b []float32) { biasSoftplusGeneric(x, b) }
+
+// clearUpper does nothing: this build has no AVX code (see matvec_simd.go).
+func clearUpper() {}
