@@ -1,8 +1,8 @@
 package tokenizer
 
 // Decoding follows HF's Tokenizer::decode with the ByteLevel decoder: each
-// id becomes its token (an added token's content, else the vocabulary
-// token); ids that are neither are skipped silently, as HF's id_to_token
+// id becomes its token (an added token's content, normalized if the token
+// is, else the vocabulary token); ids that are neither are skipped silently, as HF's id_to_token
 // returning None skips them; special tokens are dropped when skipSpecial;
 // the tokens' bytes are joined and turned into text with invalid UTF-8
 // replaced as String::from_utf8_lossy does.
@@ -20,19 +20,34 @@ func (t *Tokenizer) pieceBytes(id int, skipSpecial bool) ([]byte, bool) {
 }
 
 // buildPieces precomputes the bytes of every id (nil for ids that do not
-// exist; byteLevelDecode never returns nil).
+// exist; byteLevelDecode never returns nil). Like HF (0.23), an added token
+// with normalized=true is decoded from its normalized content, and an id is
+// special when its token string is the content of a special added token.
 func (t *Tokenizer) buildPieces() {
 	n := t.VocabSize()
 	t.pieces = make([][]byte, n)
 	t.special = make([]bool, n)
+	t.addedForm = make(map[int]string, len(t.added))
+	specials := make(map[string]bool)
+	for _, a := range t.added {
+		if a.Special {
+			specials[a.Content] = true
+		}
+	}
 	for id, tok := range t.tokens {
 		if t.known[id] {
 			t.pieces[id] = byteLevelDecode(tok)
+			t.special[id] = specials[tok]
 		}
 	}
 	for id, a := range t.added {
-		t.pieces[id] = byteLevelDecode(a.Content)
-		t.special[id] = a.Special
+		tok := a.Content
+		if a.Normalized && t.normalize != nil {
+			tok = t.normalize(tok)
+		}
+		t.addedForm[id] = tok
+		t.pieces[id] = byteLevelDecode(tok)
+		t.special[id] = specials[tok]
 	}
 }
 

@@ -3,6 +3,8 @@ package tokenizer
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -25,7 +27,7 @@ func parseNormalizer(raw json.RawMessage) (normalizer, error) {
 	}
 	switch spec.Type {
 	case "NFC":
-		return norm.NFC.String, nil
+		return nfcHF, nil
 	case "NFD":
 		return norm.NFD.String, nil
 	case "NFKC":
@@ -58,4 +60,44 @@ func parseNormalizer(raw json.RawMessage) (normalizer, error) {
 
 func isNull(raw json.RawMessage) bool {
 	return len(raw) == 0 || string(raw) == "null"
+}
+
+// nfcHF is NFC as HF tokenizers computes it. HF's tables are those of an old
+// Unicode version: the code points of hfNormUnknown (unicode_table.go, read
+// from HF by testdata/unicode.js), marks and composites of later versions,
+// are plain starters to it, with no combining class and no composition. So
+// the text is cut at each of them and the pieces are normalized apart.
+func nfcHF(s string) string {
+	if norm.NFC.QuickSpanString(s) == len(s) {
+		return s
+	}
+	var b []byte
+	start := 0
+	for i := 0; i < len(s); {
+		if s[i] < 0xCC { // below the lead bytes of U+0300
+			i++
+			continue
+		}
+		r, w := utf8.DecodeRuneInString(s[i:])
+		if !normUnknown(r) {
+			i += w
+			continue
+		}
+		b = norm.NFC.AppendString(b, s[start:i])
+		b = append(b, s[i:i+w]...)
+		i += w
+		start = i
+	}
+	if start == 0 {
+		return norm.NFC.String(s)
+	}
+	return string(norm.NFC.AppendString(b, s[start:]))
+}
+
+func normUnknown(r rune) bool {
+	if r < hfNormUnknown[0] {
+		return false
+	}
+	_, found := slices.BinarySearch(hfNormUnknown[:], r)
+	return found
 }

@@ -1,18 +1,17 @@
 package tokenizer
 
-import (
-	"unicode"
-	"unicode/utf8"
-)
+import "unicode/utf8"
 
 // The ByteLevel pre-tokenizer splits text with GPT-2's pattern
 //
 //	's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
 //
 // hand-coded here: nextPiece returns where the piece starting at i ends,
-// trying the alternatives in the pattern's order. \p{L} is unicode.IsLetter,
-// \p{N} unicode.IsNumber and \s unicode.IsSpace (the White_Space property),
-// which are the Unicode definitions the Oniguruma regex in HF tokenizers uses.
+// trying the alternatives in the pattern's order. \p{L}, \p{N} and \s are
+// taken from hfClassRanges (unicode_table.go), which testdata/unicode.js
+// reads from HF's own regex engine (Oniguruma, Unicode 16): Go's unicode
+// package follows Unicode 15, and e.g. the Garay digits U+10D40.. would
+// otherwise split differently.
 
 type charClass uint8
 
@@ -23,22 +22,53 @@ const (
 	classSpace
 )
 
-var asciiClass [utf8.RuneSelf]charClass
+// classRange gives the class of the code points lo..hi.
+type classRange struct {
+	lo, hi rune
+	class  charClass
+}
+
+// latin1Class is the class of U+0000..U+00FF.
+var latin1Class [256]charClass
 
 func init() {
-	for c := 0; c < utf8.RuneSelf; c++ {
-		asciiClass[c] = classifySlow(rune(c))
+	for c := 0; c < 256; c++ {
+		latin1Class[c] = classSearch(rune(c))
 	}
 }
 
-func classifySlow(r rune) charClass {
-	switch {
-	case unicode.IsLetter(r):
-		return classLetter
-	case unicode.IsNumber(r):
-		return classNumber
-	case unicode.IsSpace(r):
-		return classSpace
+// classOf is the class of r.
+func classOf(r rune) charClass {
+	if r < 256 {
+		return latin1Class[r]
+	}
+	return classSearch(r)
+}
+
+// classSearch looks r up in hfClassRanges, which starts at U+0080.
+func classSearch(r rune) charClass {
+	if r < utf8.RuneSelf {
+		switch {
+		case 'a' <= r && r <= 'z', 'A' <= r && r <= 'Z':
+			return classLetter
+		case '0' <= r && r <= '9':
+			return classNumber
+		case r == ' ', '\t' <= r && r <= '\r':
+			return classSpace
+		}
+		return classOther
+	}
+	lo, hi := 0, len(hfClassRanges)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if hfClassRanges[m].hi < r {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	if lo < len(hfClassRanges) && hfClassRanges[lo].lo <= r {
+		return hfClassRanges[lo].class
 	}
 	return classOther
 }
@@ -47,10 +77,10 @@ func classifySlow(r rune) charClass {
 // s must be valid UTF-8.
 func classAt(s string, i int) (charClass, int) {
 	if c := s[i]; c < utf8.RuneSelf {
-		return asciiClass[c], 1
+		return latin1Class[c], 1
 	}
 	r, w := utf8.DecodeRuneInString(s[i:])
-	return classifySlow(r), w
+	return classOf(r), w
 }
 
 // runEnd returns the end of the run of runes of class cls starting at i.

@@ -16,6 +16,9 @@ type Tokenizer struct {
 	tokens []string       // model vocab by id ("" where known is false)
 	known  []bool
 	added  map[int]*AddedToken
+	// addedForm is the spelling of each added token that HF decodes and
+	// shows: its content, normalized if the token is.
+	addedForm map[int]string
 
 	normalize      normalizer
 	addPrefixSpace bool
@@ -48,10 +51,12 @@ func (t *Tokenizer) TokenID(token string) (int, bool) {
 	return id, ok
 }
 
-// Token returns the spelling of id in the file, and whether id exists.
+// Token returns the spelling of id, and whether id exists: as HF's
+// id_to_token, the vocabulary token, or an added token's content
+// (normalized if the token is).
 func (t *Tokenizer) Token(id int) (string, bool) {
-	if a, ok := t.added[id]; ok {
-		return a.Content, true
+	if s, ok := t.addedForm[id]; ok {
+		return s, true
 	}
 	if id >= 0 && id < len(t.tokens) && t.known[id] {
 		return t.tokens[id], true
