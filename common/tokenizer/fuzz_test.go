@@ -2,7 +2,6 @@ package tokenizer
 
 import (
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -99,7 +98,7 @@ func FuzzRoundTrip(f *testing.F) {
 	small := plainSmall(f)
 	full := smallTokenizer(f)
 	var neox *Tokenizer
-	if dir := os.Getenv("MAMBA_SHARED"); dir != "" || hasShared() {
+	if hasShared() {
 		neox = neoxTokenizer(f)
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
@@ -143,15 +142,6 @@ func FuzzStream(f *testing.F) {
 			}
 		}
 	})
-}
-
-func hasShared() bool {
-	root, ok := repoRoot()
-	if !ok {
-		return false
-	}
-	_, err := os.Stat(filepath.Join(root, "..", "shared", "tokenizer", "gpt-neox-20b.tokenizer.json"))
-	return err == nil
 }
 
 func hasNormUnknown(s string) bool {

@@ -9,21 +9,33 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// sharedDir returns the project's shared reference data folder
-// (../shared from the repository root, or $MAMBA_SHARED), skipping the test
-// when it is absent.
-func sharedDir(t testing.TB) string {
-	t.Helper()
+// sharedRoot returns the project's shared reference data folder ($MAMBA_SHARED,
+// else ../shared from the repository root) and whether it holds the
+// tokenizer data.
+func sharedRoot() (string, bool) {
 	dir := os.Getenv("MAMBA_SHARED")
 	if dir == "" {
 		root, ok := repoRoot()
 		if !ok {
-			t.Skip("repository root (go.work) not found, so neither is ../shared; set MAMBA_SHARED")
+			return "", false
 		}
 		dir = filepath.Join(root, "..", "shared")
 	}
-	if _, err := os.Stat(filepath.Join(dir, "tokenizer", "gpt-neox-20b.tokenizer.json")); err != nil {
-		t.Skipf("reference data absent: %s/tokenizer not found (set MAMBA_SHARED)", dir)
+	_, err := os.Stat(filepath.Join(dir, "tokenizer", "gpt-neox-20b.tokenizer.json"))
+	return dir, err == nil
+}
+
+func hasShared() bool {
+	_, ok := sharedRoot()
+	return ok
+}
+
+// sharedDir returns the shared folder, skipping the test when it is absent.
+func sharedDir(t testing.TB) string {
+	t.Helper()
+	dir, ok := sharedRoot()
+	if !ok {
+		t.Skipf("reference data absent: %q has no tokenizer/gpt-neox-20b.tokenizer.json (../shared from the repository root, or set MAMBA_SHARED)", dir)
 	}
 	return dir
 }
