@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unicode/utf8"
 )
 
 // The benchmark text: about 4 MB built deterministically from the
@@ -98,7 +99,11 @@ func TestWriteBenchText(t *testing.T) {
 	if out == "" {
 		t.Skip("set MAMBA_BENCH_TEXT to write the benchmark text (bench/bench.sh does)")
 	}
-	if err := os.WriteFile(out, []byte(benchText(t)), 0o644); err != nil {
+	text := benchText(t)
+	if len(text) < benchSize || !utf8.ValidString(text) {
+		t.Fatalf("benchmark text: %d bytes, valid UTF-8 %v", len(text), utf8.ValidString(text))
+	}
+	if err := os.WriteFile(out, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // TestTrace prints how a text is encoded, step by step, for
@@ -23,6 +25,7 @@ func TestTrace(t *testing.T) {
 		norm = tk.normalize(text)
 	}
 	fmt.Printf("normalized: %q\n", norm)
+	var traced []int
 	for _, w := range PreTokenize(norm) {
 		fmt.Printf("\npre-token %q  byte-level %q\n", w, byteLevelString(w))
 		sym := tk.model.initial(nil, w)
@@ -44,8 +47,16 @@ func TestTrace(t *testing.T) {
 			fmt.Printf("  merge #%d %q + %q: %s\n", rank, a, b, spell(tk, sym))
 		}
 		fmt.Printf("  ids: %v\n", sym)
+		for _, id := range sym {
+			traced = append(traced, int(id))
+		}
 	}
-	fmt.Printf("\nEncode: %v\n", tk.Encode(text))
+	ids := tk.Encode(text)
+	fmt.Printf("\nEncode: %v\n", ids)
+	if len(tk.raw.split(text, nil)) == 1 && len(tk.normed.split(norm, nil)) == 1 {
+		// Without added tokens in the text, the trace must be what Encode does.
+		require.Equal(t, ids, traced)
+	}
 }
 
 func spell(tk *Tokenizer, ids []int32) string {
