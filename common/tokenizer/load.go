@@ -110,6 +110,9 @@ func build(f *fileJSON) (*Tokenizer, error) {
 		raw:    newAddedSet(),
 		normed: newAddedSet(),
 	}
+	// Ids index dense tables; a file with ids far beyond its number of
+	// tokens is refused rather than allowed to allocate gigabytes.
+	t.maxID = 4*(len(m.Vocab)+len(f.AddedTokens)) + 1024
 	if err := t.buildVocab(m.Vocab); err != nil {
 		return nil, err
 	}
@@ -139,8 +142,8 @@ func build(f *fileJSON) (*Tokenizer, error) {
 func (t *Tokenizer) buildVocab(vocab map[string]int) error {
 	maxID := -1
 	for tok, id := range vocab {
-		if id < 0 || id > 1<<30 {
-			return fmt.Errorf("vocab: token %q has id %d out of range", tok, id)
+		if id < 0 || id > t.maxID {
+			return fmt.Errorf("vocab: token %q has id %d out of range (the file has %d tokens)", tok, id, len(vocab))
 		}
 		maxID = max(maxID, id)
 	}
@@ -274,7 +277,7 @@ func (t *Tokenizer) addTokens(tokens []AddedToken) error {
 		switch {
 		case tok.Content == "":
 			return fmt.Errorf("added_tokens: entry %d has empty content", i+1)
-		case tok.ID < 0 || tok.ID > 1<<30:
+		case tok.ID < 0 || tok.ID > t.maxID:
 			return fmt.Errorf("added_tokens: %q has id %d out of range", tok.Content, tok.ID)
 		case seen[tok.Content]:
 			return fmt.Errorf("added_tokens: %q appears twice", tok.Content)

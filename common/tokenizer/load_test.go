@@ -74,6 +74,10 @@ func TestParseErrors(t *testing.T) {
 		{"merge pair of three", edit(func(m map[string]any) { model(m)["merges"] = []any{[]any{"a", "b", "c"}} }), `neither "a b" nor ["a", "b"]`},
 		{"merges not a list", edit(func(m map[string]any) { model(m)["merges"] = 5 }), "merges: not a list"},
 		{"negative id", edit(func(m map[string]any) { model(m)["vocab"].(map[string]any)["he"] = -1 }), `"he" has id -1 out of range`},
+		{"huge id", edit(func(m map[string]any) { model(m)["vocab"].(map[string]any)["he"] = 1 << 40 }), `"he" has id 1099511627776 out of range`},
+		{"huge added id", edit(func(m map[string]any) {
+			m["added_tokens"].([]any)[0].(map[string]any)["id"] = 1 << 30
+		}), "has id 1073741824 out of range"},
 		{"duplicate id", edit(func(m map[string]any) { model(m)["vocab"].(map[string]any)["he"] = 256 }), "have the same id 256"},
 		{"normalizer", edit(func(m map[string]any) { m["normalizer"] = map[string]any{"type": "Lowercase"} }), `normalizer type "Lowercase" is not supported`},
 		{"pre-tokenizer", edit(func(m map[string]any) { m["pre_tokenizer"] = map[string]any{"type": "Whitespace"} }), `pre_tokenizer type "Whitespace" is not supported`},
@@ -164,4 +168,24 @@ func TestSmallTokenizerFileFormats(t *testing.T) {
 	b := smallTokenizer(t)
 	text := "The model's state:  3.14 — résumé 🐍\n\n<|endoftext|>"
 	assert.Equal(t, b.Encode(text), a.Encode(text))
+}
+
+// FuzzParse: no file makes Parse panic or, if accepted, Encode and Decode.
+func FuzzParse(f *testing.F) {
+	data, err := json.Marshal(minimal())
+	require.NoError(f, err)
+	f.Add(data)
+	f.Add([]byte(`{"model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2}, "merges": ["a b"]}, "pre_tokenizer": {"type": "ByteLevel"}, "decoder": {"type": "ByteLevel"}}`))
+	f.Add([]byte(`{"added_tokens": [{"id": 3, "content": "x", "lstrip": true, "rstrip": true, "single_word": true}], "model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}, "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": true, "use_regex": false}, "decoder": {"type": "ByteLevel"}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		tk, err := Parse(data)
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error on more than one line: %q", err)
+			}
+			return
+		}
+		ids := tk.Encode(" x  ax\tabé<|endoftext|>" + string(data[:min(len(data), 40)]))
+		tk.Decode(append(ids, -1, 0, 1, 2, 1<<20), true)
+	})
 }

@@ -31,6 +31,7 @@ type Tokenizer struct {
 
 	pieces  [][]byte // bytes of each id, nil if the id does not exist
 	special []bool
+	maxID   int // the highest id a file may use (while loading)
 }
 
 // VocabSize is the number of ids: one more than the highest id of the
