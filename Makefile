@@ -5,7 +5,7 @@ PYTHON  ?= /usr/bin/python3
 MODULES := common learning compare
 SHARED  ?= ../shared
 
-.PHONY: all build test vet compare testdata clean
+.PHONY: all build test vet compare testdata clean tokenizer-testdata bench-tokenizer tokenizer-testdata bench-tokenizer
 
 all: build
 
@@ -38,6 +38,15 @@ compare:
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/compare ./compare
 	$(BIN)/compare -impl $(COMPARE_IMPLS) $(COMPARE_CASES)
+
+# The tokenizer's own test files and benchmark, against HF tokenizers (npm, Rust).
+HF_NPM := .cache/npm/node_modules/tokenizers
+$(HF_NPM):
+	npm install --prefix .cache/npm --no-audit --no-fund tokenizers@0.23.2
+tokenizer-testdata: $(HF_NPM)
+	node common/tokenizer/testdata/make.js && node common/tokenizer/testdata/unicode.js
+bench-tokenizer: $(HF_NPM)
+	sh common/tokenizer/bench/bench.sh
 
 clean:
 	rm -rf $(BIN)
