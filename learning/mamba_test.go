@@ -44,3 +44,74 @@ func TestSharedHFReference(t *testing.T) {
 		t.Run(filepath.Base(dir), func(t *testing.T) { checkCase(t, dir) })
 	}
 }
+
+// smallModel writes a random model with unusual sizes and loads it.
+func smallModel(t *testing.T, tied bool) *model.Weights {
+	t.Helper()
+	c := model.Config{NLayers: 3, VocabSize: 37, DModel: 10, DInner: 30, DtRank: 3, DState: 7, DConv: 3, TiedHead: tied}
+	path := filepath.Join(t.TempDir(), "model.bin")
+	require.NoError(t, model.WriteRandomModelBin(path, c, 3))
+	w, err := model.LoadModelBin(path)
+	require.NoError(t, err)
+	t.Cleanup(func() { w.Close() })
+	return w
+}
+
+func run(t *testing.T, m model.Mamba, tokens []int) [][]float32 {
+	t.Helper()
+	var out [][]float32
+	for _, tok := range tokens {
+		logits, err := m.Forward(tok)
+		require.NoError(t, err)
+		out = append(out, append([]float32(nil), logits...))
+	}
+	return out
+}
+
+func TestWrittenModelBinGivesIdenticalLogits(t *testing.T) {
+	for _, tied := range []bool{true, false} {
+		w := smallModel(t, tied)
+		path := filepath.Join(t.TempDir(), "copy.bin")
+		require.NoError(t, model.WriteModelBin(path, w))
+		w2, err := model.LoadModelBin(path)
+		require.NoError(t, err)
+		defer w2.Close()
+		m1, err := New(w)
+		require.NoError(t, err)
+		m2, err := New(w2)
+		require.NoError(t, err)
+		tokens := []int{0, 5, 36, 12, 12, 1}
+		assert.Equal(t, run(t, m1, tokens), run(t, m2, tokens))
+	}
+}
+
+func TestForwardRefusesBadTokens(t *testing.T) {
+	m, err := New(smallModel(t, true))
+	require.NoError(t, err)
+	_, err = m.Forward(37)
+	assert.ErrorContains(t, err, "token id 37 out of range [0, 37)")
+	_, err = m.Forward(-3)
+	assert.ErrorContains(t, err, "out of range")
+}
+
+func TestStateResetAndRestore(t *testing.T) {
+	w := smallModel(t, true)
+	m, err := New(w)
+	require.NoError(t, err)
+	first := run(t, m, []int{4, 8, 15})
+	saved := m.State()
+	next := run(t, m, []int{16, 23})
+
+	m.Reset()
+	assert.Equal(t, first, run(t, m, []int{4, 8, 15}), "Reset empties the state")
+
+	fresh, err := New(w)
+	require.NoError(t, err)
+	require.NoError(t, fresh.SetState(saved))
+	assert.Equal(t, next, run(t, fresh, []int{16, 23}), "a restored state continues exactly")
+
+	other := smallModel(t, false)
+	otherCfg := other.Config
+	otherCfg.DState = 4
+	assert.ErrorContains(t, m.SetState(model.NewState(otherCfg)), "another model")
+}

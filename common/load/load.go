@@ -4,11 +4,15 @@
 package load
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
 	"mamba.go/common/model"
 )
+
+// ErrUnsupported is returned for a model in a format this build cannot read.
+var ErrUnsupported = errors.New("unsupported model format")
 
 // Open loads the model that path names.
 func Open(path string) (*model.Weights, error) {
@@ -17,7 +21,7 @@ func Open(path string) (*model.Weights, error) {
 		return nil, fmt.Errorf("model %s: %w", path, err)
 	}
 	if st.IsDir() {
-		return nil, fmt.Errorf("model %s: is a folder; checkpoint folders are not supported yet, pass a model.bin", path)
+		return nil, fmt.Errorf("model %s: is a folder; checkpoint folders are not supported yet, pass a model.bin: %w", path, ErrUnsupported)
 	}
 	return model.LoadModelBin(path)
 }

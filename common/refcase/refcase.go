@@ -35,7 +35,13 @@ type Greedy struct {
 
 // Load reads the case in dir.
 func Load(dir string) (*Case, error) {
-	c := &Case{Name: filepath.Base(dir), Dir: dir}
+	// Name a case by its folder and the folder above, since case names
+	// repeat across sets (testdata/cases/oddvocab, hf-transformers/oddvocab).
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	c := &Case{Name: filepath.Join(filepath.Base(filepath.Dir(abs)), filepath.Base(abs)), Dir: dir}
 	if err := readJSON(filepath.Join(dir, "tokens.json"), &c.Tokens); err != nil {
 		return nil, err
 	}

@@ -1,0 +1,118 @@
+package model
+
+import (
+	"encoding/binary"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// smallConfig has sizes that are all different, so a swapped dimension shows.
+var smallConfig = Config{NLayers: 2, VocabSize: 21, DModel: 6, DInner: 12, DtRank: 3, DState: 5, DConv: 3, TiedHead: true}
+
+// writeRandom writes a random model of config c and returns its path and bytes.
+func writeRandom(t *testing.T, c Config) (string, []byte) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "model.bin")
+	require.NoError(t, WriteRandomModelBin(path, c, 7))
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return path, data
+}
+
+func TestModelBinRoundTrip(t *testing.T) {
+	for _, tied := range []bool{true, false} {
+		c := smallConfig
+		c.TiedHead = tied
+		path, data := writeRandom(t, c)
+		assert.Equal(t, modelBinSize(c), int64(len(data)))
+
+		w, err := LoadModelBin(path)
+		require.NoError(t, err)
+		require.NoError(t, w.Check())
+		assert.Equal(t, c, w.Config)
+		assert.Equal(t, 24, c.PaddedVocab())
+		// Spot-check the layout: A is −(1..n) per channel, norm_f is 1.
+		assert.Equal(t, float32(-1), w.Layers[1].A[0])
+		assert.Equal(t, float32(-float32(c.DState)), w.Layers[1].A[c.DState-1])
+		assert.Equal(t, float32(1), w.NormF[c.DModel-1])
+		assert.Equal(t, float32(1), w.Layers[0].D[0])
+		if tied {
+			assert.Same(t, &w.Embedding[0], &w.LMHead[0])
+		} else {
+			assert.NotSame(t, &w.Embedding[0], &w.LMHead[0])
+		}
+
+		// Writing what was read gives the same bytes.
+		out := filepath.Join(t.TempDir(), "copy.bin")
+		require.NoError(t, WriteModelBin(out, w))
+		again, err := os.ReadFile(out)
+		require.NoError(t, err)
+		assert.Equal(t, data, again)
+		require.NoError(t, w.Close())
+	}
+}
+
+func TestModelBinRefusesBadFiles(t *testing.T) {
+	_, good := writeRandom(t, smallConfig)
+	put := func(b []byte, i int, v uint32) []byte {
+		b = append([]byte(nil), b...)
+		binary.LittleEndian.PutUint32(b[4*i:], v)
+		return b
+	}
+	cases := []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"empty", nil, "empty"},
+		{"short header", good[:100], "shorter than the 256-byte header"},
+		{"truncated", good[:len(good)-4], "truncated"},
+		{"trailing bytes", append(append([]byte(nil), good...), 0, 0, 0, 0), "needs"},
+		{"wrong magic", put(good, 0, 0x12345678), "bad magic"},
+		{"wrong version", put(good, 1, 2), "unsupported version 2"},
+		{"zero layers", put(good, 2, 0), "n_layers is 0"},
+		{"negative dim", put(good, 4, math.MaxUint32), "d_model is -1"},
+		{"huge vocab", put(good, 3, 1<<30), "vocab_size"},
+		{"sizes disagree", put(good, 5, 13), "needs"},
+		{"bad shared flag", put(good, 9, 5), "shared_classifier is 5"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "bad.bin")
+			require.NoError(t, os.WriteFile(path, tc.data, 0o644))
+			_, err := LoadModelBin(path)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), path, "the error names the file")
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+	_, err := LoadModelBin(filepath.Join(t.TempDir(), "missing.bin"))
+	assert.ErrorContains(t, err, "no such file")
+	_, err = LoadModelBin(t.TempDir())
+	assert.ErrorContains(t, err, "not a regular file")
+}
+
+func TestCheckTokenAndConfig(t *testing.T) {
+	assert.NoError(t, CheckToken(smallConfig, 0))
+	assert.NoError(t, CheckToken(smallConfig, 20))
+	assert.ErrorContains(t, CheckToken(smallConfig, 21), "token id 21 out of range [0, 21)")
+	assert.ErrorContains(t, CheckToken(smallConfig, -1), "out of range")
+	assert.Equal(t, 50280, ShapeOf(768, 24).PaddedVocab())
+	assert.Equal(t, 48, ShapeOf(768, 24).DtRank)
+	// The 130m shape's model.bin is the size the real export gives (516.5 MB).
+	assert.Equal(t, int64(516541696), modelBinSize(Shapes["130m"]))
+}
+
+func TestWeightsCheckFindsWrongLengths(t *testing.T) {
+	path, _ := writeRandom(t, smallConfig)
+	w, err := LoadModelBin(path)
+	require.NoError(t, err)
+	defer w.Close()
+	w.Layers[1].XProj = w.Layers[1].XProj[:5]
+	assert.ErrorContains(t, w.Check(), "layer 1 x_proj has 5 values, want 156")
+}

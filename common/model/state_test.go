@@ -1,0 +1,62 @@
+package model
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func filledState(c Config) *State {
+	s := NewState(c)
+	for i := range s.Conv {
+		s.Conv[i] = float32(i) * 0.5
+	}
+	for i := range s.SSM {
+		s.SSM[i] = -float32(i) * 0.25
+	}
+	return s
+}
+
+func TestStateRoundTrip(t *testing.T) {
+	s := filledState(smallConfig)
+	path := filepath.Join(t.TempDir(), "state.bin")
+	require.NoError(t, SaveState(path, s))
+	got, err := LoadState(path, smallConfig)
+	require.NoError(t, err)
+	assert.Equal(t, s.Conv, got.Conv)
+	assert.Equal(t, s.SSM, got.SSM)
+	assert.NoError(t, got.CheckFor(smallConfig))
+}
+
+func TestStateFromAnotherModelIsRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.bin")
+	require.NoError(t, SaveState(path, filledState(smallConfig)))
+	other := smallConfig
+	other.DState = 4
+	_, err := LoadState(path, other)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), path)
+	assert.Contains(t, err.Error(), "state is for another model")
+
+	// Same sizes but another vocabulary: still another model.
+	other = smallConfig
+	other.VocabSize = 50
+	_, err = LoadState(path, other)
+	assert.ErrorContains(t, err, "another model")
+}
+
+func TestStateRefusesDamagedBytes(t *testing.T) {
+	data, err := filledState(smallConfig).MarshalBinary()
+	require.NoError(t, err)
+	var s State
+	assert.ErrorContains(t, s.UnmarshalBinary(data[:10]), "shorter than its 64-byte header")
+	assert.ErrorContains(t, s.UnmarshalBinary(data[:len(data)-1]), "its header needs")
+	bad := append([]byte(nil), data...)
+	bad[0] ^= 0xff
+	assert.ErrorContains(t, s.UnmarshalBinary(bad), "bad magic")
+	bad = append([]byte(nil), data...)
+	bad[4] = 9
+	assert.ErrorContains(t, s.UnmarshalBinary(bad), "unsupported state version 9")
+}

@@ -1,0 +1,17 @@
+package main
+
+import (
+	"mamba.go/common/cli"
+	"mamba.go/common/model"
+	"mamba.go/learning"
+)
+
+// impls are the implementations compare can run, by name. Implementations
+// behind build tags (cuda) add themselves from their own files.
+var impls = map[string]cli.NewModel{
+	"learning": func(w *model.Weights) (model.Mamba, error) { return learning.New(w) },
+}
+
+// implOrder is the order in which implementations are listed and compared:
+// the first one named is the baseline the others are compared with.
+var implOrder = []string{"learning"}

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"mamba.go/common/npy"
+	"mamba.go/common/refcase"
+)
+
+// caseDirs are the reference cases available: the project's own testdata and,
+// when present, ../shared's HF transformers cases.
+func caseDirs(t *testing.T) []string {
+	root := refcase.RepoRoot()
+	dirs := refcase.Dirs(filepath.Join(root, "testdata", "cases"))
+	if shared := refcase.SharedDir(); shared != "" {
+		dirs = append(dirs, refcase.Dirs(filepath.Join(shared, "reference", "hf-transformers"))...)
+	}
+	if len(dirs) == 0 {
+		t.Skip("no reference cases: run make testdata")
+	}
+	return dirs
+}
+
+func TestCompareAllCasesPass(t *testing.T) {
+	var out bytes.Buffer
+	code, err := run(caseDirs(t), &out)
+	t.Log("\n" + out.String())
+	require.NoError(t, err)
+	assert.Equal(t, 0, code)
+	assert.Contains(t, out.String(), "PASS")
+	assert.NotContains(t, out.String(), "FAIL")
+}
+
+// copyCase copies a case folder's reference files (not its model formats
+// other than model.bin) into a temporary folder that the test may damage.
+func copyCase(t *testing.T, src string) string {
+	dst := t.TempDir()
+	for _, f := range []string{"tokens.json", "logits.npy", "greedy.json", "model.bin"} {
+		data, err := os.ReadFile(filepath.Join(src, f))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dst, f), data, 0o644))
+	}
+	return dst
+}
+
+func TestCompareFailsOnWrongLogits(t *testing.T) {
+	dir := copyCase(t, caseDirs(t)[0])
+	// Perturb one logit by 1% of the largest |logit|: compare must notice.
+	a, err := npy.ReadFile(filepath.Join(dir, "logits.npy"))
+	require.NoError(t, err)
+	var maxAbs float32
+	for _, v := range a.Data {
+		maxAbs = max(maxAbs, v, -v)
+	}
+	a.Data[len(a.Data)/2] += maxAbs / 100
+	f, err := os.Create(filepath.Join(dir, "logits.npy"))
+	require.NoError(t, err)
+	require.NoError(t, npy.Write(f, a))
+	require.NoError(t, f.Close())
+
+	var out bytes.Buffer
+	code, err := run([]string{dir}, &out)
+	assert.Error(t, err)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, out.String(), "FAIL")
+}
+
+func TestCompareFailsOnWrongGreedy(t *testing.T) {
+	dir := copyCase(t, caseDirs(t)[0])
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "greedy.json"), []byte(`{"prompt":[1,2],"tokens":[3,4,5]}`), 0o644))
+	var out bytes.Buffer
+	code, err := run([]string{dir}, &out)
+	assert.Error(t, err)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, out.String(), "greedy got")
+}
+
+func TestCompareRefusesBadArguments(t *testing.T) {
+	var out bytes.Buffer
+	_, err := run([]string{"-impl", "nosuch", "x"}, &out)
+	assert.ErrorContains(t, err, `unknown implementation "nosuch"`)
+	_, err = run(nil, &out)
+	assert.ErrorContains(t, err, "no case folder")
+	_, err = run([]string{t.TempDir()}, &out)
+	assert.ErrorContains(t, err, "tokens.json")
+}

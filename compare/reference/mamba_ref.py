@@ -1,0 +1,241 @@
+"""Plain PyTorch reference for Mamba-1 language models in recurrent mode.
+
+It mirrors what mamba_ssm's ``Mamba.step`` does inside ``MambaLMHeadModel``
+(one token at a time, from an empty state), written from the equations, in
+float32 by default. Only torch and numpy are needed.
+
+Per token, with h the residual stream [d_model]:
+
+    for each layer:   h = h + Mixer(RMSNorm(h) * norm_w)
+    logits = lm_head(RMSNorm(h) * norm_f_w)                        [padded_vocab]
+
+    RMSNorm(x) = x * rsqrt(mean(x^2) + 1e-5)
+
+Mixer step (per layer state: conv_state [d_inner, d_conv], ssm_state [d_inner, d_state]):
+
+    x, z      = split(in_proj @ u)                 x, z: [d_inner]
+    conv_state = roll conv_state left by one column, last column = x
+    x         = silu(sum_k conv_state[:, k] * conv_w[:, k] + conv_b)
+    dt_low, B, C = split(x_proj @ x)               [dt_rank], [d_state], [d_state]
+    dt        = softplus(dt_proj_w @ dt_low + dt_proj_b)           [d_inner]
+    dA        = exp(dt[:, None] * A)               A = -exp(A_log)  [d_inner, d_state]
+    ssm_state = ssm_state * dA + x[:, None] * (dt[:, None] * B[None, :])
+    y         = ssm_state @ C + D * x                               [d_inner]
+    out       = out_proj @ (y * silu(z))                            [d_model]
+
+Weights can come from mamba.c's model.bin (load_model_bin) or from a state
+dict in state-spaces naming (from_state_dict).
+"""
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+MODEL_BIN_MAGIC = 0x4D616D62  # "Mamb" read as a little-endian uint32
+MODEL_BIN_VERSION = 1
+MODEL_BIN_HEADER = 256
+VOCAB_MULTIPLE = 8
+RMS_EPS = 1e-5
+
+# Per-layer tensors in the order model.bin stores them (each kind for all layers in turn).
+LAYER_KINDS = ["in_proj", "conv_w", "conv_b", "x_proj", "dt_proj_w", "dt_proj_b", "A", "D", "out_proj", "norm"]
+
+
+@dataclass
+class Config:
+    n_layers: int
+    vocab_size: int  # unpadded
+    d_model: int
+    d_inner: int
+    dt_rank: int
+    d_state: int
+    d_conv: int
+    tied: bool = True  # lm_head is the embedding (mamba.c's shared_classifier)
+
+    @property
+    def padded_vocab(self):
+        return (self.vocab_size + VOCAB_MULTIPLE - 1) // VOCAB_MULTIPLE * VOCAB_MULTIPLE
+
+    def layer_shapes(self):
+        di, d = self.d_inner, self.d_model
+        return {
+            "in_proj": (2 * di, d), "conv_w": (di, self.d_conv), "conv_b": (di,),
+            "x_proj": (self.dt_rank + 2 * self.d_state, di), "dt_proj_w": (di, self.dt_rank),
+            "dt_proj_b": (di,), "A": (di, self.d_state), "D": (di,), "out_proj": (d, di), "norm": (d,),
+        }
+
+
+def rms_norm(x, w):
+    """x * rsqrt(mean(x^2) + eps) * w, over the last dimension."""
+    return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + RMS_EPS) * w
+
+
+class Mamba:
+    """A Mamba-1 LM with one sequence of recurrent state.
+
+    embedding [padded_vocab, d_model], lm_head [padded_vocab, d_model] (the same
+    tensor when tied), norm_f [d_model], layers: list of dicts keyed by LAYER_KINDS.
+    """
+
+    def __init__(self, config, embedding, layers, norm_f, lm_head=None, dtype=torch.float32):
+        self.config, self.dtype = config, dtype
+        self.embedding = embedding.to(dtype).contiguous()
+        self.layers = [{k: t.to(dtype).contiguous() for k, t in layer.items()} for layer in layers]
+        self.norm_f = norm_f.to(dtype)
+        self.lm_head = self.embedding if lm_head is None else lm_head.to(dtype).contiguous()
+        self.reset()
+
+    def reset(self):
+        """Empty state: every conv_state and ssm_state is zero."""
+        c = self.config
+        self.conv_state = [torch.zeros(c.d_inner, c.d_conv, dtype=self.dtype) for _ in range(c.n_layers)]
+        self.ssm_state = [torch.zeros(c.d_inner, c.d_state, dtype=self.dtype) for _ in range(c.n_layers)]
+
+    def get_state(self):
+        """A copy of the state: (conv_states [L][d_inner, d_conv], ssm_states [L][d_inner, d_state])."""
+        return [t.clone() for t in self.conv_state], [t.clone() for t in self.ssm_state]
+
+    def set_state(self, state):
+        conv, ssm = state
+        self.conv_state = [t.to(self.dtype).clone() for t in conv]
+        self.ssm_state = [t.to(self.dtype).clone() for t in ssm]
+
+    def mixer_step(self, i, u):
+        """One recurrent step of layer i's mixer on u [d_model]; updates its state."""
+        w, c = self.layers[i], self.config
+        conv_state, ssm_state = self.conv_state[i], self.ssm_state[i]
+        xz = F.linear(u, w["in_proj"])                       # [2*d_inner]
+        x, z = xz[: c.d_inner], xz[c.d_inner:]               # [d_inner] each
+        # Causal depthwise conv over the last d_conv inputs.
+        conv_state.copy_(torch.roll(conv_state, shifts=-1, dims=-1))
+        conv_state[:, -1] = x
+        x = F.silu((conv_state * w["conv_w"]).sum(-1) + w["conv_b"])  # [d_inner]
+        # Input-dependent dt, B, C.
+        x_db = F.linear(x, w["x_proj"])                      # [dt_rank + 2*d_state]
+        dt_low, B, C = torch.split(x_db, [c.dt_rank, c.d_state, c.d_state])
+        dt = F.softplus(F.linear(dt_low, w["dt_proj_w"], w["dt_proj_b"]))  # [d_inner]; x > 20 -> x
+        # Selective scan, one step: h = h * exp(dt*A) + x * dt * B.
+        dA = torch.exp(dt[:, None] * w["A"])                 # [d_inner, d_state]
+        dB = dt[:, None] * B[None, :]                        # [d_inner, d_state]
+        ssm_state.copy_(ssm_state * dA + x[:, None] * dB)
+        y = torch.mv(ssm_state, C) + w["D"] * x              # [d_inner]
+        y = y * F.silu(z)
+        return F.linear(y, w["out_proj"])                    # [d_model]
+
+    @torch.no_grad()
+    def step(self, token):
+        """Feeds one token id; returns logits [padded_vocab] (a new tensor)."""
+        h = self.embedding[token]                            # [d_model]
+        for i, w in enumerate(self.layers):
+            h = h + self.mixer_step(i, rms_norm(h, w["norm"]))
+        return F.linear(rms_norm(h, self.norm_f), self.lm_head)
+
+    def run(self, tokens):
+        """Resets, then feeds tokens one at a time; logits [len(tokens), padded_vocab]."""
+        self.reset()
+        return torch.stack([self.step(t) for t in tokens])
+
+    def greedy(self, n, logits):
+        """n greedy tokens continuing from logits; argmax over the unpadded vocab only."""
+        out = []
+        for _ in range(n):
+            tok = int(torch.argmax(logits[: self.config.vocab_size]))
+            out.append(tok)
+            logits = self.step(tok)
+        return out
+
+
+# ---------------------------------------------------------------- model.bin
+
+def read_model_bin_header(path):
+    h = np.fromfile(path, dtype="<u4", count=MODEL_BIN_HEADER // 4)
+    if len(h) < 10 or h[0] != MODEL_BIN_MAGIC or h[1] != MODEL_BIN_VERSION:
+        raise ValueError(f"{path}: not a mamba.c model.bin version 1")
+    n_layers, vocab, dim, d_inner, dt_rank, d_state, d_conv, shared = (int(v) for v in h[2:10])
+    return Config(n_layers, vocab, dim, d_inner, dt_rank, d_state, d_conv, tied=shared == 1)
+
+
+def load_model_bin(path, dtype=torch.float32):
+    """Reads mamba.c's model.bin (256-byte header, then float32 tensors)."""
+    c = read_model_bin_header(path)
+    data = torch.from_numpy(np.fromfile(path, dtype="<f4", offset=MODEL_BIN_HEADER).astype(np.float32, copy=False))
+    pos = 0
+
+    def take(*shape):
+        nonlocal pos
+        n = math.prod(shape)
+        if pos + n > data.numel():
+            raise ValueError(f"{path}: truncated")
+        t = data[pos: pos + n].view(*shape)
+        pos += n
+        return t
+
+    pv = c.padded_vocab
+    embedding = take(pv, c.d_model)
+    layers = [{} for _ in range(c.n_layers)]
+    shapes = c.layer_shapes()
+    for kind in LAYER_KINDS:
+        for layer in layers:
+            layer[kind] = take(*shapes[kind])
+    norm_f = take(c.d_model)
+    lm_head = None if c.tied else take(pv, c.d_model)
+    if pos != data.numel():
+        raise ValueError(f"{path}: {data.numel() - pos} floats left over after the last tensor")
+    return Mamba(c, embedding, layers, norm_f, lm_head, dtype=dtype)
+
+
+def write_model_bin(path, model):
+    """Writes model (float32) in mamba.c's model.bin format."""
+    c = model.config
+    header = np.zeros(MODEL_BIN_HEADER // 4, dtype="<u4")
+    header[:10] = [MODEL_BIN_MAGIC, MODEL_BIN_VERSION, c.n_layers, c.vocab_size, c.d_model,
+                   c.d_inner, c.dt_rank, c.d_state, c.d_conv, 1 if c.tied else 0]
+    tensors = [model.embedding]
+    for kind in LAYER_KINDS:
+        tensors += [layer[kind] for layer in model.layers]
+    tensors.append(model.norm_f)
+    if not c.tied:
+        tensors.append(model.lm_head)
+    with open(path, "wb") as f:
+        f.write(header.tobytes())
+        for t in tensors:
+            f.write(t.detach().to(torch.float32).contiguous().numpy().astype("<f4").tobytes())
+
+
+# ------------------------------------------------------- state-spaces naming
+
+def from_state_dict(sd, vocab_size=None, tied=True, dtype=torch.float32):
+    """Builds a Mamba from a state dict in state-spaces naming (backbone.embedding.weight,
+    backbone.layers.N.mixer.*, backbone.layers.N.norm.weight, backbone.norm_f.weight,
+    lm_head.weight). vocab_size is the unpadded size (default: the embedding's rows).
+    With tied, lm_head.weight (if present) is ignored and the embedding is the head."""
+    emb = sd["backbone.embedding.weight"].float()
+    n_layers = 1 + max(int(k.split(".")[2]) for k in sd if k.startswith("backbone.layers."))
+    p = "backbone.layers.0.mixer."
+    d_inner, d_state = sd[p + "A_log"].shape
+    c = Config(n_layers=n_layers, vocab_size=vocab_size or emb.shape[0], d_model=emb.shape[1],
+               d_inner=d_inner, dt_rank=sd[p + "dt_proj.weight"].shape[1], d_state=d_state,
+               d_conv=sd[p + "conv1d.weight"].shape[-1], tied=tied)
+    if emb.shape[0] != c.padded_vocab:
+        raise ValueError(f"embedding has {emb.shape[0]} rows, want padded vocab {c.padded_vocab}")
+    layers = []
+    for i in range(n_layers):
+        m = f"backbone.layers.{i}.mixer."
+        layers.append({
+            "in_proj": sd[m + "in_proj.weight"],
+            "conv_w": sd[m + "conv1d.weight"].reshape(d_inner, c.d_conv),  # [d_inner, 1, d_conv]
+            "conv_b": sd[m + "conv1d.bias"],
+            "x_proj": sd[m + "x_proj.weight"],
+            "dt_proj_w": sd[m + "dt_proj.weight"],
+            "dt_proj_b": sd[m + "dt_proj.bias"],
+            "A": -torch.exp(sd[m + "A_log"].float()),  # A = -exp(A_log), in float32 like mamba_ssm
+            "D": sd[m + "D"],
+            "out_proj": sd[m + "out_proj.weight"],
+            "norm": sd[f"backbone.layers.{i}.norm.weight"],
+        })
+    lm_head = None if tied else sd["lm_head.weight"].float()
+    return Mamba(c, emb, [{k: t.float() for k, t in l.items()} for l in layers],
+                 sd["backbone.norm_f.weight"].float(), lm_head, dtype=dtype)
