@@ -20,18 +20,18 @@ const rmsEps = 1e-5
 // recurrent state live on the GPU; Forward copies the logits back and
 // ForwardArgmax only the greedy token. Not safe for concurrent use.
 type Mamba struct {
-	c     model.Config
-	s     configShape
-	dev   *device
-	plan  plan
-	run   launcher
-	k     kernels
-	wmem  cu.DevicePtr // the weights, laid out by weightLayout
-	work  cu.DevicePtr // activations and state, laid out by workLayout
-	w     devWeights
-	a     devWork
-	host  []float32 // [V] logits copied back by Forward
-	best  [1]int32  // the argmax copied back by ForwardArgmax
+	c    model.Config
+	s    configShape
+	dev  *device
+	plan plan
+	run  launcher
+	k    kernels
+	wmem cu.DevicePtr // the weights, laid out by weightLayout
+	work cu.DevicePtr // activations and state, laid out by workLayout
+	w    devWeights
+	a    devWork
+	host []float32 // [V] logits copied back by Forward
+	best [1]int32  // the argmax copied back by ForwardArgmax
 }
 
 // kernels are the loaded kernel functions.

@@ -30,10 +30,17 @@ package cuda
 static const char *mamba_cuda_prog = "mamba-cuda";
 
 static void mamba_cuda_fail(const char *what, CUresult rc) {
-	const char *name = "?", *text = "?";
-	cuGetErrorName(rc, &name);
-	cuGetErrorString(rc, &text);
-	fprintf(stderr, "%s: no usable NVIDIA GPU: %s failed: %s (%s)\n", mamba_cuda_prog, what, name, text);
+	const char *name = NULL, *text = NULL;
+	if (rc == CUDA_ERROR_STUB_LIBRARY) {
+		name = "CUDA_ERROR_STUB_LIBRARY";
+		text = "the libcuda.so.1 found is NVIDIA's link-time stub, not a driver";
+	} else if (cuGetErrorName(rc, &name) != CUDA_SUCCESS || cuGetErrorString(rc, &text) != CUDA_SUCCESS) {
+		name = NULL;
+	}
+	if (name != NULL && text != NULL)
+		fprintf(stderr, "%s: no usable NVIDIA GPU: %s failed: %s (%s)\n", mamba_cuda_prog, what, name, text);
+	else
+		fprintf(stderr, "%s: no usable NVIDIA GPU: %s failed with CUresult %d\n", mamba_cuda_prog, what, (int)rc);
 	_exit(1);
 }
 
