@@ -15,8 +15,12 @@ const (
 	argmaxThreads = 1024
 	// maxSharedBytes is what a block may take of shared memory without
 	// opting in to more: in_proj_conv and rmsnorm_matvec keep RMSNorm(h),
-	// d floats, there, so d_model is at most 12288 here.
+	// d floats, there, beside staticSharedBytes of their own (block_sum's
+	// and row_dot's partial sums), so d_model is at most 12032 here.
 	maxSharedBytes = 48 << 10
+	// staticSharedBytes bounds the kernels' static shared memory (272 bytes
+	// in the PTX of in_proj_conv and rmsnorm_matvec), with room to spare.
+	staticSharedBytes = 1 << 10
 	// warpsPerSM is how many warps we aim to have in flight per
 	// multiprocessor: enough loads in flight to cover memory latency.
 	warpsPerSM = 48

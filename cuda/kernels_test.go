@@ -4,6 +4,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -90,4 +92,28 @@ func ptxParams(t *testing.T, ptx, name string) int {
 	end := strings.Index(ptx[i:], ")")
 	require.Greater(t, end, 0)
 	return strings.Count(ptx[i:i+end], ".param ")
+}
+
+// sharedRE matches a static shared declaration: an array of bytes, or one
+// scalar (counted as 8 bytes, the widest).
+var sharedRE = regexp.MustCompile(`\.shared\s+\.align\s+\d+\s+\.\w+\s+[\w$]+(?:\[(\d+)\])?;`)
+
+// The static shared memory of every kernel fits in the room geometry.go
+// keeps for it beside RMSNorm(h).
+func TestStaticSharedFits(t *testing.T) {
+	for _, name := range kernelNames {
+		ptx, err := kernelPTX(name)
+		require.NoError(t, err)
+		total := 0
+		for _, m := range sharedRE.FindAllStringSubmatch(ptx, -1) {
+			n := 8
+			if m[1] != "" {
+				var err error
+				n, err = strconv.Atoi(m[1])
+				require.NoError(t, err)
+			}
+			total += n
+		}
+		assert.LessOrEqual(t, total, staticSharedBytes, "static shared memory of %s", name)
+	}
 }

@@ -173,9 +173,9 @@ func planWork(c model.Config) workLayout {
 
 // checkShape refuses a model the kernels cannot run.
 func checkShape(c model.Config) error {
-	if 4*c.DModel > maxSharedBytes {
-		return fmt.Errorf("cuda: d_model %d is too wide: RMSNorm(h) must fit in %d bytes of shared memory (d_model ≤ %d)",
-			c.DModel, maxSharedBytes, maxSharedBytes/4)
+	if maxD := (maxSharedBytes - staticSharedBytes) / 4; c.DModel > maxD {
+		return fmt.Errorf("cuda: d_model %d is too wide: RMSNorm(h) must fit in a block's shared memory (d_model ≤ %d)",
+			c.DModel, maxD)
 	}
 	return nil
 }

@@ -95,6 +95,6 @@ func TestWorkLayout(t *testing.T) {
 
 func TestCheckShape(t *testing.T) {
 	assert.NoError(t, checkShape(model.Shapes["2.8b"]))
-	assert.NoError(t, checkShape(model.ShapeOf(12288, 1)))
-	assert.ErrorContains(t, checkShape(model.ShapeOf(12289, 1)), "d_model 12289")
+	assert.NoError(t, checkShape(model.ShapeOf(12032, 1)))
+	assert.ErrorContains(t, checkShape(model.ShapeOf(12033, 1)), "d_model 12033")
 }
