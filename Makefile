@@ -5,7 +5,7 @@ PYTHON  ?= /usr/bin/python3
 MODULES := common learning compare cuda
 SHARED  ?= ../shared
 
-.PHONY: all build test vet compare testdata clean cuda vet-cuda ptx check-ptx
+.PHONY: all build test vet compare testdata clean tokenizer-testdata bench-tokenizer cuda vet-cuda ptx check-ptx
 
 all: build
 
@@ -63,6 +63,15 @@ ptx:
 
 check-ptx:
 	cuda/check-ptx.sh
+
+# The tokenizer's own test files and benchmark, against HF tokenizers (npm, Rust).
+HF_NPM := .cache/npm/node_modules/tokenizers
+$(HF_NPM):
+	npm install --prefix .cache/npm --no-audit --no-fund tokenizers@0.23.2
+tokenizer-testdata: $(HF_NPM)
+	node common/tokenizer/testdata/make.js && node common/tokenizer/testdata/unicode.js
+bench-tokenizer: $(HF_NPM)
+	sh common/tokenizer/bench/bench.sh
 
 clean:
 	rm -rf $(BIN)
