@@ -3,8 +3,8 @@ package checkpoint
 import (
 	"bytes"
 	"fmt"
-	"math"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"

@@ -186,6 +186,7 @@ type Storage struct {
 	Class string // FloatStorage, HalfStorage, BFloat16Storage, ...
 	Data  []byte
 	Numel int
+	Omit  bool // referenced by the pickle but absent from the archive
 }
 
 // Ref is one tensor of a torch zip checkpoint: a view of a storage.
@@ -284,7 +285,9 @@ func EncodeTorchZip(archive string, ss []Storage, rs []Ref, method uint16) []byt
 	put("data.pkl", p.Bytes())
 	put("byteorder", []byte("little"))
 	for _, s := range ss {
-		put("data/"+s.Key, s.Data)
+		if !s.Omit {
+			put("data/"+s.Key, s.Data)
+		}
 	}
 	put("version", []byte("3\n"))
 	zw.Close()
