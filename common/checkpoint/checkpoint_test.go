@@ -182,3 +182,21 @@ func TestSyntheticFormatsAgree(t *testing.T) {
 		})
 	}
 }
+
+// TestRealTorchFixture loads a tiny checkpoint that real torch.save wrote
+// (testdata/make_torch_fixture.py): BF16, F16 and F32 tensors, two views at
+// offsets into one storage, a head sharing the embedding's storage; it must
+// match the same values written as F32 safetensors.
+func TestRealTorchFixture(t *testing.T) {
+	want, err := Load(filepath.Join("testdata", "torch-views", "hf"))
+	require.NoError(t, err)
+	defer want.Close()
+	got, err := Load(filepath.Join("testdata", "torch-views", "state-spaces"))
+	require.NoError(t, err)
+	defer got.Close()
+	requireSameWeights(t, want, got, "torch-views")
+	assert.Equal(t, 13, got.Config.VocabSize)
+	assert.Equal(t, 16, want.Config.VocabSize)
+	assert.NotZero(t, got.Layers[0].D[0])
+	assert.NotEqual(t, got.Layers[0].D, got.Layers[0].DtProjBias)
+}
