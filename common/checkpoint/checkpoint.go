@@ -34,6 +34,9 @@ type Checkpoint struct {
 	Dir    string
 	Config ModelConfig
 	Files  []string // the weight files, base names
+	// NegExp computes A = −exp(A_log): PyTorch's rounding (NegExp) unless
+	// set, e.g. to NegExpNumPy to reproduce a model.bin written with NumPy.
+	NegExp func(float32) float32
 
 	sources []*source
 	byName  map[string]*tensor // by canonical name
@@ -76,7 +79,7 @@ func Open(dir string) (*Checkpoint, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", cfgPath, err)
 	}
-	ck := &Checkpoint{Dir: dir, Config: mc, byName: map[string]*tensor{}}
+	ck := &Checkpoint{Dir: dir, Config: mc, NegExp: NegExp, byName: map[string]*tensor{}}
 	if err := ck.openWeights(); err != nil {
 		ck.Close()
 		return nil, err
@@ -304,7 +307,7 @@ func (ck *Checkpoint) Weights() (*model.Weights, error) {
 	c := ck.Config.Config
 	w := &model.Weights{Config: c, Layers: make([]model.Layer, c.NLayers)}
 	for _, s := range ck.slots {
-		v, err := s.load()
+		v, err := s.load(ck.NegExp)
 		if err != nil {
 			return nil, err
 		}
@@ -319,7 +322,7 @@ func (ck *Checkpoint) Weights() (*model.Weights, error) {
 	return w, nil
 }
 
-func (s *slot) load() ([]float32, error) {
+func (s *slot) load(negExp func(float32) float32) ([]float32, error) {
 	if s.t == nil {
 		return make([]float32, s.n), nil
 	}
@@ -334,7 +337,7 @@ func (s *slot) load() ([]float32, error) {
 	decode(v[:s.take], b, s.t.dtype)
 	if s.negExp {
 		for i, a := range v {
-			v[i] = NegExp(a)
+			v[i] = negExp(a)
 		}
 	}
 	return v, nil
@@ -375,7 +378,7 @@ func (ck *Checkpoint) WriteModelBin(out io.Writer) error {
 				decode(vals[:m], raw, s.t.dtype)
 				if s.negExp {
 					for i, a := range vals[:m] {
-						vals[i] = NegExp(a)
+						vals[i] = ck.NegExp(a)
 					}
 				}
 				if err := model.WriteFloat32s(out, vals[:m]); err != nil {
