@@ -162,7 +162,6 @@ func (ck *Checkpoint) openWeights() error {
 
 // slot is one tensor of model.bin: where its values come from.
 type slot struct {
-	name   string  // canonical name, for errors
 	t      *tensor // nil: all zeros (an absent conv bias)
 	take   int     // values taken from t; the remaining n-take are zeros (vocabulary padding)
 	n      int     // values in model.bin
@@ -208,7 +207,7 @@ func (ck *Checkpoint) plan() error {
 		if len(t.shape) != 2 || t.shape[1] != c.DModel || t.shape[0] < c.VocabSize {
 			return nil, fmt.Errorf("%s: shape %v, want [%d..%d, %d] for %s", t.where(), t.shape, c.VocabSize, pv, c.DModel, c)
 		}
-		ck.slots = append(ck.slots, slot{name: name, t: t, take: min(t.shape[0], pv) * c.DModel, n: pv * c.DModel, set: set})
+		ck.slots = append(ck.slots, slot{t: t, take: min(t.shape[0], pv) * c.DModel, n: pv * c.DModel, set: set})
 		return t, nil
 	}
 	emb, err := vocab("embedding.weight", false, func(w *model.Weights, v []float32) { w.Embedding = v })
@@ -229,7 +228,8 @@ func (ck *Checkpoint) plan() error {
 			if err != nil {
 				return err
 			}
-			s := slot{name: name, t: t, n: numel(shapes[kind]), negExp: kind == "mixer.A_log", set: layerSetter(i, kind)}
+			n, _ := numelOf(shapes[kind]) // sizes the config validated
+			s := slot{t: t, n: n, negExp: kind == "mixer.A_log", set: layerSetter(i, kind)}
 			if t != nil {
 				s.take = s.n
 			}
@@ -239,7 +239,7 @@ func (ck *Checkpoint) plan() error {
 	if _, err := get("norm_f.weight", false, d); err != nil {
 		return err
 	}
-	ck.slots = append(ck.slots, slot{name: "norm_f.weight", t: ck.byName["norm_f.weight"], take: d, n: d,
+	ck.slots = append(ck.slots, slot{t: ck.byName["norm_f.weight"], take: d, n: d,
 		set: func(w *model.Weights, v []float32) { w.NormF = v }})
 	if c.TiedHead {
 		lm, err := get("lm_head.weight", true)
@@ -258,14 +258,6 @@ func (ck *Checkpoint) plan() error {
 		return err
 	}
 	return nil
-}
-
-func numel(shape []int) int {
-	n := 1
-	for _, d := range shape {
-		n *= d
-	}
-	return n
 }
 
 func layerSetter(i int, kind string) func(*model.Weights, []float32) {

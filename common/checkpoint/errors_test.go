@@ -293,14 +293,18 @@ func TestViews(t *testing.T) {
 	})
 }
 
+// separateHead stores lm_head.weight apart from the embedding, one bit off
+// (byte 100: value 25).
+func separateHead(ss []testmodel.Storage, rs []testmodel.Ref) ([]testmodel.Storage, []testmodel.Ref) {
+	head := slices.Clone(ss[0].Data)
+	head[100] ^= 1
+	ss = append(ss, testmodel.Storage{Key: "head", Class: "FloatStorage", Data: head, Numel: ss[0].Numel})
+	rs[len(rs)-1].Key = "head"
+	return ss, rs
+}
+
 func TestTiedHeadMustMatch(t *testing.T) {
-	dir := torchDir(t, func(ss []testmodel.Storage, rs []testmodel.Ref) ([]testmodel.Storage, []testmodel.Ref) {
-		head := slices.Clone(ss[0].Data)
-		head[100] ^= 1
-		ss = append(ss, testmodel.Storage{Key: "head", Class: "FloatStorage", Data: head, Numel: ss[0].Numel})
-		rs[len(rs)-1].Key = "head"
-		return ss, rs
-	})
+	dir := torchDir(t, separateHead)
 	requireLoadError(t, dir, "pytorch_model.bin", "lm_head.weight", "differs")
 	ck, err := Open(dir)
 	require.NoError(t, err)
@@ -309,13 +313,7 @@ func TestTiedHeadMustMatch(t *testing.T) {
 }
 
 func TestUntiedHead(t *testing.T) {
-	dir := torchDir(t, func(ss []testmodel.Storage, rs []testmodel.Ref) ([]testmodel.Storage, []testmodel.Ref) {
-		head := slices.Clone(ss[0].Data)
-		head[100] ^= 1
-		ss = append(ss, testmodel.Storage{Key: "head", Class: "FloatStorage", Data: head, Numel: ss[0].Numel})
-		rs[len(rs)-1].Key = "head"
-		return ss, rs
-	})
+	dir := torchDir(t, separateHead)
 	var cfg map[string]any
 	require.NoError(t, json.Unmarshal(testmodel.StateSpacesConfig(small), &cfg))
 	cfg["tie_embeddings"] = false

@@ -132,10 +132,6 @@ func (t *tensor) reader() (io.Reader, error) {
 	return io.LimitReader(rc, t.size), nil
 }
 
-func shapeString(s []int) string {
-	return fmt.Sprint(s)
-}
-
 // numelOf multiplies the dims of a shape, refusing negative dims and
 // products past 2^50 so that nothing downstream overflows.
 func numelOf(shape []int) (int, error) {
