@@ -3,6 +3,7 @@ module mamba.go/common
 go 1.26.0
 
 require (
+	github.com/nlpodyssey/gopickle v0.3.0
 	github.com/stretchr/testify v1.12.1
 	golang.org/x/text v0.44.0
 )
