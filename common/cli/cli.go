@@ -73,7 +73,7 @@ func parseFlags(name string, args []string, stderr io.Writer) (*flags, error) {
 	fs.StringVar(&f.loadState, "load-state", "", "start from the state in FILE; the prompt continues it")
 	fs.BoolVar(&f.ignoreEOS, "ignore-eos", false, "do not stop at <|endoftext|>")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: %s MODEL [flags]\n\nMODEL is a mamba.c model.bin.\n\nflags:\n", name)
+		fmt.Fprintf(stderr, "usage: %s MODEL [flags]\n\nMODEL is a mamba.c model.bin, a checkpoint folder (config.json with\nmodel.safetensors or pytorch_model.bin), or an HF repo id in the HF cache.\n\nflags:\n", name)
 		fs.PrintDefaults()
 	}
 	// mamba.c puts MODEL first; accept it first or after the flags.
@@ -216,12 +216,13 @@ func (o *tokenOutput) flush() error {
 	return o.w.Flush()
 }
 
-// openTokenizer loads -z, or the tokenizer.json beside the model; nil when
-// neither exists and none is needed.
-func openTokenizer(f *flags) (*tokenizer.Tokenizer, error) {
+// openTokenizer loads -z, or the tokenizer.json beside the model (or, for a
+// GPT-NeoX-vocabulary model, GPT-NeoX-20B's from the HF cache); nil when
+// none exists and none is needed.
+func openTokenizer(f *flags, c model.Config) (*tokenizer.Tokenizer, error) {
 	path := f.tokenizer
 	if path == "" {
-		p, ok := tokenizer.FindBeside(f.model)
+		p, ok := load.Tokenizer(f.model, c)
 		if !ok {
 			if f.promptSet {
 				return nil, fmt.Errorf("-i needs a tokenizer: none found at %s; pass -z tokenizer.json, or give the prompt as -tokens 1,2,3", p)
@@ -235,7 +236,7 @@ func openTokenizer(f *flags) (*tokenizer.Tokenizer, error) {
 
 // promptAndOutput turns -i or -tokens into prompt ids and picks how tokens are printed.
 func promptAndOutput(f *flags, stdout io.Writer, c model.Config) ([]int, *tokenOutput, error) {
-	tok, err := openTokenizer(f)
+	tok, err := openTokenizer(f, c)
 	if err != nil {
 		return nil, nil, err
 	}

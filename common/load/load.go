@@ -68,20 +68,32 @@ func fileExists(p string) bool {
 	return err == nil && !st.IsDir()
 }
 
-// Tokenizer finds the tokenizer.json that goes with a model: one beside
-// the model (in its folder or snapshot), else the GPT-NeoX-20B tokenizer
-// every state-spaces Mamba uses, from the HF cache. ok is false when
-// neither is there.
-func Tokenizer(path string) (string, bool) {
+// neoxPaddedVocab is the padded vocabulary of every state-spaces Mamba:
+// GPT-NeoX-20B's 50277 tokens rounded up to 50280.
+const neoxPaddedVocab = 50280
+
+// Tokenizer finds the tokenizer.json that goes with a model of config c: one
+// beside the model (in its folder or snapshot), else — only for a model with
+// GPT-NeoX-20B's vocabulary, as every state-spaces Mamba has — that
+// tokenizer from the HF cache. ok is false when neither is there; path is
+// then where one was looked for beside the model.
+func Tokenizer(path string, c model.Config) (string, bool) {
 	p, err := Resolve(path)
 	if err == nil {
 		dir := p
 		if !checkpoint.IsCheckpointDir(p) {
 			dir = filepath.Dir(p)
 		}
-		if t := filepath.Join(dir, "tokenizer.json"); fileExists(t) {
+		beside := filepath.Join(dir, "tokenizer.json")
+		if fileExists(beside) {
+			return beside, true
+		}
+		path = beside
+	}
+	if c.PaddedVocab() == neoxPaddedVocab {
+		if t, ok := hub.CachedFile(hub.CacheDir(), hub.DefaultTokenizerRepo, "tokenizer.json"); ok {
 			return t, true
 		}
 	}
-	return hub.CachedFile(hub.CacheDir(), hub.DefaultTokenizerRepo, "tokenizer.json")
+	return path, false
 }

@@ -95,7 +95,7 @@ func TestDownloadThenOpen(t *testing.T) {
 	defer want.Close()
 	assert.Equal(t, want.Config, w.Config)
 	assert.Equal(t, want.Layers[0].InProj, w.Layers[0].InProj)
-	tp, ok := Tokenizer("owner/tiny")
+	tp, ok := Tokenizer("owner/tiny", w.Config)
 	require.True(t, ok)
 	assert.Equal(t, filepath.Join(cache, "models--owner--tiny", "snapshots", commit, "tokenizer.json"), tp)
 

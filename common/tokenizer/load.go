@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 )
@@ -45,21 +44,6 @@ func Load(path string) (*Tokenizer, error) {
 		return nil, fmt.Errorf("tokenizer %s: %s", path, strings.TrimPrefix(err.Error(), "tokenizer: "))
 	}
 	return t, nil
-}
-
-// FindBeside looks for the tokenizer.json of a model: modelPath may be the
-// model's folder or a file in it (model.bin, …). It returns the path of
-// tokenizer.json in that folder and whether it exists.
-func FindBeside(modelPath string) (string, bool) {
-	dir := modelPath
-	if fi, err := os.Stat(modelPath); err != nil || !fi.IsDir() {
-		dir = filepath.Dir(modelPath)
-	}
-	p := filepath.Join(dir, "tokenizer.json")
-	if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
-		return p, true
-	}
-	return p, false
 }
 
 // Parse builds a Tokenizer from the contents of a tokenizer.json. Only what

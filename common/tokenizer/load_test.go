@@ -128,24 +128,6 @@ func TestLoadNamesTheFile(t *testing.T) {
 	assert.Contains(t, err.Error(), "missing.json")
 }
 
-func TestFindBeside(t *testing.T) {
-	dir := t.TempDir()
-	model := filepath.Join(dir, "model.bin")
-	require.NoError(t, os.WriteFile(model, nil, 0o644))
-	p, ok := FindBeside(model)
-	assert.False(t, ok)
-	assert.Equal(t, filepath.Join(dir, "tokenizer.json"), p)
-
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "tokenizer.json"), []byte("{}"), 0o644))
-	for _, from := range []string{model, dir, filepath.Join(dir, "not-yet-written.bin")} {
-		p, ok = FindBeside(from)
-		assert.True(t, ok, from)
-		assert.Equal(t, filepath.Join(dir, "tokenizer.json"), p)
-	}
-	_, ok = FindBeside(filepath.Join(dir, "nope", "model.bin"))
-	assert.False(t, ok)
-}
-
 func TestSmallTokenizerFileFormats(t *testing.T) {
 	// The same tokenizer with "a b" merges and as compact JSON must load
 	// and encode the same.
