@@ -100,6 +100,63 @@ func TestEmulator(t *testing.T) {
 	}
 }
 
+// The argmax kernel picks what sample.Argmax picks: ties across threads
+// and warps, NaNs, infinities, lengths below and above the block.
+func TestEmulatorArgmax(t *testing.T) {
+	emu := os.Getenv("CUDA_EMU")
+	if emu == "" {
+		t.Skip("CUDA_EMU is not set: cuda/emu/run.sh builds the emulator and runs this test")
+	}
+	nan, inf := float32(math.NaN()), float32(math.Inf(1))
+	fill := func(n int, v float32) []float32 {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = v
+		}
+		return x
+	}
+	set := func(x []float32, kv ...float32) []float32 {
+		for i := 0; i < len(kv); i += 2 {
+			x[int(kv[i])] = kv[i+1]
+		}
+		return x
+	}
+	ramp := make([]float32, 5000)
+	for i := range ramp {
+		ramp[i] = float32(i % 1500)
+	}
+	cases := map[string][]float32{
+		"one":                {3},
+		"ascending":          {1, 2, 3},
+		"zeros":              fill(50277, 0),
+		"tie-two-warps":      set(fill(50277, -1), 4000, 7, 33, 7, 5000, 7),
+		"tie-same-thread":    set(fill(4000, 0), 2049, 1, 1025, 1, 2048+1024+1, 1),
+		"ramp-ties":          ramp,
+		"last":               set(fill(1003, 0), 1002, 1),
+		"all-minus-inf":      fill(2000, -inf),
+		"plus-inf":           set(fill(2000, 1), 1500, inf, 1700, inf),
+		"nan-at-0":           set(fill(2000, 1), 0, nan, 7, 5),
+		"nan-elsewhere":      set(fill(2000, 1), 3, nan, 1999, nan, 1000, 2),
+		"nan-and-minus-inf":  set(fill(100, -inf), 50, nan),
+		"minus-inf-then-big": set(fill(100, -inf), 99, -1e38),
+	}
+	for name, x := range cases {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			in, out := filepath.Join(dir, "x.bin"), filepath.Join(dir, "best.bin")
+			f, err := os.Create(in)
+			require.NoError(t, err)
+			require.NoError(t, binary.Write(f, binary.LittleEndian, x))
+			require.NoError(t, f.Close())
+			msg, err := exec.Command(emu, "-argmax", fmt.Sprint(argmaxThreads), in, out).CombinedOutput()
+			require.NoError(t, err, "emulator: %s", msg)
+			b, err := os.ReadFile(out)
+			require.NoError(t, err)
+			assert.Equal(t, sample.Argmax(x), int(int32(binary.LittleEndian.Uint32(b))))
+		})
+	}
+}
+
 // perturbed returns a copy of w whose norms, D, conv bias and dt bias vary.
 func perturbed(w *model.Weights) *model.Weights {
 	cp := func(x []float32, f func(i int, v float32) float32) []float32 {

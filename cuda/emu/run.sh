@@ -33,7 +33,4 @@ fi
 echo "run.sh: built $build/emu (sanitizers: ${EMU_SAN:-none})"
 
 cd "$repo"
-# Fibers switch stacks with swapcontext: tell ASan not to mistake that for
-# stack overflow or a use after return.
-export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_stack_use_after_return=0:detect_leaks=0}"
 CUDA_EMU="$build/emu" go test -count=1 -run "TestEmulator${EMU_RUN:+/$EMU_RUN}" -v ./cuda/
