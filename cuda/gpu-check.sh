@@ -8,13 +8,16 @@
 # and carried there with the working tree. With the project's device tool
 # (run), from the repository root:
 #
-#	run(command="bash cuda/gpu-check.sh", carry=["bin"], timeout_s=540)
+#	run(command="COMMIT=1a2b3c4 bash cuda/gpu-check.sh", carry=["bin"], timeout_s=540)
+#
+# with COMMIT the output of `git rev-parse --short HEAD` here, written out
+# (the command runs there, where the copied tree may have no .git).
 #
 # and, to include the HF transformers reference cases of ../shared, first
 # copy them into the (ignored) cache and carry that too:
 #
 #	mkdir -p .cache/shared && cp -r ../shared/reference .cache/shared/
-#	run(command="bash cuda/gpu-check.sh", carry=["bin", ".cache/shared"], timeout_s=540)
+#	run(command="COMMIT=1a2b3c4 bash cuda/gpu-check.sh", carry=["bin", ".cache/shared"], timeout_s=540)
 #
 # It writes $OUT/benchmarks.md (a markdown table, to paste into
 # docs/benchmarks.md with the date, the commit and the nvidia-smi line) and
@@ -38,9 +41,15 @@
 #     MambaForCausalLM in float32 on the same GPU, 130m shape, random
 #     weights, greedy generate, for the baseline row.
 # Environment: SHAPES (default "130m 370m 1.4b 2.8b"), TOKENS (256),
-# HF_BASELINE (1), HF_TOKENS (128), MAMBA_SHARED_CASES.
+# HF_BASELINE (1), HF_TOKENS (128), MAMBA_SHARED_CASES, COMMIT (the commit
+# to name in the table: the copied tree may have no .git; default
+# git rev-parse), BUDGET_S (450: no new benchmark shape starts after this
+# many seconds, so that the files come back before the device tool's limit).
+# If bin/cuda.test times out (a kernel that hangs), the benchmarks are
+# skipped: they would hang too.
 # Exit status: non-zero if a check (steps 2, 3) failed; benchmarks are
-# reported whatever they measure.
+# reported whatever they measure. $OUT/log and $OUT/benchmarks.md are
+# written in every case.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT="${OUT:-$PWD/gpu-check-out}"
@@ -51,6 +60,8 @@ SHAPES="${SHAPES:-130m 370m 1.4b 2.8b}"
 TOKENS="${TOKENS:-256}"
 HF_BASELINE="${HF_BASELINE:-1}"
 HF_TOKENS="${HF_TOKENS:-128}"
+BUDGET_S="${BUDGET_S:-450}"
+COMMIT="${COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}"
 PROMPT="46,31834,310,247,747,1375,2317,1566,10336,285,253,1818,273,253,1566,15"
 start=$(date +%s)
 failed=0
@@ -74,12 +85,19 @@ done
 section "GPU"
 run nvidia-smi
 gpu="$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | head -1)"
-log "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+log "commit: $COMMIT"
 
 section "cuda tests (bin/cuda.test)"
-if ! run timeout 180 bin/cuda.test -test.v -test.count=1; then
-	log "gpu-check: FAILED: bin/cuda.test"
+hung=0
+run timeout 180 bin/cuda.test -test.v -test.count=1
+rc=$?
+if [ $rc -ne 0 ]; then
+	log "gpu-check: FAILED: bin/cuda.test (status $rc)"
 	failed=1
+	if [ $rc -eq 124 ]; then
+		log "gpu-check: bin/cuda.test timed out: the benchmarks will be skipped"
+		hung=1
+	fi
 fi
 
 section "compare (bin/compare-cuda -impl learning,cuda)"
@@ -98,7 +116,7 @@ if [ -n "$shared" ] && [ -d "$shared" ]; then
 else
 	log "(no shared HF transformers cases here)"
 fi
-if ! run timeout 180 bin/compare-cuda -impl learning,cuda "${cases[@]}"; then
+if ! run timeout 120 bin/compare-cuda -impl learning,cuda "${cases[@]}"; then
 	log "gpu-check: FAILED: compare"
 	failed=1
 fi
@@ -117,7 +135,7 @@ tokps() {
 section "benchmarks (bin/mamba-cuda, $TOKENS tokens)"
 table="$OUT/benchmarks.md"
 {
-	echo "GPU: ${gpu:-unknown}; commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown); $(date -u +%Y-%m-%d)"
+	echo "GPU: ${gpu:-unknown}; commit $COMMIT; $(date -u +%Y-%m-%d)"
 	echo
 	echo "| shape | weights (GiB) | greedy tok/s (-t 0) | weights GB/s at greedy | sampled tok/s (-t 1 -p 1) | prompt tok/s | load s |"
 	echo "|---|---|---|---|---|---|---|"
@@ -125,6 +143,15 @@ table="$OUT/benchmarks.md"
 for shape in $SHAPES; do
 	model="/tmp/mamba-$shape.bin"
 	log "--- $shape"
+	if [ $hung = 1 ]; then
+		echo "| $shape | - | skipped: bin/cuda.test timed out | | | | |" >>"$table"
+		continue
+	fi
+	if [ $(($(date +%s) - start)) -gt "$BUDGET_S" ]; then
+		log "gpu-check: past BUDGET_S=$BUDGET_S s: $shape skipped"
+		echo "| $shape | - | skipped: time budget | | | | |" >>"$table"
+		continue
+	fi
 	if ! run bin/mamba random-model -shape "$shape" "$model"; then
 		log "gpu-check: could not write $model"
 		echo "| $shape | - | failed to write the model | | | | |" >>"$table"
@@ -134,7 +161,12 @@ for shape in $SHAPES; do
 	gib=$(awk -v b="$bytes" 'BEGIN { printf "%.2f", b / 2^30 }')
 	# load time: one token, no generation
 	t0=$(date +%s.%N)
-	timeout 120 bin/mamba-cuda "$model" -tokens 1 -n 0 >/dev/null 2>>"$LOG"
+	if ! timeout 120 bin/mamba-cuda "$model" -tokens 1 -n 0 >/dev/null 2>>"$LOG"; then
+		log "gpu-check: bin/mamba-cuda could not run $model (its error is in the log)"
+		echo "| $shape | $gib | failed to run (see the log) | | | | |" >>"$table"
+		rm -f "$model"
+		continue
+	fi
 	load=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 	read -r p_greedy g_greedy <<<"$(tokps "$model" -t 0)"
 	read -r _ g_sampled <<<"$(tokps "$model" -t 1 -p 1)"
@@ -143,7 +175,9 @@ for shape in $SHAPES; do
 	rm -f "$model"
 done
 
-if [ "$HF_BASELINE" = 1 ]; then
+if [ "$HF_BASELINE" = 1 ] && [ $(($(date +%s) - start)) -gt "$BUDGET_S" ]; then
+	log "gpu-check: past BUDGET_S=$BUDGET_S s: HF baseline skipped"
+elif [ "$HF_BASELINE" = 1 ]; then
 	section "HF transformers baseline (130m shape, float32, random weights, $HF_TOKENS greedy tokens)"
 	cat >"$OUT/hf_baseline.py" <<'PY'
 import sys, time, torch

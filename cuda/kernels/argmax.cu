@@ -7,7 +7,9 @@
 // then across warps through shared memory. A pair wins if its value is
 // larger, or equal with a smaller index: the first maximum, as
 // sample.Argmax. NaNs never win; if nothing beats −∞ the answer is 0, as
-// sample.Argmax gives for a row of −∞.
+// sample.Argmax gives for a row of −∞. And as sample.Argmax, whose running
+// best never leaves a NaN at index 0 (nothing compares greater), a NaN
+// x[0] gives 0.
 // Grid: 1 block of up to 1024 threads.
 #include "common.cuh"
 
@@ -50,5 +52,5 @@ extern "C" __global__ void argmax(int* __restrict__ out, const float* __restrict
     best = lane < nwarps ? park_v[lane] : -INFINITY;
     idx = lane < nwarps ? park_i[lane] : n;
     warp_best(&best, &idx);
-    if (lane == 0) out[0] = idx < n ? idx : 0;
+    if (lane == 0) out[0] = idx < n && !isnan(x[0]) ? idx : 0;
 }
