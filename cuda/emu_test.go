@@ -83,7 +83,7 @@ func TestEmulator(t *testing.T) {
 					for j, v := range got {
 						require.False(t, math.IsNaN(float64(v)), "token %d: logit %d is NaN (never written?)", i, j)
 					}
-					rel := maxAbsDiffF(got, want) / maxAbsF(want)
+					rel := maxAbsDiff(got, want) / maxAbs(want)
 					worst = math.Max(worst, rel)
 					assert.LessOrEqual(t, rel, 1e-5, "token %d: logits off by %.3g relative", i, rel)
 					gotBest := int(int32(math.Float32bits(best[i])))
@@ -93,8 +93,8 @@ func TestEmulator(t *testing.T) {
 				rs := ref.State()
 				conv := readFloats(t, filepath.Join(dir, "conv.bin"))
 				ssm := readFloats(t, filepath.Join(dir, "ssm.bin"))
-				assert.LessOrEqual(t, maxAbsDiffF(conv, rs.Conv), 1e-5*math.Max(1, maxAbsF(rs.Conv)), "conv state")
-				assert.LessOrEqual(t, maxAbsDiffF(ssm, rs.SSM), 1e-5*math.Max(1, maxAbsF(rs.SSM)), "ssm state")
+				assert.LessOrEqual(t, maxAbsDiff(conv, rs.Conv), 1e-5*math.Max(1, maxAbs(rs.Conv)), "conv state")
+				assert.LessOrEqual(t, maxAbsDiff(ssm, rs.SSM), 1e-5*math.Max(1, maxAbs(rs.SSM)), "ssm state")
 			})
 		}
 	}
@@ -215,20 +215,4 @@ func readFloats(t *testing.T, path string) []float32 {
 		x[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
 	}
 	return x
-}
-
-func maxAbsF(xs []float32) float64 {
-	var m float64
-	for _, x := range xs {
-		m = math.Max(m, math.Abs(float64(x)))
-	}
-	return m
-}
-
-func maxAbsDiffF(a, b []float32) float64 {
-	var d float64
-	for i := range a {
-		d = math.Max(d, math.Abs(float64(a[i])-float64(b[i])))
-	}
-	return d
 }

@@ -54,22 +54,6 @@ func randomWeights(t *testing.T, c model.Config, seed uint64) *model.Weights {
 	return w
 }
 
-func maxAbs(xs []float32) float64 {
-	var m float64
-	for _, x := range xs {
-		m = math.Max(m, math.Abs(float64(x)))
-	}
-	return m
-}
-
-func maxAbsDiff(a, b []float32) float64 {
-	var d float64
-	for i := range a {
-		d = math.Max(d, math.Abs(float64(a[i])-float64(b[i])))
-	}
-	return d
-}
-
 func TestAgainstLearning(t *testing.T) {
 	for name, c := range gpuShapes {
 		t.Run(name, func(t *testing.T) {
