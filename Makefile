@@ -2,10 +2,10 @@
 GO      ?= go
 BIN     := bin
 PYTHON  ?= /usr/bin/python3
-MODULES := common learning fused compare
+MODULES := common learning fused compare cuda
 SHARED  ?= ../shared
 
-.PHONY: all build test vet compare testdata bench clean
+.PHONY: all build test vet compare testdata bench clean tokenizer-testdata bench-tokenizer cuda vet-cuda ptx check-ptx
 
 all: build
 
@@ -51,6 +51,40 @@ BENCH_FLAGS ?=
 bench: build
 	$(GO) build -o $(BIN)/bench ./compare/cmd/bench
 	$(BIN)/bench -python $(PYTHON) $(BENCH_FLAGS)
+
+# cuda: the GPU binaries, built without a GPU and without nvcc (the PTX is
+# committed): bin/mamba-cuda, bin/compare-cuda (compare with the cuda
+# implementation) and bin/cuda.test (the GPU tests, for cuda/gpu-check.sh).
+# cuda/fetch-cuda-headers.sh finds cuda.h ≤ 12 in CUDA_HOME or fetches
+# Debian's CUDA 11.8 header and libcuda stub into .cache/cuda/.
+CUDA_ENV = eval "$$(cuda/fetch-cuda-headers.sh)"
+
+cuda:
+	@mkdir -p $(BIN)
+	$(CUDA_ENV) && \
+	$(GO) build -tags cuda -o $(BIN)/mamba-cuda ./cuda/cmd/mamba-cuda && \
+	$(GO) build -tags cuda -o $(BIN)/compare-cuda ./compare && \
+	$(GO) test -c -tags cuda -o $(BIN)/cuda.test ./cuda
+
+vet-cuda:
+	$(CUDA_ENV) && $(GO) vet -tags cuda ./cuda/... ./compare/...
+
+# ptx: regenerate the committed PTX from cuda/kernels/*.cu (needs nvcc);
+# check-ptx: is the committed PTX current (skips without the same nvcc).
+ptx:
+	cuda/make-ptx.sh
+
+check-ptx:
+	cuda/check-ptx.sh
+
+# The tokenizer's own test files and benchmark, against HF tokenizers (npm, Rust).
+HF_NPM := .cache/npm/node_modules/tokenizers
+$(HF_NPM):
+	npm install --prefix .cache/npm --no-audit --no-fund tokenizers@0.23.2
+tokenizer-testdata: $(HF_NPM)
+	node common/tokenizer/testdata/make.js && node common/tokenizer/testdata/unicode.js
+bench-tokenizer: $(HF_NPM)
+	sh common/tokenizer/bench/bench.sh
 
 clean:
 	rm -rf $(BIN)

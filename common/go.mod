@@ -1,5 +1,11 @@
 module mamba.go/common
 
-go 1.26
+go 1.26.0
 
-require github.com/stretchr/testify v1.12.1 // indirect
+require (
+	github.com/nlpodyssey/gopickle v0.3.0
+	github.com/stretchr/testify v1.12.1
+	golang.org/x/text v0.44.0
+)
+
+require go.yaml.in/yaml/v3 v3.0.5 // indirect

@@ -1,6 +1,6 @@
 module mamba.go/compare
 
-go 1.26
+go 1.26.0
 
 require mamba.go/common v0.0.0
 

@@ -23,6 +23,7 @@ import (
 	"mamba.go/common/load"
 	"mamba.go/common/model"
 	"mamba.go/common/sample"
+	"mamba.go/common/tokenizer"
 )
 
 // NewModel makes an implementation's model over loaded weights.
@@ -62,7 +63,7 @@ func parseFlags(name string, args []string, stderr io.Writer) (*flags, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.IntVar(&f.steps, "n", 256, "number of tokens to generate")
-	fs.StringVar(&f.prompt, "i", "", "prompt text (needs a tokenizer)")
+	fs.StringVar(&f.prompt, "i", "", "prompt text (needs a tokenizer: -z, or tokenizer.json beside MODEL)")
 	fs.Float64Var(&f.temperature, "t", 1.0, "temperature; 0 is greedy (argmax)")
 	fs.Float64Var(&f.topP, "p", 0.9, "top-p (nucleus) mass in (0, 1]; 1 disables it")
 	fs.Uint64Var(&f.seed, "s", 0, "random seed; 0 takes one from the clock")
@@ -72,7 +73,7 @@ func parseFlags(name string, args []string, stderr io.Writer) (*flags, error) {
 	fs.StringVar(&f.loadState, "load-state", "", "start from the state in FILE; the prompt continues it")
 	fs.BoolVar(&f.ignoreEOS, "ignore-eos", false, "do not stop at <|endoftext|>")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: %s MODEL [flags]\n\nMODEL is a mamba.c model.bin.\n\nflags:\n", name)
+		fmt.Fprintf(stderr, "usage: %s MODEL [flags]\n\nMODEL is a mamba.c model.bin, a checkpoint folder (config.json with\nmodel.safetensors or pytorch_model.bin), or an HF repo id in the HF cache.\n\nflags:\n", name)
 		fs.PrintDefaults()
 	}
 	// mamba.c puts MODEL first; accept it first or after the flags.
@@ -185,45 +186,81 @@ func Run(name string, args []string, stdout, stderr io.Writer, newModel NewModel
 	return nil
 }
 
-// tokenOutput streams generated tokens to stdout.
+// tokenOutput streams generated tokens to stdout: as text through the
+// tokenizer's streaming decoder (which holds back an incomplete UTF-8
+// sequence until it is whole), or as ids when there is no tokenizer.
 type tokenOutput struct {
 	w     *bufio.Writer
+	text  *tokenizer.StreamDecoder // nil: print ids
 	first bool
 }
 
 func (o *tokenOutput) emit(id int) error {
-	if !o.first {
-		o.w.WriteByte(' ')
+	if o.text != nil {
+		o.w.WriteString(o.text.Add(id))
+	} else {
+		if !o.first {
+			o.w.WriteByte(' ')
+		}
+		fmt.Fprint(o.w, id)
 	}
 	o.first = false
-	fmt.Fprint(o.w, id)
 	return o.w.Flush() // stream: the user sees each token as it is made
 }
 
 func (o *tokenOutput) flush() error {
+	if o.text != nil {
+		o.w.WriteString(o.text.Flush())
+	}
 	o.w.WriteByte('\n')
 	return o.w.Flush()
 }
 
+// openTokenizer loads -z, or the tokenizer.json beside the model (or, for a
+// GPT-NeoX-vocabulary model, GPT-NeoX-20B's from the HF cache); nil when
+// none exists and none is needed.
+func openTokenizer(f *flags, c model.Config) (*tokenizer.Tokenizer, error) {
+	path := f.tokenizer
+	if path == "" {
+		p, ok := load.Tokenizer(f.model, c)
+		if !ok {
+			if f.promptSet {
+				return nil, fmt.Errorf("-i needs a tokenizer: none found at %s; pass -z tokenizer.json, or give the prompt as -tokens 1,2,3", p)
+			}
+			return nil, nil
+		}
+		path = p
+	}
+	return tokenizer.Load(path)
+}
+
 // promptAndOutput turns -i or -tokens into prompt ids and picks how tokens are printed.
 func promptAndOutput(f *flags, stdout io.Writer, c model.Config) ([]int, *tokenOutput, error) {
-	out := &tokenOutput{w: bufio.NewWriter(stdout), first: true}
-	if f.promptSet {
-		return nil, nil, errors.New("-i needs a tokenizer, which this build does not have yet: give the prompt as -tokens 1,2,3")
-	}
-	if f.tokens == "" {
-		return nil, nil, errors.New("empty prompt: give -tokens 1,2,3 (or -i TEXT)")
-	}
-	ids, err := parseTokenList(f.tokens)
+	tok, err := openTokenizer(f, c)
 	if err != nil {
 		return nil, nil, err
 	}
+	out := &tokenOutput{w: bufio.NewWriter(stdout), first: true}
+	if tok != nil {
+		out.text = tok.NewStreamDecoder()
+	}
+	var ids []int
+	switch {
+	case f.promptSet:
+		ids = tok.Encode(f.prompt)
+	case f.tokens != "":
+		if ids, err = parseTokenList(f.tokens); err != nil {
+			return nil, nil, err
+		}
+	default:
+		return nil, nil, errors.New("empty prompt: give -i TEXT or -tokens 1,2,3")
+	}
 	if len(ids) == 0 {
-		return nil, nil, errors.New("empty prompt: -tokens has no ids")
+		return nil, nil, errors.New("empty prompt: it has no tokens")
 	}
 	for _, id := range ids {
 		if err := model.CheckToken(c, id); err != nil {
-			return nil, nil, fmt.Errorf("-tokens: %w", err)
+			return nil, nil, fmt.Errorf("prompt: %w (is the tokenizer for this model?)", err)
 		}
 	}
 	return ids, out, nil

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"mamba.go/common/model"
+	"mamba.go/common/tokenizer"
 )
 
 // counter is a stand-in model whose next token is always (last token + 1)
@@ -128,7 +130,10 @@ func TestBadInputGivesClearErrors(t *testing.T) {
 		{[]string{path, "-tokens", ",,"}, "empty prompt"},
 		{[]string{path, "-tokens", "1,x"}, `"x" is not a token id`},
 		{[]string{path, "-tokens", "100"}, "token id 100 out of range [0, 100)"},
-		{[]string{path, "-i", "hello"}, "-i needs a tokenizer"},
+		{[]string{path, "-i", "a long text with many tokens", "-z", testTokenizer}, "out of range [0, 100)"},
+		{[]string{path, "-i", "hello"}, "-i needs a tokenizer: none found at " + filepath.Join(filepath.Dir(path), "tokenizer.json")},
+		{[]string{path, "-i", "", "-z", testTokenizer}, "empty prompt"},
+		{[]string{path, "-i", "hello", "-z", "/nonexistent/tok.json"}, "/nonexistent/tok.json"},
 		{[]string{path, "-i", "hi", "-tokens", "1"}, "either -i or -tokens"},
 		{[]string{path, "-tokens", "1", "-p", "0"}, "top-p"},
 		{[]string{path, "-tokens", "1", "-t", "-1"}, "temperature"},
@@ -144,4 +149,36 @@ func TestBadInputGivesClearErrors(t *testing.T) {
 			assert.Contains(t, err.Error(), tc.want, "%v", tc.args)
 		}
 	}
+}
+
+// testTokenizer is the project's own small byte-level BPE (about 1000 ids).
+var testTokenizer = filepath.Join("..", "tokenizer", "testdata", "tokenizer.json")
+
+func TestTextPromptAndTextOutput(t *testing.T) {
+	tok, err := tokenizer.Load(testTokenizer)
+	require.NoError(t, err)
+	path := testModel(t, tok.VocabSize())
+	prompt := tok.Encode("The state")
+	require.NotEmpty(t, prompt)
+
+	// The counter model continues with last id + 1 + count: compute what it
+	// must print, then run with text in and text out.
+	var want []int
+	last, seen := prompt[len(prompt)-1], len(prompt)-1
+	for i := 0; i < 4; i++ {
+		next := (last + 1 + seen) % tok.VocabSize()
+		want = append(want, next)
+		last, seen = next, seen+1
+	}
+	out, _, err := runCLI(path, "-i", "The state", "-z", testTokenizer, "-n", "4", "-t", "0", "-ignore-eos")
+	require.NoError(t, err)
+	assert.Equal(t, tok.Decode(want, false)+"\n", out)
+
+	// A tokenizer.json beside the model is found without -z.
+	data, err := os.ReadFile(testTokenizer)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(filepath.Dir(path), "tokenizer.json"), data, 0o644))
+	again, _, err := runCLI(path, "-i", "The state", "-n", "4", "-t", "0", "-ignore-eos")
+	require.NoError(t, err)
+	assert.Equal(t, out, again)
 }

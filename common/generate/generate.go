@@ -42,6 +42,15 @@ type Options struct {
 	AfterPrompt func() error
 }
 
+// ArgmaxForwarder is a model that can return the greedy choice, the id of
+// the largest logit over the unpadded vocabulary, instead of the logits
+// (cuda.Mamba: 4 bytes back from the GPU per token instead of the whole
+// vocabulary). Generate uses it when the sampler is greedy (temperature 0);
+// the tokens are the same as sampling Forward's logits.
+type ArgmaxForwarder interface {
+	ForwardArgmax(token int) (int, error)
+}
+
 // Generate feeds prompt into m (continuing from m's current state), then
 // generates up to opt.Steps tokens with s, calling emit for each as soon as
 // it is sampled.
@@ -50,11 +59,19 @@ func Generate(m model.Mamba, prompt []int, s *sample.Sampler, opt Options, emit 
 	if len(prompt) == 0 {
 		return st, fmt.Errorf("empty prompt: give at least one token")
 	}
-	start := time.Now()
+	// forward feeds one token; pick chooses the next one from its output.
 	var logits []float32
-	var err error
+	forward := func(tok int) (err error) { logits, err = m.Forward(tok); return err }
+	pick := func() int { return s.Sample(logits) }
+	if g, ok := m.(ArgmaxForwarder); ok && s.Temperature <= 0 {
+		var best int
+		forward = func(tok int) (err error) { best, err = g.ForwardArgmax(tok); return err }
+		pick = func() int { return best }
+	}
+
+	start := time.Now()
 	for i, tok := range prompt {
-		if logits, err = m.Forward(tok); err != nil {
+		if err := forward(tok); err != nil {
 			return st, fmt.Errorf("prompt token %d: %w", i, err)
 		}
 	}
@@ -67,7 +84,7 @@ func Generate(m model.Mamba, prompt []int, s *sample.Sampler, opt Options, emit 
 
 	start = time.Now()
 	for st.GenTokens < opt.Steps {
-		next := s.Sample(logits)
+		next := pick()
 		if next == opt.StopToken {
 			break
 		}
@@ -78,7 +95,7 @@ func Generate(m model.Mamba, prompt []int, s *sample.Sampler, opt Options, emit 
 		if st.GenTokens == opt.Steps {
 			break // the last token's logits are never used
 		}
-		if logits, err = m.Forward(next); err != nil {
+		if err := forward(next); err != nil {
 			return st, err
 		}
 	}

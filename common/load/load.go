@@ -1,27 +1,99 @@
 // Package load opens a model from whatever the user names: a mamba.c
-// model.bin file today; checkpoint folders and HF repo ids join it when their
-// loaders land.
+// model.bin file, a checkpoint folder (config.json with model.safetensors,
+// its shards, or pytorch_model.bin), or a HuggingFace repo id such as
+// state-spaces/mamba-130m found in the HF cache.
 package load
 
 import (
-	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 
+	"mamba.go/common/checkpoint"
+	"mamba.go/common/hub"
 	"mamba.go/common/model"
 )
 
-// ErrUnsupported is returned for a model in a format this build cannot read.
-var ErrUnsupported = errors.New("unsupported model format")
-
-// Open loads the model that path names.
+// Open loads the model that path names; see Resolve.
 func Open(path string) (*model.Weights, error) {
-	st, err := os.Stat(path)
+	p, err := Resolve(path)
 	if err != nil {
-		return nil, fmt.Errorf("model %s: %w", path, err)
+		return nil, err
 	}
-	if st.IsDir() {
-		return nil, fmt.Errorf("model %s: is a folder; checkpoint folders are not supported yet, pass a model.bin: %w", path, ErrUnsupported)
+	if st, err := os.Stat(p); err == nil && st.IsDir() {
+		return checkpoint.Load(p)
 	}
-	return model.LoadModelBin(path)
+	return model.LoadModelBin(p)
+}
+
+// Resolve turns what the user named into a local model.bin file or
+// checkpoint folder. A path that exists wins: a file is a model.bin, except
+// that a checkpoint's own files (config.json, model.safetensors,
+// pytorch_model.bin, ...) stand for their folder; a folder is a checkpoint
+// if it has config.json, else its model.bin. Otherwise an owner/name repo
+// id is looked up in the HF cache (main's snapshot).
+func Resolve(path string) (string, error) {
+	st, err := os.Stat(path)
+	if err == nil {
+		if !st.IsDir() {
+			switch filepath.Base(path) {
+			case checkpoint.ConfigFile, checkpoint.SafetensorsFile, checkpoint.ShardIndexFile, checkpoint.PyTorchFile:
+				return filepath.Dir(path), nil
+			}
+			if m, _ := filepath.Match("model-*-of-*.safetensors", filepath.Base(path)); m {
+				return filepath.Dir(path), nil
+			}
+			return path, nil
+		}
+		if checkpoint.IsCheckpointDir(path) {
+			return path, nil
+		}
+		if mb := filepath.Join(path, "model.bin"); fileExists(mb) {
+			return mb, nil
+		}
+		return "", fmt.Errorf("model %s: a folder without config.json or model.bin", path)
+	}
+	if !os.IsNotExist(err) || !hub.ValidRepoID(path) {
+		return "", fmt.Errorf("model %s: %w", path, err)
+	}
+	snap, serr := hub.Snapshot(hub.CacheDir(), path, "main")
+	if serr != nil {
+		return "", fmt.Errorf("model %s: no such file, and %w", path, serr)
+	}
+	return snap, nil
+}
+
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir()
+}
+
+// neoxPaddedVocab is the padded vocabulary of every state-spaces Mamba:
+// GPT-NeoX-20B's 50277 tokens rounded up to 50280.
+const neoxPaddedVocab = 50280
+
+// Tokenizer finds the tokenizer.json that goes with a model of config c: one
+// beside the model (in its folder or snapshot), else — only for a model with
+// GPT-NeoX-20B's vocabulary, as every state-spaces Mamba has — that
+// tokenizer from the HF cache. ok is false when neither is there; path is
+// then where one was looked for beside the model.
+func Tokenizer(path string, c model.Config) (string, bool) {
+	p, err := Resolve(path)
+	if err == nil {
+		dir := p
+		if !checkpoint.IsCheckpointDir(p) {
+			dir = filepath.Dir(p)
+		}
+		beside := filepath.Join(dir, "tokenizer.json")
+		if fileExists(beside) {
+			return beside, true
+		}
+		path = beside
+	}
+	if c.PaddedVocab() == neoxPaddedVocab {
+		if t, ok := hub.CachedFile(hub.CacheDir(), hub.DefaultTokenizerRepo, "tokenizer.json"); ok {
+			return t, true
+		}
+	}
+	return path, false
 }

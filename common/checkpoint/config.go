@@ -1,0 +1,224 @@
+package checkpoint
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+
+	"mamba.go/common/model"
+)
+
+// The two config.json dialects a Mamba-1 checkpoint comes with.
+const (
+	// DialectStateSpaces is the config of the state-spaces/mamba-* repos
+	// (mamba_ssm's MambaConfig): d_model, n_layer, the unpadded vocab_size,
+	// ssm_cfg, pad_vocab_size_multiple, tie_embeddings.
+	DialectStateSpaces = "state-spaces"
+	// DialectHF is transformers' MambaConfig (the state-spaces/mamba-*-hf
+	// repos): hidden_size, num_hidden_layers, state_size, conv_kernel,
+	// expand, intermediate_size, time_step_rank, a vocab_size that is already
+	// padded, use_bias, use_conv_bias, tie_word_embeddings.
+	DialectHF = "hf"
+)
+
+// ModelConfig is what a config.json says about the model, in our terms.
+type ModelConfig struct {
+	model.Config
+	Dialect  string
+	ConvBias bool // conv1d has a bias; when false the bias is all zeros
+	// PadMultiple is state-spaces' pad_vocab_size_multiple: the embedding
+	// has VocabSize rounded up to it rows (0 when the config does not say).
+	PadMultiple int
+}
+
+// ParseConfig reads a config.json of either dialect. The vocabulary of an HF
+// config is already padded (50280 for the real models, whose tokenizer has
+// 50277 tokens) and the unpadded size is written nowhere: VocabSize is then
+// vocab_size as is, so the logits cover the same padded vocabulary and the
+// few padding ids count as tokens (their embedding rows are untrained, their
+// logits very negative).
+func ParseConfig(data []byte) (ModelConfig, error) {
+	var raw map[string]json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := dec.Decode(&raw); err != nil {
+		return ModelConfig{}, fmt.Errorf("not a JSON object: %w", err)
+	}
+	if raw == nil {
+		return ModelConfig{}, fmt.Errorf("not a JSON object")
+	}
+	f := fields{raw: raw}
+	var mc ModelConfig
+	var err error
+	switch {
+	case f.has("d_model") || f.has("n_layer"):
+		mc, err = parseStateSpaces(&f)
+	case f.has("hidden_size") || f.has("num_hidden_layers"):
+		mc, err = parseHF(&f)
+	default:
+		return ModelConfig{}, fmt.Errorf("not a Mamba config: neither d_model/n_layer (state-spaces) nor hidden_size/num_hidden_layers (transformers MambaConfig)")
+	}
+	if err == nil {
+		err = f.err
+	}
+	if err != nil {
+		return ModelConfig{}, err
+	}
+	if err := mc.Config.Validate(); err != nil {
+		return ModelConfig{}, fmt.Errorf("%s config: %w", mc.Dialect, err)
+	}
+	return mc, nil
+}
+
+func parseStateSpaces(f *fields) (ModelConfig, error) {
+	mc := ModelConfig{Dialect: DialectStateSpaces, ConvBias: true}
+	c := &mc.Config
+	c.DModel = f.int("d_model", -1)
+	c.NLayers = f.int("n_layer", -1)
+	c.VocabSize = f.int("vocab_size", -1)
+	mc.PadMultiple = f.int("pad_vocab_size_multiple", 8)
+	c.TiedHead = f.bool("tie_embeddings", true)
+	if d := f.int("d_intermediate", 0); d != 0 {
+		return mc, fmt.Errorf("d_intermediate is %d: Mamba blocks with an MLP are not supported", d)
+	}
+	if len(f.raw["attn_layer_idx"]) > 0 && string(f.raw["attn_layer_idx"]) != "[]" && string(f.raw["attn_layer_idx"]) != "null" {
+		return mc, fmt.Errorf("attn_layer_idx is set: hybrid attention models are not supported")
+	}
+	if !f.bool("rms_norm", true) {
+		return mc, fmt.Errorf("rms_norm is false: LayerNorm models are not supported (only RMSNorm)")
+	}
+	ssm := fields{}
+	if r, ok := f.raw["ssm_cfg"]; ok && string(r) != "null" {
+		dec := json.NewDecoder(bytes.NewReader(r))
+		dec.UseNumber()
+		if err := dec.Decode(&ssm.raw); err != nil || ssm.raw == nil {
+			return mc, fmt.Errorf("ssm_cfg is not a JSON object")
+		}
+	}
+	if layer := ssm.str("layer", "Mamba1"); layer != "Mamba1" {
+		return mc, fmt.Errorf("ssm_cfg.layer is %q: only Mamba1 models are supported", layer)
+	}
+	c.DState = ssm.int("d_state", 16)
+	c.DConv = ssm.int("d_conv", 4)
+	expand := ssm.int("expand", 2)
+	c.DInner = mulInt(expand, c.DModel)
+	c.DtRank = ssm.rank("dt_rank", c.DModel)
+	mc.ConvBias = ssm.bool("conv_bias", true)
+	if ssm.bool("bias", false) {
+		return mc, fmt.Errorf("ssm_cfg.bias is true: in_proj/out_proj biases are not supported (the model has no slot for them)")
+	}
+	if ssm.err != nil {
+		return mc, fmt.Errorf("ssm_cfg: %w", ssm.err)
+	}
+	return mc, nil
+}
+
+func parseHF(f *fields) (ModelConfig, error) {
+	mc := ModelConfig{Dialect: DialectHF}
+	c := &mc.Config
+	if mt := f.str("model_type", "mamba"); mt != "mamba" {
+		return mc, fmt.Errorf("model_type is %q: only \"mamba\" (Mamba-1) is supported", mt)
+	}
+	c.DModel = f.int("hidden_size", -1)
+	c.NLayers = f.int("num_hidden_layers", -1)
+	c.VocabSize = f.int("vocab_size", -1)
+	c.DState = f.int("state_size", 16)
+	c.DConv = f.int("conv_kernel", 4)
+	expand := f.int("expand", 2)
+	c.DInner = f.int("intermediate_size", mulInt(expand, c.DModel))
+	c.DtRank = f.rank("time_step_rank", c.DModel)
+	c.TiedHead = f.bool("tie_word_embeddings", true)
+	mc.ConvBias = f.bool("use_conv_bias", true)
+	if f.bool("use_bias", false) {
+		return mc, fmt.Errorf("use_bias is true: in_proj/out_proj biases are not supported (the model has no slot for them)")
+	}
+	return mc, nil
+}
+
+func mulInt(a, b int) int {
+	if a <= 0 || b <= 0 || a > math.MaxInt32 || b > math.MaxInt32 {
+		return -1
+	}
+	return a * b
+}
+
+// fields reads typed values from a JSON object, remembering the first error.
+type fields struct {
+	raw map[string]json.RawMessage
+	err error
+}
+
+func (f *fields) has(key string) bool {
+	r, ok := f.raw[key]
+	return ok && string(r) != "null"
+}
+
+func (f *fields) fail(key, format string, args ...any) {
+	if f.err == nil {
+		f.err = fmt.Errorf("%s: "+format, append([]any{key}, args...)...)
+	}
+}
+
+// int reads an integer field; def < 0 means the field is required.
+func (f *fields) int(key string, def int) int {
+	if !f.has(key) {
+		if def < 0 {
+			f.fail(key, "missing")
+		}
+		return def
+	}
+	var n json.Number
+	if err := json.Unmarshal(f.raw[key], &n); err != nil {
+		f.fail(key, "not a number: %s", f.raw[key])
+		return -1
+	}
+	v, err := n.Int64()
+	if err != nil {
+		// 16.0 is an integer too.
+		x, ferr := n.Float64()
+		if ferr != nil || x != math.Trunc(x) || math.Abs(x) > 1<<40 {
+			f.fail(key, "not an integer: %s", n)
+			return -1
+		}
+		v = int64(x)
+	}
+	if v < 0 || v > 1<<40 {
+		f.fail(key, "out of range: %d", v)
+		return -1
+	}
+	return int(v)
+}
+
+func (f *fields) bool(key string, def bool) bool {
+	if !f.has(key) {
+		return def
+	}
+	var b bool
+	if err := json.Unmarshal(f.raw[key], &b); err != nil {
+		f.fail(key, "not a boolean: %s", f.raw[key])
+	}
+	return b
+}
+
+func (f *fields) str(key, def string) string {
+	if !f.has(key) {
+		return def
+	}
+	var s string
+	if err := json.Unmarshal(f.raw[key], &s); err != nil {
+		f.fail(key, "not a string: %s", f.raw[key])
+	}
+	return s
+}
+
+// rank reads dt_rank / time_step_rank: an integer or "auto", ceil(d_model/16).
+func (f *fields) rank(key string, dModel int) int {
+	if !f.has(key) || string(f.raw[key]) == `"auto"` {
+		if dModel <= 0 {
+			return -1
+		}
+		return (dModel + 15) / 16
+	}
+	return f.int(key, -1)
+}

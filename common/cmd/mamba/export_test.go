@@ -1,0 +1,80 @@
+package main
+
+import (
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"mamba.go/common/checkpoint"
+	"mamba.go/common/internal/testmodel"
+	"mamba.go/common/model"
+)
+
+func TestExportCommand(t *testing.T) {
+	tmp := t.TempDir()
+	c := testmodel.Config(16, 2, 37)
+	for _, f := range []testmodel.Format{testmodel.HFSafetensors, testmodel.StateSpacesTorch, testmodel.HFShards} {
+		src := filepath.Join(tmp, string(f))
+		require.NoError(t, testmodel.WriteCheckpoint(src, c, f, testmodel.Options{Seed: 5, DType: "BF16"}))
+		out := filepath.Join(tmp, string(f)+".bin")
+		require.NoError(t, runExport([]string{src, out}))
+		got, err := model.LoadModelBin(out)
+		require.NoError(t, err)
+		want, err := checkpoint.Load(src)
+		require.NoError(t, err)
+		for i, v := range want.Layers[1].A {
+			require.Equal(t, math.Float32bits(v), math.Float32bits(got.Layers[1].A[i]))
+		}
+		assert.Equal(t, want.Embedding, got.Embedding)
+		assert.Equal(t, want.Layers[0].OutProj, got.Layers[0].OutProj)
+		// model.bin → model.bin is a copy.
+		again := filepath.Join(tmp, string(f)+".again.bin")
+		require.NoError(t, runExport([]string{out, again}))
+		a, _ := os.ReadFile(out)
+		b, _ := os.ReadFile(again)
+		assert.Equal(t, a, b)
+		got.Close()
+		want.Close()
+	}
+	assert.Error(t, runExport([]string{filepath.Join(tmp, "nothing"), filepath.Join(tmp, "x.bin")}))
+	assert.NoFileExists(t, filepath.Join(tmp, "x.bin"))
+	out := filepath.Join(tmp, "hf.bin")
+	assert.ErrorContains(t, runExport([]string{out, out}), "overwrite")
+}
+
+func TestDownloadCommand(t *testing.T) {
+	const commit = "89abcdef0123456789abcdef0123456789abcdef"
+	files := map[string]string{"config.json": `{}`, "model.safetensors": "weights", "tokenizer.json": "{}"}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/api/models/") {
+			w.Write([]byte(`{"sha": "` + commit + `", "siblings": [{"rfilename": "config.json"}, {"rfilename": "model.safetensors"}, {"rfilename": "tokenizer.json"}]}`))
+			return
+		}
+		f := filepath.Base(r.URL.Path)
+		w.Header().Set("X-Repo-Commit", commit)
+		w.Header().Set("ETag", `"etag-`+f+`"`)
+		http.ServeContent(w, r, f, time.Time{}, strings.NewReader(files[f]))
+	}))
+	defer srv.Close()
+	t.Setenv("HF_ENDPOINT", srv.URL)
+	cache := t.TempDir()
+	t.Setenv("HF_HUB_CACHE", cache)
+	require.NoError(t, runDownload([]string{"owner/m"}))
+	b, err := os.ReadFile(filepath.Join(cache, "models--owner--m", "snapshots", commit, "model.safetensors"))
+	require.NoError(t, err)
+	assert.Equal(t, "weights", string(b))
+	dir := filepath.Join(t.TempDir(), "plain")
+	require.NoError(t, runDownload([]string{"-dir", dir, "owner/m"}))
+	b, err = os.ReadFile(filepath.Join(dir, "config.json"))
+	require.NoError(t, err)
+	assert.Equal(t, "{}", string(b))
+	assert.Error(t, runDownload([]string{"not-a-repo"}))
+}

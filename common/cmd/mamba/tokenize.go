@@ -1,0 +1,99 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"unicode/utf8"
+
+	"mamba.go/common/tokenizer"
+)
+
+// mamba tokenize -z tokenizer.json < text  → JSON array of ids
+// mamba detokenize -z tokenizer.json [-skip-special] < ids  → text
+
+func init() {
+	commands["tokenize"] = command{
+		summary: "encode UTF-8 text on stdin, print the token ids as a JSON array (-z tokenizer.json)",
+		run:     func(args []string) error { return runTokenize(args, os.Stdin, os.Stdout) },
+	}
+	commands["detokenize"] = command{
+		summary: "decode a JSON array of token ids on stdin, print the text (-z tokenizer.json [-skip-special])",
+		run:     func(args []string) error { return runDetokenize(args, os.Stdin, os.Stdout) },
+	}
+}
+
+// loadFlagTokenizer parses the flags and loads the -z tokenizer.
+func loadFlagTokenizer(fs *flag.FlagSet, args []string) (*tokenizer.Tokenizer, error) {
+	z := fs.String("z", "", "the tokenizer.json `file`")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q (input is read from stdin)", fs.Arg(0))
+	}
+	if *z == "" {
+		return nil, errors.New("-z TOKENIZER is required (a HuggingFace tokenizer.json)")
+	}
+	return tokenizer.Load(*z)
+}
+
+// runTokenize reads all of in, which must be valid UTF-8 (the tokenizer
+// would otherwise replace bad bytes by U+FFFD, silently changing the text),
+// and writes its ids as one JSON array and a newline.
+func runTokenize(args []string, in io.Reader, out io.Writer) error {
+	fs := flag.NewFlagSet("tokenize", flag.ContinueOnError)
+	tk, err := loadFlagTokenizer(fs, args)
+	if err != nil {
+		return err
+	}
+	data, err := io.ReadAll(in)
+	if err != nil {
+		return fmt.Errorf("reading stdin: %w", err)
+	}
+	if !utf8.Valid(data) {
+		return fmt.Errorf("stdin is not valid UTF-8 (first bad byte at offset %d)", firstInvalid(data))
+	}
+	ids := tk.Encode(string(data))
+	b, err := json.Marshal(ids)
+	if err != nil {
+		return err
+	}
+	_, err = out.Write(append(b, '\n'))
+	return err
+}
+
+func firstInvalid(b []byte) int {
+	for i := 0; i < len(b); {
+		r, w := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && w == 1 {
+			return i
+		}
+		i += w
+	}
+	return len(b)
+}
+
+// runDetokenize reads one JSON array of ids and writes their text, with no
+// newline added. Ids the tokenizer does not have are skipped, as HF does.
+func runDetokenize(args []string, in io.Reader, out io.Writer) error {
+	fs := flag.NewFlagSet("detokenize", flag.ContinueOnError)
+	skip := fs.Bool("skip-special", false, "leave out special tokens such as <|endoftext|>")
+	tk, err := loadFlagTokenizer(fs, args)
+	if err != nil {
+		return err
+	}
+	var ids []int
+	dec := json.NewDecoder(in)
+	if err := dec.Decode(&ids); err != nil {
+		return fmt.Errorf("stdin is not a JSON array of token ids: %v", err)
+	}
+	if dec.More() {
+		return errors.New("stdin holds more than one JSON value; expected one array of token ids")
+	}
+	_, err = io.WriteString(out, tk.Decode(ids, *skip))
+	return err
+}

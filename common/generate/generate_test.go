@@ -1,0 +1,82 @@
+package generate
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"mamba.go/common/model"
+	"mamba.go/common/sample"
+)
+
+// fakeModel's logits depend on the tokens fed so far, so that generation
+// follows a path through the vocabulary.
+type fakeModel struct {
+	c        model.Config
+	sum      int
+	logits   []float32
+	forwards int
+}
+
+func newFake() *fakeModel {
+	c := model.Config{NLayers: 1, VocabSize: 13, DModel: 1, DInner: 1, DtRank: 1, DState: 1, DConv: 1}
+	return &fakeModel{c: c, logits: make([]float32, c.PaddedVocab())}
+}
+
+func (f *fakeModel) Forward(token int) ([]float32, error) {
+	f.forwards++
+	f.sum = f.sum*7 + token + 1
+	for i := range f.logits {
+		f.logits[i] = float32((f.sum*31 + i*17) % 23)
+	}
+	f.logits[f.c.VocabSize] = 1000 // padding: must never be chosen
+	return f.logits, nil
+}
+func (f *fakeModel) Config() model.Config        { return f.c }
+func (f *fakeModel) State() *model.State         { return model.NewState(f.c) }
+func (f *fakeModel) SetState(*model.State) error { return nil }
+func (f *fakeModel) Reset()                      { f.sum = 0 }
+func (f *fakeModel) Close() error                { return nil }
+
+// argmaxModel adds ForwardArgmax, as cuda.Mamba has it.
+type argmaxModel struct {
+	*fakeModel
+	argmaxes int
+}
+
+func (a *argmaxModel) ForwardArgmax(token int) (int, error) {
+	a.argmaxes++
+	logits, err := a.Forward(token)
+	return sample.Argmax(logits[:a.c.VocabSize]), err
+}
+
+func collect(t *testing.T, m model.Mamba, temperature float32) []int {
+	t.Helper()
+	var got []int
+	s := sample.New(m.Config().VocabSize, temperature, 0.9, 42)
+	_, err := Generate(m, []int{3, 1, 4}, s, Options{Steps: 20, StopToken: -1}, func(id int) error {
+		got = append(got, id)
+		return nil
+	})
+	require.NoError(t, err)
+	return got
+}
+
+func TestGreedyUsesForwardArgmax(t *testing.T) {
+	plain := collect(t, newFake(), 0)
+	am := &argmaxModel{fakeModel: newFake()}
+	assert.Equal(t, plain, collect(t, am, 0), "same tokens through ForwardArgmax")
+	assert.Equal(t, 3+19, am.argmaxes, "every feed went through ForwardArgmax")
+	assert.Len(t, plain, 20)
+	for _, id := range plain {
+		assert.Less(t, id, 13, "never a padding id")
+	}
+}
+
+func TestSamplingIgnoresForwardArgmax(t *testing.T) {
+	plain := collect(t, newFake(), 0.8)
+	am := &argmaxModel{fakeModel: newFake()}
+	assert.Equal(t, plain, collect(t, am, 0.8))
+	assert.Zero(t, am.argmaxes, "temperature > 0 samples the logits")
+}
