@@ -22,6 +22,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"mamba.go/common/checkpoint"
 	"mamba.go/common/load"
 	"mamba.go/common/model"
 	"mamba.go/common/refcase"
@@ -120,12 +121,13 @@ func compareCase(dir string, names []string, tol float64) ([]row, error) {
 	var baseline [][]float32 // logits of the first format and implementation
 	var baseName string
 	for _, format := range c.ModelFormats() {
-		w, err := load.Open(filepath.Join(dir, format))
+		w, loadNote, err := openFormat(dir, format)
 		if err != nil {
 			return nil, err
 		}
 		for _, name := range names {
 			r := checkImpl(c, w, format, name, tol)
+			r.note = joinNote(loadNote, r.note)
 			if r.res != nil {
 				if baseline == nil {
 					baseline, baseName = r.res.Logits, format+"/"+name
@@ -146,6 +148,47 @@ func compareCase(dir string, names []string, tol float64) ([]row, error) {
 		w.Close()
 	}
 	return rows, nil
+}
+
+// openFormat loads one model format of a case. A checkpoint folder stores
+// A_log, and A = −exp(A_log) depends on the float32 exp that computes it:
+// PyTorch's (the loader's default, what mamba_ssm and mamba.c's export.py
+// use) and NumPy's differ by one ulp on some values. When the case has a
+// model.bin, the checkpoint is loaded with the rounding that reproduces its
+// A, so that the formats can be compared bit for bit; the note says when
+// that is not PyTorch's.
+func openFormat(dir, format string) (*model.Weights, string, error) {
+	path := filepath.Join(dir, format)
+	refPath := filepath.Join(dir, "model.bin")
+	if !checkpoint.IsCheckpointDir(path) {
+		w, err := load.Open(path)
+		return w, "", err
+	}
+	ck, err := checkpoint.Open(path)
+	if err != nil {
+		return nil, "", err
+	}
+	note := ""
+	if ref, err := model.LoadModelBin(refPath); err == nil {
+		name, ok, err := ck.MatchRounding(ref)
+		ref.Close()
+		switch {
+		case err != nil:
+			ck.Close()
+			return nil, "", err
+		case !ok:
+			note = "A matches model.bin's under no known exp rounding"
+		case name != checkpoint.Roundings[0].Name:
+			note = "A = -exp(A_log) rounded by " + name + "'s exp, as model.bin's"
+		}
+	}
+	w, err := ck.Weights()
+	if err != nil {
+		ck.Close()
+		return nil, "", err
+	}
+	w.SetCloser(ck)
+	return w, note, nil
 }
 
 // checkImpl runs one implementation on one loaded format of a case.
@@ -186,6 +229,9 @@ func maxDiff(a, b [][]float32) float64 {
 func joinNote(a, b string) string {
 	if a == "" {
 		return b
+	}
+	if b == "" {
+		return a
 	}
 	return a + "; " + b
 }

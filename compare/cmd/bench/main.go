@@ -194,7 +194,7 @@ func run(o options, out io.Writer) error {
 			torch.rssKiB = max(torch.rssKiB, rss)
 			fmt.Fprintf(os.Stderr, "  %-12s run %d: %.1f tok/s\n", "pytorch", i+1, tps)
 		}
-		torch.note = "compare/reference/bench.py, all cores"
+		torch.note = "compare/reference/bench.py, all cores, BLAS " + torchBLAS
 	}
 	results = append(results, torch)
 	if err := measureBandwidth(); err != nil {
@@ -423,7 +423,13 @@ func runGo(bin, modelPath string, n int) (float64, int64, error) {
 	return tps, maxRSS(cmd), err
 }
 
-var torchRE = regexp.MustCompile(`pytorch: ([0-9.]+) tok/s`)
+var (
+	torchRE = regexp.MustCompile(`pytorch: ([0-9.]+) tok/s`)
+	blasRE  = regexp.MustCompile(`blas: (.*)`)
+)
+
+// torchBLAS is the BLAS library the last PyTorch run used, for the note.
+var torchBLAS string
 
 // runTorch runs the PyTorch reference once.
 func runTorch(python, script, modelPath string, n int) (float64, int64, error) {
@@ -439,6 +445,10 @@ func runTorch(python, script, modelPath string, n int) (float64, int64, error) {
 	m := torchRE.FindStringSubmatch(stdout.String())
 	if m == nil {
 		return 0, 0, errors.New("bench.py printed no `pytorch: X tok/s` line")
+	}
+	if b := blasRE.FindStringSubmatch(stdout.String()); b != nil {
+		first, _, _ := strings.Cut(b[1], ", ")
+		torchBLAS = filepath.Base(filepath.Dir(first)) + "/" + filepath.Base(first)
 	}
 	tps, err := strconv.ParseFloat(m[1], 64)
 	return tps, maxRSS(cmd), err
