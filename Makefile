@@ -18,8 +18,13 @@ build:
 	$(GO) build -o $(BIN)/mamba-fused ./fused/cmd/mamba-fused
 	GOEXPERIMENT=simd $(GO) build -o $(BIN)/mamba-fused-simd ./fused/cmd/mamba-fused
 
+# test: every module; fused again in its GOEXPERIMENT=simd build (the
+# archsimd kernels of bin/mamba-fused-simd) and under the race detector
+# (its workers share buffers between barriers).
 test:
 	$(GO) test $(addprefix ./,$(addsuffix /...,$(MODULES)))
+	GOEXPERIMENT=simd $(GO) test ./fused/...
+	$(GO) test -race ./fused/
 
 vet:
 	$(GO) vet $(addprefix ./,$(addsuffix /...,$(MODULES)))

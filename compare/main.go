@@ -51,7 +51,7 @@ type row struct {
 	caseName, format, impl string
 	res                    *refcase.Result
 	note                   string
-	pass, skipped          bool
+	pass                   bool
 }
 
 func run(args []string, stdout io.Writer) (int, error) {
@@ -76,11 +76,7 @@ func run(args []string, stdout io.Writer) (int, error) {
 
 	var rows []row
 	for _, dir := range fs.Args() {
-		rs, err := compareCase(dir, names, *tol)
-		if err != nil {
-			return 1, err
-		}
-		rows = append(rows, rs...)
+		rows = append(rows, compareCase(dir, names, *tol)...)
 	}
 	failed := printTable(stdout, rows, *tol)
 	if failed > 0 {
@@ -111,27 +107,29 @@ func parseImpls(list string) ([]string, error) {
 	return names, nil
 }
 
-// compareCase runs every format and implementation on one case.
-func compareCase(dir string, names []string, tol float64) ([]row, error) {
+// compareCase runs every format and implementation on one case. A case or
+// format that cannot be read is a failing row: the rest still runs.
+func compareCase(dir string, names []string, tol float64) []row {
 	c, err := refcase.Load(dir)
 	if err != nil {
-		return nil, err
+		return []row{{caseName: dir, format: "-", impl: "-", note: err.Error()}}
 	}
 	var rows []row
-	var baseline [][]float32 // logits of the first format and implementation
+	var baseline [][]float32 // logits of the first row that passed
 	var baseName string
 	for _, format := range c.ModelFormats() {
 		w, loadNote, err := openFormat(dir, format)
 		if err != nil {
-			return nil, err
+			rows = append(rows, row{caseName: c.Name, format: format, impl: "-", note: err.Error()})
+			continue
 		}
 		for _, name := range names {
 			r := checkImpl(c, w, format, name, tol)
 			r.note = joinNote(loadNote, r.note)
 			if r.res != nil {
-				if baseline == nil {
+				if baseline == nil && r.pass {
 					baseline, baseName = r.res.Logits, format+"/"+name
-				} else {
+				} else if baseline != nil {
 					d := maxDiff(baseline, r.res.Logits)
 					if d == 0 {
 						r.note = joinNote(r.note, "bit-identical to "+baseName)
@@ -147,7 +145,10 @@ func compareCase(dir string, names []string, tol float64) ([]row, error) {
 		}
 		w.Close()
 	}
-	return rows, nil
+	if len(rows) == 0 {
+		rows = append(rows, row{caseName: c.Name, format: "-", impl: "-", note: "no model.bin, hf/ or state-spaces/ in the case"})
+	}
+	return rows
 }
 
 // openFormat loads one model format of a case. A checkpoint folder stores
@@ -250,9 +251,6 @@ func printTable(out io.Writer, rows []row, tol float64) int {
 	failed := 0
 	for _, r := range rows {
 		verdict := "PASS"
-		if r.skipped {
-			verdict = "SKIP"
-		}
 		if !r.pass {
 			verdict = "FAIL"
 			failed++

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"mamba.go/common/model"
@@ -131,7 +132,7 @@ func BenchmarkMatVec(b *testing.B) {
 	}
 }
 
-func maxWorkers() int { return max(1, runtimeProcs()) }
+func maxWorkers() int { return max(1, runtime.GOMAXPROCS(0)) }
 
 func BenchmarkScanGate(b *testing.B) {
 	rng := rand.New(rand.NewPCG(2, 2))

@@ -19,10 +19,10 @@
 //   - fastmath.go: float32 exp, SiLU and softplus (learning goes through
 //     float64 math.Exp, which would cost more than the weights' stream).
 //   - pool.go: the persistent worker pool and its spin-then-block barrier.
-//   - matvec_gonum.go (default build): the matrix–vector products on
+//   - kernels_default.go (default build): the matrix–vector products on
 //     gonum's float32 BLAS (SSE assembly on amd64, Go elsewhere), and the
 //     scalar scan.
-//   - matvec_simd.go (GOEXPERIMENT=simd on amd64): the products and the
+//   - kernels_simd.go (GOEXPERIMENT=simd on amd64): the products and the
 //     scan in AVX-512 vectors with Go's simd/archsimd, falling back to the
 //     default kernels on CPUs without AVX-512.
 //

@@ -38,15 +38,20 @@ func exp32(x float32) float32 {
 	p = p*r + 1.6666665459e-1
 	p = p*r + 5.0000001201e-1
 	p = p*r*r + r + 1
+	if k > 127 {
+		// x in (88.38, expMax]: 2¹²⁸ is not a float32, but 2·p·2¹²⁷ is finite.
+		return 2 * p * math.Float32frombits(254<<23)
+	}
 	return p * math.Float32frombits(uint32(int32(k)+127)<<23)
 }
 
-// silu32: x · σ(x) = x / (1 + e^−x).
+// silu32: x · σ(x) = x / (1 + e^−x), learning's silu for one value.
 func silu32(x float32) float32 {
 	return x / (1 + exp32(-x))
 }
 
-// softplus32: log(1 + eˣ), returning x itself above 20 as PyTorch does.
+// softplus32: log(1 + eˣ), learning's softplus for one value, returning x
+// itself above 20 as PyTorch does.
 // Written as max(x, 0) + log1p(e^−|x|) so that nothing overflows, with
 // log1p(t) = 2·atanh(t / (2 + t)) summed as a series: t ∈ (0, 1] makes
 // s = t/(2+t) ≤ 1/3, and s¹⁵/15 is below float32's precision.

@@ -86,8 +86,8 @@ func dtSoftplus(dt, dtW, dtLow, bias []float32, lo, hi int) {
 	biasSoftplus(dt[lo:hi], bias[lo:hi])
 }
 
-// biasSoftplusGeneric: x[i] = softplus(x[i] + b[i]). It has a vector
-// version (matvec_simd.go).
+// biasSoftplusGeneric: x[i] = softplus(x[i] + b[i]), learning's addBias
+// and softplus in one pass. It has a vector version (kernels_simd.go).
 func biasSoftplusGeneric(x, b []float32) {
 	clearUpper()
 	b = b[:len(x)]
@@ -96,7 +96,7 @@ func biasSoftplusGeneric(x, b []float32) {
 	}
 }
 
-// scanGate is the whole selective-scan step of channels [lo, hi), one pass
+// scanGateGeneric is the whole selective-scan step of channels [lo, hi), one pass
 // per channel over its n states:
 //
 //	h[c][s] = exp(Δ·A[c][s])·h[c][s] + Δ·B[s]·u   (learning: selectiveScan)
@@ -104,7 +104,7 @@ func biasSoftplusGeneric(x, b []float32) {
 //	y[c] += D[c]·u                                 (learning: skipD)
 //	y[c] *= SiLU(z[c])                             (learning: gate)
 //
-// with u = u[c], Δ = dt[c]. It has a vector version (scan_simd_amd64.go).
+// with u = u[c], Δ = dt[c]. It has a vector version (kernels_simd.go).
 // ssm, A: [di][n]; u, dt, D, z, y: [di]; B, C: [n]
 func scanGateGeneric(y, ssm, u, dt, A, B, C, D, z []float32, lo, hi int) {
 	clearUpper()

@@ -168,7 +168,17 @@ func TestStateRoundTrip(t *testing.T) {
 	b, err := m.Forward(4)
 	require.NoError(t, err)
 	assert.Equal(t, a, b)
-	s.Conv[0] += 1 // State is a copy
+
+	// SetState copies its argument and State returns a copy: changing
+	// either afterwards must not reach the model.
+	require.NoError(t, m.SetState(s))
+	s.Conv[0] += 1
+	s.SSM[0] += 1
+	m.State().SSM[1] += 1
+	c, err := m.Forward(4)
+	require.NoError(t, err)
+	assert.Equal(t, a, c)
+
 	other := model.NewState(model.Config{NLayers: 1, VocabSize: 101, DModel: 37, DInner: 75, DtRank: 3, DState: 13, DConv: 3})
 	assert.Error(t, m.SetState(other), "a state of another shape is refused")
 }

@@ -32,7 +32,6 @@ import (
 type barrier struct {
 	n        int32
 	spinFor  time.Duration // how long to poll gen before blocking
-	yield    bool          // more workers than Ps: let the others run while polling
 	count    atomic.Int32  // arrivals in the current generation
 	gen      atomic.Uint32 // bumped by the last arrival, releasing the others
 	sleepers atomic.Int32  // waiters blocked on cond
@@ -42,7 +41,7 @@ type barrier struct {
 }
 
 func newBarrier(n int, spinFor time.Duration) *barrier {
-	b := &barrier{n: int32(n), spinFor: spinFor, yield: n > runtime.GOMAXPROCS(0)}
+	b := &barrier{n: int32(n), spinFor: spinFor}
 	b.cond.L = &b.mu
 	return b
 }
@@ -69,7 +68,7 @@ func (b *barrier) wait() {
 				return
 			}
 			if i&1023 == 0 {
-				if b.yield {
+				if int(b.n) > runtime.GOMAXPROCS(0) { // read each time: it can change at run time
 					runtime.Gosched() // the worker we wait for may need our P
 				}
 				if i&4095 == 0 {
@@ -150,5 +149,3 @@ func (p *pool) close() {
 func split(n, p, w int) (lo, hi int) {
 	return n * w / p, n * (w + 1) / p
 }
-
-func runtimeProcs() int { return runtime.GOMAXPROCS(0) }

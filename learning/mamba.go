@@ -20,7 +20,7 @@ type buffers struct {
 	h      []float32 // [d]    the residual stream
 	normed []float32 // [d]    RMSNorm(h)
 	xz     []float32 // [2·di] in_proj output: x then z
-	xConv  []float32 // [di]   the convolved, activated x (the scan's input u)
+	u      []float32 // [di]   SiLU(conv1d(x)), the scan's input
 	xDBC   []float32 // [r+2n] x_proj output: Δ_low, B, C
 	dt     []float32 // [di]   Δ, one step size per channel
 	y      []float32 // [di]   scan output
@@ -42,7 +42,7 @@ func New(w *model.Weights) (*Mamba, error) {
 			h:      make([]float32, c.DModel),
 			normed: make([]float32, c.DModel),
 			xz:     make([]float32, 2*c.DInner),
-			xConv:  make([]float32, c.DInner),
+			u:      make([]float32, c.DInner),
 			xDBC:   make([]float32, c.XProjRows()),
 			dt:     make([]float32, c.DInner),
 			y:      make([]float32, c.DInner),
@@ -85,9 +85,9 @@ func (m *Mamba) mixer(l int, out, in []float32) {
 
 	// u = SiLU(conv1d(x)): the causal conv sees this token and the k−1 before it.
 	shiftAndAppend(conv, x, k)
-	depthwiseConv(b.xConv, conv, lw.Conv1dWeight, lw.Conv1dBias, k)
-	silu(b.xConv)
-	u := b.xConv
+	depthwiseConv(b.u, conv, lw.Conv1dWeight, lw.Conv1dBias, k)
+	silu(b.u)
+	u := b.u
 
 	// Δ_low, B, C = x_proj · u
 	matVec(b.xDBC, lw.XProj, u)

@@ -81,33 +81,33 @@ func addBias(x, b []float32) {
 }
 
 // selectiveScan advances the SSM state of every channel by one step and
-// reads it out. For channel c with input u = x[c] and step Δ = dt[c]:
+// reads it out. For channel c with input u = u[c] and step Δ = dt[c]:
 //
 //	h[c][s] = exp(Δ·A[c][s]) · h[c][s] + Δ · B[s] · u   (zero-order hold of A, Euler for B)
 //	y[c]    = Σ_s C[s] · h[c][s]
 //
 // The model chose Δ, B and C from the input itself: that is what makes the
 // scan "selective".
-// ssm, A: [di][n], x, dt, y: [di], B, C: [n]
-func selectiveScan(y, ssm, x, dt, A, B, C []float32) {
+// ssm, A: [di][n], u, dt, y: [di], B, C: [n]
+func selectiveScan(y, ssm, u, dt, A, B, C []float32) {
 	n := len(B)
-	for c := range x {
+	for c := range u {
 		h := ssm[c*n : (c+1)*n]
 		a := A[c*n : (c+1)*n]
 		var sum float32
 		for s := 0; s < n; s++ {
 			dA := float32(math.Exp(float64(dt[c] * a[s])))
-			h[s] = dA*h[s] + dt[c]*B[s]*x[c]
+			h[s] = dA*h[s] + dt[c]*B[s]*u[c]
 			sum += C[s] * h[s]
 		}
 		y[c] = sum
 	}
 }
 
-// skipD: y += D · x, the skip connection around the scan.
-func skipD(y, D, x []float32) {
+// skipD: y += D · u, the skip connection around the scan.
+func skipD(y, D, u []float32) {
 	for c := range y {
-		y[c] += D[c] * x[c]
+		y[c] += D[c] * u[c]
 	}
 }
 

@@ -183,6 +183,7 @@ func run(o options, out io.Writer) error {
 		if err := measureBandwidth(); err != nil {
 			return err
 		}
+		torch.note = "compare/reference/bench.py, all cores"
 		for i := 0; i < o.torchRuns; i++ {
 			tps, rss, err := runTorch(o.python, script, o.model, o.n)
 			if err != nil {
@@ -194,7 +195,9 @@ func run(o options, out io.Writer) error {
 			torch.rssKiB = max(torch.rssKiB, rss)
 			fmt.Fprintf(os.Stderr, "  %-12s run %d: %.1f tok/s\n", "pytorch", i+1, tps)
 		}
-		torch.note = "compare/reference/bench.py, all cores, BLAS " + torchBLAS
+		if !torch.skipped {
+			torch.note += ", BLAS " + torchBLAS
+		}
 	}
 	results = append(results, torch)
 	if err := measureBandwidth(); err != nil {

@@ -8,11 +8,12 @@ import (
 )
 
 // matVec: out[i] = Σ_j W[i·ld + j] · x[j] for i < len(out), j < len(x),
-// the matrix–vector product over a block of W's rows and columns (row
-// stride ld), on gonum's float32 BLAS.
+// learning's matVec over a block of W's rows and columns (row stride ld),
+// on gonum's float32 BLAS.
 func matVec(out, w []float32, ld int, x []float32) { gemv(out, w, ld, x, 0) }
 
-// matVecAdd: out[i] += Σ_j W[i·ld + j] · x[j], matVec accumulating.
+// matVecAdd: out[i] += Σ_j W[i·ld + j] · x[j], learning's matVec and
+// addResidual in one pass.
 func matVecAdd(out, w []float32, ld int, x []float32) { gemv(out, w, ld, x, 1) }
 
 // gemv: out = W·x + beta·out.
@@ -37,5 +38,5 @@ func scanGate(y, ssm, u, dt, A, B, C, D, z []float32, lo, hi int) {
 // biasSoftplus: see biasSoftplusGeneric.
 func biasSoftplus(x, b []float32) { biasSoftplusGeneric(x, b) }
 
-// clearUpper does nothing: this build has no AVX code (see matvec_simd.go).
+// clearUpper does nothing: this build has no AVX code (see kernels_simd.go).
 func clearUpper() {}
