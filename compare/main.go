@@ -28,12 +28,8 @@ import (
 	"mamba.go/common/refcase"
 )
 
-// DefaultTol is the largest logit error allowed, relative to the case's
-// largest |logit|. float32 implementations land at 1e-7..1e-6 of it (see
-// docs/compare.md for the measurements); 1e-5 leaves a margin for other
-// summation orders (threads, GPU reductions) while still catching any real
-// mistake, which shows up at 1e-3 or more.
-const DefaultTol = 1e-5
+// DefaultTol is the tolerance every implementation's tests use too.
+const DefaultTol = refcase.DefaultTol
 
 func main() {
 	code, err := run(os.Args[1:], os.Stdout)

@@ -10,65 +10,31 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"mamba.go/common/model"
-	"mamba.go/common/refcase"
+	"mamba.go/common/refcase/refcasetest"
 	"mamba.go/common/sample"
 	"mamba.go/learning"
 )
-
-// refTol is the largest error, relative to the case's largest |logit|, that
-// an implementation may have against HF transformers' float32 logits: the
-// same as learning's.
-const refTol = 1e-4
 
 // workerCounts are tried in the model tests: odd counts split the channels
 // and the vocabulary unevenly.
 var workerCounts = []int{1, 2, 3}
 
-func checkCase(t *testing.T, dir string, workers int) {
-	t.Helper()
-	c, err := refcase.Load(dir)
-	require.NoError(t, err)
-	w, err := model.LoadModelBin(filepath.Join(dir, "model.bin"))
-	require.NoError(t, err)
-	defer w.Close()
-	m, err := NewWorkers(w, workers)
-	require.NoError(t, err)
-	defer m.Close()
-	r, err := refcase.Check(c, m, func() (model.Mamba, error) { return NewWorkers(w, workers) })
-	require.NoError(t, err)
-	t.Logf("%s, %d workers: max abs %.3g, rel %.3g, argmax %d/%d", c.Name, workers, r.MaxAbsErr, r.MaxRelErr, r.ArgmaxAgree, r.Positions)
-	assert.LessOrEqual(t, r.MaxRelErr, refTol)
-	assert.Equal(t, r.Positions, r.ArgmaxAgree, "argmax must agree at every position")
-	assert.Equal(t, c.Greedy.Tokens, r.GreedyGot, "greedy continuation")
-	assert.True(t, r.StateRestoreOK, "restoring a half-way state must reproduce the logits bit for bit")
+func newFused(workers int) func(*model.Weights) (model.Mamba, error) {
+	return func(w *model.Weights) (model.Mamba, error) { return NewWorkers(w, workers) }
 }
 
 func TestSharedHFReference(t *testing.T) {
-	shared := refcase.SharedDir()
-	if shared == "" {
-		t.Skip("../shared is absent: no HF transformers reference cases")
-	}
-	dirs := refcase.Dirs(filepath.Join(shared, "reference", "hf-transformers"))
-	require.NotEmpty(t, dirs)
-	for _, dir := range dirs {
+	for _, dir := range refcasetest.SharedCases(t) {
 		for _, workers := range workerCounts {
-			t.Run(fmt.Sprintf("%s/%dw", filepath.Base(dir), workers), func(t *testing.T) { checkCase(t, dir, workers) })
+			t.Run(fmt.Sprintf("%s/%dw", filepath.Base(dir), workers), func(t *testing.T) { refcasetest.Check(t, dir, newFused(workers)) })
 		}
 	}
 }
 
 func TestProjectCases(t *testing.T) {
-	root := refcase.RepoRoot()
-	if root == "" {
-		t.Skip("repository root not found")
-	}
-	dirs := refcase.Dirs(filepath.Join(root, "testdata", "cases"))
-	if len(dirs) == 0 {
-		t.Skip("testdata/cases has no cases yet")
-	}
-	for _, dir := range dirs {
+	for _, dir := range refcasetest.ProjectCases(t) {
 		for _, workers := range workerCounts {
-			t.Run(fmt.Sprintf("%s/%dw", filepath.Base(dir), workers), func(t *testing.T) { checkCase(t, dir, workers) })
+			t.Run(fmt.Sprintf("%s/%dw", filepath.Base(dir), workers), func(t *testing.T) { refcasetest.Check(t, dir, newFused(workers)) })
 		}
 	}
 }
