@@ -357,26 +357,8 @@ func (ck *Checkpoint) WriteModelBin(out io.Writer) error {
 	vals := make([]float32, chunkValues)
 	for _, s := range ck.slots {
 		if s.t != nil {
-			r, err := s.t.reader()
-			if err != nil {
+			if err := ck.streamSlot(out, &s, raw, vals); err != nil {
 				return err
-			}
-			es := s.t.dtype.Size()
-			for done := 0; done < s.take; {
-				m := min(chunkValues, s.take-done)
-				if _, err := io.ReadFull(r, raw[:m*es]); err != nil {
-					return fmt.Errorf("%s: %w", s.t.where(), err)
-				}
-				decode(vals[:m], raw, s.t.dtype)
-				if s.negExp {
-					for i, a := range vals[:m] {
-						vals[i] = ck.NegExp(a)
-					}
-				}
-				if err := model.WriteFloat32s(out, vals[:m]); err != nil {
-					return err
-				}
-				done += m
 			}
 		}
 		clear(vals)
@@ -387,6 +369,34 @@ func (ck *Checkpoint) WriteModelBin(out io.Writer) error {
 			}
 			done += m
 		}
+	}
+	return nil
+}
+
+// streamSlot writes the float32 values of one stored tensor, converting
+// its dtype and A_log a chunk at a time.
+func (ck *Checkpoint) streamSlot(out io.Writer, s *slot, raw []byte, vals []float32) error {
+	r, err := s.t.reader()
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	es := s.t.dtype.Size()
+	for done := 0; done < s.take; {
+		m := min(len(vals), s.take-done)
+		if _, err := io.ReadFull(r, raw[:m*es]); err != nil {
+			return fmt.Errorf("%s: %w", s.t.where(), err)
+		}
+		decode(vals[:m], raw, s.t.dtype)
+		if s.negExp {
+			for i, a := range vals[:m] {
+				vals[i] = ck.NegExp(a)
+			}
+		}
+		if err := model.WriteFloat32s(out, vals[:m]); err != nil {
+			return err
+		}
+		done += m
 	}
 	return nil
 }
@@ -404,10 +414,12 @@ func (ck *Checkpoint) checkTied() error {
 	if err != nil {
 		return err
 	}
+	defer re.Close()
 	rl, err := lm.reader()
 	if err != nil {
 		return err
 	}
+	defer rl.Close()
 	be, bl := make([]byte, 4*chunkValues), make([]byte, 4*chunkValues)
 	ve, vl := make([]float32, chunkValues), make([]float32, chunkValues)
 	for done := 0; done < emb.numel; {

@@ -101,6 +101,7 @@ func (t *tensor) bytes() ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
+		defer r.Close()
 		b := make([]byte, t.size)
 		if _, err := io.ReadFull(r, b); err != nil {
 			return nil, fmt.Errorf("%s: %w", t.where(), err)
@@ -117,19 +118,27 @@ func (t *tensor) bytes() ([]byte, error) {
 	return data[t.off : t.off+t.size : t.off+t.size], nil
 }
 
-// reader streams the tensor's bytes without mapping the file.
-func (t *tensor) reader() (io.Reader, error) {
+// reader streams the tensor's bytes without mapping the file; close it
+// when done (a zip entry holds a decompressor).
+func (t *tensor) reader() (io.ReadCloser, error) {
 	if t.entry == nil {
-		return io.NewSectionReader(t.src.f, t.off, t.size), nil
+		return io.NopCloser(io.NewSectionReader(t.src.f, t.off, t.size)), nil
 	}
 	rc, err := t.entry.Open()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", t.where(), err)
 	}
 	if _, err := io.CopyN(io.Discard, rc, t.off); err != nil {
+		rc.Close()
 		return nil, fmt.Errorf("%s: %w", t.where(), err)
 	}
-	return io.LimitReader(rc, t.size), nil
+	return limitedReadCloser{io.LimitReader(rc, t.size), rc}, nil
+}
+
+// limitedReadCloser reads through a limit and closes what is under it.
+type limitedReadCloser struct {
+	io.Reader
+	io.Closer
 }
 
 // numelOf multiplies the dims of a shape, refusing negative dims and

@@ -14,6 +14,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -67,7 +68,7 @@ func parseFlags(name string, args []string, stderr io.Writer) (*flags, error) {
 	fs.Float64Var(&f.temperature, "t", 1.0, "temperature; 0 is greedy (argmax)")
 	fs.Float64Var(&f.topP, "p", 0.9, "top-p (nucleus) mass in (0, 1]; 1 disables it")
 	fs.Uint64Var(&f.seed, "s", 0, "random seed; 0 takes one from the clock")
-	fs.StringVar(&f.tokenizer, "z", "", "tokenizer.json (default: the one beside MODEL)")
+	fs.StringVar(&f.tokenizer, "z", "", "tokenizer.json (default: the one beside MODEL, else GPT-NeoX-20B's from the HF cache)")
 	fs.StringVar(&f.tokens, "tokens", "", "prompt as comma-separated token ids, no tokenizer needed")
 	fs.StringVar(&f.saveState, "save-state", "", "write the recurrent state after the prompt to FILE")
 	fs.StringVar(&f.loadState, "load-state", "", "start from the state in FILE; the prompt continues it")
@@ -85,7 +86,9 @@ func parseFlags(name string, args []string, stderr io.Writer) (*flags, error) {
 	}
 	if f.model == "" && fs.NArg() > 0 {
 		f.model = fs.Arg(0)
-		fs.Parse(fs.Args()[1:])
+		if err := fs.Parse(fs.Args()[1:]); err != nil {
+			return nil, err
+		}
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
@@ -102,9 +105,9 @@ func parseFlags(name string, args []string, stderr io.Writer) (*flags, error) {
 	switch {
 	case f.steps < 0:
 		return nil, fmt.Errorf("-n %d: want a count ≥ 0", f.steps)
-	case f.temperature < 0:
+	case f.temperature < 0 || math.IsNaN(f.temperature) || math.IsInf(f.temperature, 0):
 		return nil, fmt.Errorf("-t %g: want a temperature ≥ 0", f.temperature)
-	case f.topP <= 0 || f.topP > 1:
+	case !(f.topP > 0 && f.topP <= 1): // NaN too
 		return nil, fmt.Errorf("-p %g: want top-p in (0, 1]", f.topP)
 	case f.promptSet && f.tokens != "":
 		return nil, errors.New("give either -i or -tokens, not both")
@@ -135,6 +138,11 @@ func Run(name string, args []string, stdout, stderr io.Writer, newModel NewModel
 	if err != nil {
 		return err
 	}
+	if f.saveState != "" {
+		if err := refuseModelFile(f.saveState, f.model); err != nil {
+			return err
+		}
+	}
 	w, err := load.Open(f.model)
 	if err != nil {
 		return err
@@ -142,7 +150,7 @@ func Run(name string, args []string, stdout, stderr io.Writer, newModel NewModel
 	defer w.Close()
 	c := w.Config
 
-	prompt, out, err := promptAndOutput(f, stdout, c)
+	prompt, out, err := promptAndOutput(name, f, stdout, stderr, c)
 	if err != nil {
 		return err
 	}
@@ -183,6 +191,19 @@ func Run(name string, args []string, stdout, stderr io.Writer, newModel NewModel
 	}
 	fmt.Fprintf(stderr, "\nprompt: %d tokens, %.1f tok/s; generated: %d tokens, %.1f tok/s\n",
 		st.PromptTokens, st.PromptTokPerSec(), st.GenTokens, st.GenTokPerSec())
+	return nil
+}
+
+// refuseModelFile refuses to write path when it is the model's own file or
+// one of the files of its checkpoint folder.
+func refuseModelFile(path, modelArg string) error {
+	resolved, err := load.Resolve(modelArg)
+	if err != nil {
+		return nil // Open will say why
+	}
+	if f, ok := load.ModelFileAt(path, resolved); ok {
+		return fmt.Errorf("-save-state %s: is the model's own file %s", path, f)
+	}
 	return nil
 }
 
@@ -235,10 +256,16 @@ func openTokenizer(f *flags, c model.Config) (*tokenizer.Tokenizer, error) {
 }
 
 // promptAndOutput turns -i or -tokens into prompt ids and picks how tokens are printed.
-func promptAndOutput(f *flags, stdout io.Writer, c model.Config) ([]int, *tokenOutput, error) {
+func promptAndOutput(name string, f *flags, stdout, stderr io.Writer, c model.Config) ([]int, *tokenOutput, error) {
 	tok, err := openTokenizer(f, c)
 	if err != nil {
-		return nil, nil, err
+		if f.promptSet || f.tokenizer != "" {
+			return nil, nil, err
+		}
+		// -tokens needs no tokenizer: print ids rather than fail on a
+		// broken tokenizer.json that the user did not ask for.
+		fmt.Fprintf(stderr, "%s: warning: %v; printing token ids\n", name, err)
+		tok = nil
 	}
 	out := &tokenOutput{w: bufio.NewWriter(stdout), first: true}
 	if tok != nil {

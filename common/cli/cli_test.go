@@ -137,6 +137,11 @@ func TestBadInputGivesClearErrors(t *testing.T) {
 		{[]string{path, "-i", "hi", "-tokens", "1"}, "either -i or -tokens"},
 		{[]string{path, "-tokens", "1", "-p", "0"}, "top-p"},
 		{[]string{path, "-tokens", "1", "-t", "-1"}, "temperature"},
+		{[]string{path, "-tokens", "1", "-t", "NaN"}, "temperature"},
+		{[]string{path, "-tokens", "1", "-p", "NaN"}, "top-p"},
+		{[]string{"-n", "3", path, "-tokens", "1", "-t", "abc"}, `invalid value "abc" for flag -t`},
+		{[]string{"-n", "3", path, "-tokens", "1", "-bogus"}, "flag provided but not defined: -bogus"},
+		{[]string{path, "-tokens", "1", "-save-state", path}, "is the model's own file"},
 		{[]string{path, "-tokens", "1", "-n", "-2"}, "-n -2"},
 		{[]string{path, "-tokens", "1", "-load-state", "/nonexistent/state"}, "no such file"},
 		{[]string{"/nonexistent/model.bin", "-tokens", "1"}, "/nonexistent/model.bin"},
@@ -181,4 +186,15 @@ func TestTextPromptAndTextOutput(t *testing.T) {
 	again, _, err := runCLI(path, "-i", "The state", "-n", "4", "-t", "0", "-ignore-eos")
 	require.NoError(t, err)
 	assert.Equal(t, out, again)
+}
+
+func TestBrokenTokenizerBesideTheModelDoesNotBlockTokenIds(t *testing.T) {
+	path := testModel(t, 100)
+	require.NoError(t, os.WriteFile(filepath.Join(filepath.Dir(path), "tokenizer.json"), []byte("{}"), 0o644))
+	out, errOut, err := runCLI(path, "-tokens", "10,20", "-n", "1", "-t", "0")
+	require.NoError(t, err)
+	assert.Equal(t, "22\n", out)
+	assert.Contains(t, errOut, "warning")
+	_, _, err = runCLI(path, "-i", "hi")
+	assert.ErrorContains(t, err, "tokenizer.json")
 }

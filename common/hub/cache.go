@@ -87,8 +87,8 @@ func Snapshot(cache, repo, revision string) (string, error) {
 	dir := RepoDir(cache, repo)
 	commit := revision
 	if !commitPattern.MatchString(revision) {
-		if strings.Contains(revision, "..") {
-			return "", fmt.Errorf("bad revision %q", revision)
+		if err := checkRevision(revision); err != nil {
+			return "", err
 		}
 		b, err := os.ReadFile(filepath.Join(dir, "refs", filepath.FromSlash(revision)))
 		if err != nil {
@@ -118,4 +118,19 @@ func CachedFile(cache, repo, file string) (string, bool) {
 		return "", false
 	}
 	return p, true
+}
+
+// checkRevision refuses a revision that, joined under refs/, would name a
+// path outside it: a branch or tag name has no "..", no empty or "."
+// segments and does not start with a slash.
+func checkRevision(revision string) error {
+	if revision == "" || strings.HasPrefix(revision, "/") || strings.Contains(revision, `\`) {
+		return fmt.Errorf("bad revision %q", revision)
+	}
+	for _, seg := range strings.Split(revision, "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return fmt.Errorf("bad revision %q", revision)
+		}
+	}
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -53,8 +54,19 @@ func (c *Client) http() *http.Client {
 	if c.HTTP != nil {
 		return c.HTTP
 	}
-	return http.DefaultClient
+	return defaultHTTP
 }
+
+// defaultHTTP gives up on a hub that does not connect or does not answer,
+// instead of waiting forever; a slow body is fine (the weights are GBs).
+var defaultHTTP = &http.Client{Transport: &http.Transport{
+	Proxy:                 http.ProxyFromEnvironment,
+	DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+	TLSHandshakeTimeout:   30 * time.Second,
+	ResponseHeaderTimeout: 60 * time.Second,
+	IdleConnTimeout:       90 * time.Second,
+	ForceAttemptHTTP2:     true,
+}}
 
 // StatusError is an HTTP error answer from the hub.
 type StatusError struct {
@@ -403,6 +415,9 @@ func sha256File(p string) (string, error) {
 // DownloadToCache fetches one file of repo at revision into the cache and
 // returns its snapshot path. A blob already complete is not fetched again.
 func (c *Client) DownloadToCache(ctx context.Context, cache, repo, revision, file string) (string, error) {
+	if err := checkRevision(revision); err != nil {
+		return "", err
+	}
 	fi, err := c.Head(ctx, repo, revision, file)
 	if err != nil {
 		return "", err
@@ -460,13 +475,21 @@ func (c *Client) DownloadToCache(ctx context.Context, cache, repo, revision, fil
 
 // DownloadToDir fetches one file of repo at revision into dir/file, a plain folder.
 func (c *Client) DownloadToDir(ctx context.Context, dir, repo, revision, file string) (string, error) {
+	if err := checkRevision(revision); err != nil {
+		return "", err
+	}
 	fi, err := c.Head(ctx, repo, revision, file)
 	if err != nil {
 		return "", err
 	}
 	dst := filepath.Join(dir, filepath.FromSlash(file))
-	if st, err := os.Stat(dst); err == nil && fi.Size >= 0 && st.Size() == fi.Size {
-		return dst, nil
+	// A plain folder keeps no ETags: a file already there is kept only when
+	// its sha256 is the one the hub gives (LFS files, the big ones); small
+	// files are fetched again, since the same size proves nothing.
+	if st, err := os.Stat(dst); err == nil && fi.IsSHA256() && st.Size() == fi.Size {
+		if sum, err := sha256File(dst); err == nil && sum == fi.ETag {
+			return dst, nil
+		}
 	}
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return "", err
@@ -541,6 +564,9 @@ func (c *Client) Download(ctx context.Context, cache, dir, repo, revision, token
 	}
 	if revision == "" {
 		revision = "main"
+	}
+	if err := checkRevision(revision); err != nil {
+		return "", err
 	}
 	info, err := c.Info(ctx, repo, revision)
 	var se *StatusError

@@ -374,3 +374,15 @@ func TestSnapshotMissing(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "mamba download state-spaces/mamba-130m")
 }
+
+func TestRevisionsCannotLeaveRefs(t *testing.T) {
+	for _, rev := range []string{"../../x", "/etc/x", "a/../../b", "a//b", `a\b`, "."} {
+		assert.ErrorContains(t, checkRevision(rev), "bad revision", rev)
+		c := &Client{Endpoint: "http://127.0.0.1:1"}
+		_, err := c.Download(context.Background(), t.TempDir(), "", "owner/name", rev, "")
+		assert.ErrorContains(t, err, "bad revision", rev)
+	}
+	for _, rev := range []string{"main", "v1.0", "refs/pr/1", "0123456789abcdef0123456789abcdef01234567"} {
+		assert.NoError(t, checkRevision(rev), rev)
+	}
+}

@@ -97,3 +97,26 @@ func Tokenizer(path string, c model.Config) (string, bool) {
 	}
 	return path, false
 }
+
+// ModelFileAt reports which of the model's files path is, if any: the
+// model.bin itself, or any file of its checkpoint folder. Writers of
+// outputs (export, -save-state) refuse such a path, since writing it would
+// destroy the model they read. modelPath is what Resolve returned.
+func ModelFileAt(path, modelPath string) (string, bool) {
+	out, err := os.Stat(path)
+	if err != nil {
+		return "", false // does not exist yet
+	}
+	files := []string{modelPath}
+	if entries, err := os.ReadDir(modelPath); err == nil {
+		for _, e := range entries {
+			files = append(files, filepath.Join(modelPath, e.Name()))
+		}
+	}
+	for _, f := range files {
+		if st, err := os.Stat(f); err == nil && os.SameFile(out, st) {
+			return f, true
+		}
+	}
+	return "", false
+}

@@ -12,9 +12,12 @@ import (
 // folder, renamed over path only when encode and every write succeeded, so
 // that a failed or interrupted write never leaves a half file behind.
 func WriteFileAtomic(path string, encode func(w io.Writer) error) error {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return fmt.Errorf("%s: is a folder", path)
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", path, err)
 	}
 	defer os.Remove(tmp.Name()) // a no-op after the rename
 	bw := bufio.NewWriterSize(tmp, 1<<20)
@@ -31,5 +34,8 @@ func WriteFileAtomic(path string, encode func(w io.Writer) error) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	return os.Rename(tmp.Name(), path)
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
 }

@@ -48,8 +48,19 @@ func (c Config) Validate() error {
 	if c.NLayers > 4096 || c.DConv > 64 {
 		return fmt.Errorf("implausible sizes: n_layers %d, d_conv %d", c.NLayers, c.DConv)
 	}
+	// Each size is bounded, but their products are not: count in float64
+	// (exact far beyond this bound) so NumParams cannot overflow.
+	d, di, v := float64(c.DModel), float64(c.DInner), float64(c.PaddedVocab())
+	r, n, k, l := float64(c.DtRank), float64(c.DState), float64(c.DConv), float64(c.NLayers)
+	params := 2*v*d + l*(3*di*d+di*(k+2*r+2*n+3)+d) + d
+	if params > maxParams {
+		return fmt.Errorf("implausible sizes: %.3g parameters (the largest Mamba has 2.8e9)", params)
+	}
 	return nil
 }
+
+// maxParams bounds the number of parameters (2^40, 4 TiB of float32).
+const maxParams = 1 << 40
 
 // NumParams is the number of float32 values in the model, the head included
 // once whether or not it is tied.

@@ -34,14 +34,22 @@ func (s *State) Clone() *State {
 
 // CheckFor refuses a state that was not made by a model of config c.
 func (s *State) CheckFor(c Config) error {
-	sc := s.Config
-	if sc.NLayers != c.NLayers || sc.DModel != c.DModel || sc.DInner != c.DInner ||
-		sc.DState != c.DState || sc.DConv != c.DConv || sc.DtRank != c.DtRank || sc.VocabSize != c.VocabSize {
-		return fmt.Errorf("state is for another model (%s), this model is %s", stateShape(sc), stateShape(c))
+	if err := s.checkConfig(c); err != nil {
+		return err
 	}
 	if len(s.Conv) != c.NLayers*c.DInner*c.DConv || len(s.SSM) != c.NLayers*c.DInner*c.DState {
 		return fmt.Errorf("state has %d conv and %d ssm values, want %d and %d",
 			len(s.Conv), len(s.SSM), c.NLayers*c.DInner*c.DConv, c.NLayers*c.DInner*c.DState)
+	}
+	return nil
+}
+
+// checkConfig refuses a state whose header names another model than c.
+func (s *State) checkConfig(c Config) error {
+	sc := s.Config
+	if sc.NLayers != c.NLayers || sc.DModel != c.DModel || sc.DInner != c.DInner ||
+		sc.DState != c.DState || sc.DConv != c.DConv || sc.DtRank != c.DtRank || sc.VocabSize != c.VocabSize {
+		return fmt.Errorf("state is for another model (%s), this model is %s", stateShape(sc), stateShape(c))
 	}
 	return nil
 }
@@ -89,23 +97,12 @@ func (s *State) Encode(w io.Writer) error {
 
 // UnmarshalBinary decodes a state written by MarshalBinary.
 func (s *State) UnmarshalBinary(data []byte) error {
-	if len(data) < stateHeaderSize {
-		return fmt.Errorf("state is %d bytes, shorter than its %d-byte header", len(data), stateHeaderSize)
+	c, err := parseStateHeader(data)
+	if err != nil {
+		return err
 	}
-	u32 := func(i int) uint32 { return binary.LittleEndian.Uint32(data[4*i:]) }
-	if u32(0) != stateMagic {
-		return errors.New("not a mamba.go state file (bad magic)")
-	}
-	if v := u32(1); v != stateVersion {
-		return fmt.Errorf("unsupported state version %d, want %d", v, stateVersion)
-	}
-	i32 := func(i int) int { return int(int32(u32(i))) }
-	c := Config{NLayers: i32(2), VocabSize: i32(3), DModel: i32(4), DInner: i32(5), DtRank: i32(6), DState: i32(7), DConv: i32(8)}
-	if err := c.Validate(); err != nil {
-		return fmt.Errorf("bad state header: %w", err)
-	}
-	nConv, nSSM := c.NLayers*c.DInner*c.DConv, c.NLayers*c.DInner*c.DState
-	if want := stateHeaderSize + 4*(nConv+nSSM); len(data) != want {
+	nConv := c.NLayers * c.DInner * c.DConv
+	if want := stateSize(c); int64(len(data)) != want {
 		return fmt.Errorf("state is %d bytes, its header needs %d", len(data), want)
 	}
 	body := data[stateHeaderSize:]
@@ -113,6 +110,31 @@ func (s *State) UnmarshalBinary(data []byte) error {
 	s.Conv = decodeFloat32s(body[:4*nConv])
 	s.SSM = decodeFloat32s(body[4*nConv:])
 	return nil
+}
+
+// stateSize is the length of the state file of a model of config c.
+func stateSize(c Config) int64 {
+	return stateHeaderSize + 4*int64(c.NLayers)*int64(c.DInner)*int64(c.DConv+c.DState)
+}
+
+// parseStateHeader reads the model config from a state file's header.
+func parseStateHeader(data []byte) (Config, error) {
+	if len(data) < stateHeaderSize {
+		return Config{}, fmt.Errorf("state is %d bytes, shorter than its %d-byte header", len(data), stateHeaderSize)
+	}
+	u32 := func(i int) uint32 { return binary.LittleEndian.Uint32(data[4*i:]) }
+	if u32(0) != stateMagic {
+		return Config{}, errors.New("not a mamba.go state file (bad magic)")
+	}
+	if v := u32(1); v != stateVersion {
+		return Config{}, fmt.Errorf("unsupported state version %d, want %d", v, stateVersion)
+	}
+	i32 := func(i int) int { return int(int32(u32(i))) }
+	c := Config{NLayers: i32(2), VocabSize: i32(3), DModel: i32(4), DInner: i32(5), DtRank: i32(6), DState: i32(7), DConv: i32(8)}
+	if err := c.Validate(); err != nil {
+		return Config{}, fmt.Errorf("bad state header: %w", err)
+	}
+	return c, nil
 }
 
 func decodeFloat32s(b []byte) []float32 {
@@ -123,29 +145,41 @@ func decodeFloat32s(b []byte) []float32 {
 	return out
 }
 
-// SaveState writes s to path.
+// SaveState writes s to path, atomically: a file being read (a model that
+// is memory-mapped, say) is replaced, never truncated under its reader.
 func SaveState(path string, s *State) error {
-	data, err := s.MarshalBinary()
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		return err
-	}
-	return nil
+	return WriteFileAtomic(path, s.Encode)
 }
 
-// LoadState reads a state file and checks that it belongs to a model of config c.
+// LoadState reads a state file and checks that it belongs to a model of
+// config c. The header is checked before the rest is read, so that a wrong
+// path (a model file, /dev/zero) is refused without reading it whole.
 func LoadState(path string, c Config) (*State, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	s := new(State)
-	if err := s.UnmarshalBinary(data); err != nil {
+	defer f.Close()
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", path)
+	}
+	header := make([]byte, stateHeaderSize)
+	n, _ := io.ReadFull(f, header)
+	sc, err := parseStateHeader(header[:n])
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if err := s.CheckFor(c); err != nil {
+	if err := (&State{Config: sc}).checkConfig(c); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	data := make([]byte, stateSize(c)+1) // one byte more, to notice a longer file
+	copy(data, header)
+	n, err = io.ReadFull(f, data[stateHeaderSize:])
+	if err != nil && err != io.ErrUnexpectedEOF {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	s := new(State)
+	if err := s.UnmarshalBinary(data[:stateHeaderSize+n]); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return s, nil

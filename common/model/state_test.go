@@ -1,6 +1,7 @@
 package model
 
 import (
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -59,4 +60,39 @@ func TestStateRefusesDamagedBytes(t *testing.T) {
 	bad = append([]byte(nil), data...)
 	bad[4] = 9
 	assert.ErrorContains(t, s.UnmarshalBinary(bad), "unsupported state version 9")
+}
+
+func TestLoadStateRefusesWrongFiles(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "state.bin")
+	require.NoError(t, SaveState(good, filledState(smallConfig)))
+	data, err := os.ReadFile(good)
+	require.NoError(t, err)
+
+	short := filepath.Join(dir, "short.bin")
+	require.NoError(t, os.WriteFile(short, data[:len(data)-4], 0o644))
+	_, err = LoadState(short, smallConfig)
+	assert.ErrorContains(t, err, "its header needs")
+
+	long := filepath.Join(dir, "long.bin")
+	require.NoError(t, os.WriteFile(long, append(data, 1, 2, 3, 4), 0o644))
+	_, err = LoadState(long, smallConfig)
+	assert.ErrorContains(t, err, "its header needs")
+
+	_, err = LoadState("/dev/zero", smallConfig)
+	assert.ErrorContains(t, err, "not a regular file")
+	_, err = LoadState(dir, smallConfig)
+	assert.ErrorContains(t, err, "not a regular file")
+
+	// A model file given as a state: refused from its header.
+	mb, _ := writeRandom(t, smallConfig)
+	_, err = LoadState(mb, smallConfig)
+	assert.ErrorContains(t, err, "not a mamba.go state file")
+}
+
+func TestValidateRefusesOverflowingSizes(t *testing.T) {
+	// Every size within its own bound, but the product overflows int64·4.
+	c := Config{NLayers: 4095, VocabSize: 12264528, DModel: 1 << 24, DInner: 1 << 24, DtRank: 8395299, DState: 1, DConv: 4}
+	assert.ErrorContains(t, c.Validate(), "implausible sizes")
+	assert.NoError(t, Shapes["2.8b"].Validate())
 }

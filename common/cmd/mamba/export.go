@@ -56,8 +56,8 @@ func runExport(args []string) error {
 		total = model.ModelBinHeaderSize + 4*w.Config.NumParams()
 		encode = func(out io.Writer) error { return model.EncodeModelBin(out, w) }
 	}
-	if same, _ := sameFile(p, out); same {
-		return fmt.Errorf("%s: refusing to overwrite the source", out)
+	if f, ok := load.ModelFileAt(out, p); ok {
+		return fmt.Errorf("%s: refusing to overwrite the source's %s", out, f)
 	}
 	bar := newProgress()
 	name := filepath.Base(out)
@@ -70,16 +70,4 @@ func runExport(args []string) error {
 	}
 	fmt.Fprintf(os.Stderr, "wrote %s (%s)\n", out, size(total))
 	return nil
-}
-
-func sameFile(a, b string) (bool, error) {
-	sa, err := os.Stat(a)
-	if err != nil {
-		return false, err
-	}
-	sb, err := os.Stat(b)
-	if err != nil {
-		return false, err
-	}
-	return os.SameFile(sa, sb), nil
 }

@@ -78,3 +78,17 @@ func TestDownloadCommand(t *testing.T) {
 	assert.Equal(t, "{}", string(b))
 	assert.Error(t, runDownload([]string{"not-a-repo"}))
 }
+
+func TestExportRefusesToWriteIntoItsSourceFolder(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "ck")
+	require.NoError(t, testmodel.WriteCheckpoint(src, testmodel.Config(8, 1, 5), testmodel.HFSafetensors, testmodel.Options{}))
+	weights := filepath.Join(src, "model.safetensors")
+	before, err := os.ReadFile(weights)
+	require.NoError(t, err)
+	err = runExport([]string{src, weights})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "refusing to overwrite the source's")
+	after, err := os.ReadFile(weights)
+	require.NoError(t, err)
+	assert.Equal(t, before, after, "the checkpoint is untouched")
+}

@@ -1,11 +1,16 @@
 // Command mamba is the project's toolbox: each subcommand lives in its own
 // file and registers itself in commands.
 //
-//	mamba tokenize -z tokenizer.json < text   → JSON array of ids
-//	mamba detokenize -z tokenizer.json < ids  → text
+//	mamba tokenize -z tokenizer.json < text    → JSON array of ids
+//	mamba detokenize -z tokenizer.json < ids   → text
+//	mamba download REPO_ID [-dir DIR]          → the HF cache (or DIR)
+//	mamba export MODEL OUT.bin                 → mamba.c's model.bin
+//	mamba random-model -shape 130m OUT.bin     → random weights, for benchmarks
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"sort"
@@ -36,6 +41,11 @@ func main() {
 		usage()
 		os.Exit(2)
 	}
+	switch os.Args[1] {
+	case "-h", "-help", "--help", "help":
+		usage()
+		return
+	}
 	cmd, ok := commands[os.Args[1]]
 	if !ok {
 		fmt.Fprintf(os.Stderr, "mamba: unknown command %q\n", os.Args[1])
@@ -43,6 +53,9 @@ func main() {
 		os.Exit(2)
 	}
 	if err := cmd.run(os.Args[2:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return // -h: the flag set printed the usage
+		}
 		fmt.Fprintf(os.Stderr, "mamba %s: %v\n", os.Args[1], err)
 		os.Exit(1)
 	}
