@@ -9,8 +9,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"mamba.go/common/model"
 	"mamba.go/common/npy"
 	"mamba.go/common/refcase"
+	"mamba.go/learning"
 )
 
 // caseDirs are the reference cases available: the project's own testdata and,
@@ -95,4 +97,52 @@ func TestCompareRefusesBadArguments(t *testing.T) {
 	assert.Equal(t, 1, code)
 	assert.Contains(t, out.String(), "tokens.json")
 	assert.Contains(t, out.String(), "PASS")
+}
+
+// shifted is learning with every logit moved by delta: the argmax, the
+// greedy tokens and the state are unchanged, only the logits' values move.
+type shifted struct {
+	model.Mamba
+	delta  float32
+	logits []float32
+}
+
+func (s *shifted) Forward(tok int) ([]float32, error) {
+	l, err := s.Mamba.Forward(tok)
+	if err != nil {
+		return nil, err
+	}
+	s.logits = append(s.logits[:0], l...)
+	for i := range s.logits {
+		s.logits[i] += s.delta
+	}
+	return s.logits, nil
+}
+
+func TestCompareFailsWhenImplementationsDisagree(t *testing.T) {
+	dir := caseDirs(t)[0]
+	c, err := refcase.Load(dir)
+	require.NoError(t, err)
+	// Each is 0.6·tol from the reference (passes alone), 1.2·tol from the other.
+	delta := float32(0.6 * DefaultTol * c.MaxAbsLogit())
+	for name, d := range map[string]float32{"plus": delta, "minus": -delta} {
+		impls[name] = func(w *model.Weights) (model.Mamba, error) {
+			m, err := learning.New(w)
+			return &shifted{Mamba: m, delta: d}, err
+		}
+	}
+	defer delete(impls, "plus")
+	defer delete(impls, "minus")
+
+	var out bytes.Buffer
+	code, err := run([]string{"-impl", "plus", dir}, &out)
+	require.NoError(t, err, out.String())
+	assert.Equal(t, 0, code)
+
+	out.Reset()
+	code, err = run([]string{"-impl", "plus,minus", dir}, &out)
+	assert.Error(t, err)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, out.String(), "vs model.bin/plus")
+	assert.Contains(t, out.String(), "FAIL")
 }
