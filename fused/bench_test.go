@@ -251,7 +251,7 @@ func BenchmarkBarrier(b *testing.B) {
 	const rounds = 1000
 	fn := func(int) {
 		for range rounds {
-			p.sync()
+			p.sync(nil)
 		}
 	}
 	for b.Loop() {

@@ -115,19 +115,25 @@ func (m *Mamba) worker(w int) {
 		conv := m.state.Conv[l*di*k : (l+1)*di*k] // [di][k]
 		ssm := m.state.SSM[l*di*n : (l+1)*di*n]   // [di][n]
 
+		// Each barrier is given the block of weights this worker streams
+		// right after it, to warm while it waits.
 		normInProj(b.x, b.z, normed, b.h, lw.Norm, lw.InProj, lo, hi)
 		convSiLU(b.u, conv, b.x, lw.Conv1dWeight, lw.Conv1dBias, k, lo, hi)
-		m.pool.sync()
+		m.pool.sync(lw.XProj[xlo*di : xhi*di])
 
 		xProjRows(b.xDBC, lw.XProj, b.u, xlo, xhi)
-		m.pool.sync()
+		m.pool.sync(lw.DtProjWeight[lo*r : hi*r])
 
 		dtSoftplus(b.dt, lw.DtProjWeight, dtLow, lw.DtProjBias, lo, hi)
 		scanGate(b.y, ssm, b.u, b.dt, lw.A, B, C, lw.D, b.z, lo, hi)
-		m.pool.sync()
+		m.pool.sync(lw.OutProj[dlo*di : dhi*di])
 
 		outProjResidual(b.h, lw.OutProj, b.y, dlo, dhi)
-		m.pool.sync()
+		next := m.w.LMHead[vlo*c.DModel : vhi*c.DModel]
+		if l+1 < len(m.w.Layers) {
+			next = m.w.Layers[l+1].InProj[lo*c.DModel : hi*c.DModel]
+		}
+		m.pool.sync(next)
 	}
 	normHead(b.logits, normed, b.h, m.w.NormF, m.w.LMHead, vlo, vhi)
 }

@@ -1,6 +1,7 @@
 package fused
 
 import (
+	"math"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -35,6 +36,7 @@ type barrier struct {
 	count    atomic.Int32  // arrivals in the current generation
 	gen      atomic.Uint32 // bumped by the last arrival, releasing the others
 	sleepers atomic.Int32  // waiters blocked on cond
+	sink     atomic.Uint32 // what warm loaded, stored so the loads are kept
 	mu       sync.Mutex
 	cond     sync.Cond
 	_        [64]byte // keep the hot counters off other data's cache lines
@@ -46,8 +48,15 @@ func newBarrier(n int, spinFor time.Duration) *barrier {
 	return b
 }
 
-// wait returns once all n goroutines have called it.
-func (b *barrier) wait() {
+// wait returns once all n goroutines have called it. While it polls, it
+// warms next (up to warmBytes of it, a chunk between polls): the block of
+// weights the caller streams in its next phase. A worker that arrives
+// early so turns its wait into a prefetch, and starts the next phase from
+// its cache instead of from a cold stream. Measured on the 130m model,
+// interleaved against waiting idle: +2% tok/s in both builds, at ~40 and
+// at ~60 GB/s; warming 256 KB or 1 MB instead of 512 KB was no better.
+func (b *barrier) wait(next []float32) {
+	next = next[:min(len(next), warmBytes/4)]
 	g := b.gen.Load()
 	if b.count.Add(1) == b.n {
 		b.count.Store(0)
@@ -63,9 +72,19 @@ func (b *barrier) wait() {
 	}
 	if b.spinFor > 0 {
 		start := time.Now()
+		var sum float32
 		for i := 1; ; i++ {
 			if b.gen.Load() != g {
-				return
+				break
+			}
+			if len(next) > 0 {
+				k := min(len(next), warmChunk/4)
+				sum += warm(next[:k])
+				next = next[k:]
+				if len(next) == 0 {
+					b.sink.Store(math.Float32bits(sum))
+				}
+				continue
 			}
 			if i&1023 == 0 {
 				if int(b.n) > runtime.GOMAXPROCS(0) { // read each time: it can change at run time
@@ -79,6 +98,9 @@ func (b *barrier) wait() {
 				}
 			}
 		}
+		if b.gen.Load() != g {
+			return
+		}
 	}
 	b.mu.Lock()
 	b.sleepers.Add(1)
@@ -87,6 +109,23 @@ func (b *barrier) wait() {
 	}
 	b.sleepers.Add(-1)
 	b.mu.Unlock()
+}
+
+// warmBytes is how much of the next phase's block a waiting worker loads
+// into its cache (L2 is 1 MB a core here), warmChunk how much between two
+// polls of the barrier.
+const (
+	warmBytes = 512 << 10
+	warmChunk = 16 << 10
+)
+
+// warm loads one float of every 64-byte cache line of w and returns their sum.
+func warm(w []float32) float32 {
+	var s float32
+	for i := 0; i < len(w); i += 16 {
+		s += w[i]
+	}
+	return s
 }
 
 // pool runs fn(worker) on n workers at once: worker 0 is the caller's own
@@ -115,32 +154,33 @@ func newPool(n int) *pool {
 func (p *pool) worker(w int) {
 	defer p.done.Done()
 	for {
-		p.gate.wait() // start
+		p.gate.wait(nil) // start
 		if p.quit.Load() {
 			return
 		}
 		p.fn(w)
-		p.gate.wait() // end
+		p.gate.wait(nil) // end
 	}
 }
 
 // run executes fn on every worker and returns when all have finished.
 func (p *pool) run(fn func(worker int)) {
 	p.fn = fn
-	p.gate.wait() // start: publishes fn to the workers
+	p.gate.wait(nil) // start: publishes fn to the workers
 	fn(0)
-	p.gate.wait() // end
+	p.gate.wait(nil) // end
 }
 
-// sync is the barrier between two phases of fn.
-func (p *pool) sync() { p.bar.wait() }
+// sync is the barrier between two phases of fn; next is the block of
+// weights the caller streams next, warmed while it waits (see wait).
+func (p *pool) sync(next []float32) { p.bar.wait(next) }
 
 // close stops the workers.
 func (p *pool) close() {
 	if p.quit.Swap(true) {
 		return
 	}
-	p.gate.wait() // the workers see quit and return
+	p.gate.wait(nil) // the workers see quit and return
 	p.done.Wait()
 }
 
