@@ -220,7 +220,7 @@ func (ck *Checkpoint) plan() error {
 		"mixer.x_proj.weight": {r + 2*n, di}, "mixer.dt_proj.weight": {di, r}, "mixer.dt_proj.bias": {di},
 		"mixer.A_log": {di, n}, "mixer.D": {di}, "mixer.out_proj.weight": {d, di}, "norm.weight": {d},
 	}
-	for _, kind := range layerKinds {
+	for j, kind := range layerKinds {
 		for i := range c.NLayers {
 			name := layerName(i, kind)
 			optional := kind == "mixer.conv1d.bias" && !mc.ConvBias
@@ -229,7 +229,7 @@ func (ck *Checkpoint) plan() error {
 				return err
 			}
 			n, _ := numelOf(shapes[kind]) // sizes the config validated
-			s := slot{t: t, n: n, negExp: kind == "mixer.A_log", set: layerSetter(i, kind)}
+			s := slot{t: t, n: n, negExp: kind == "mixer.A_log", set: layerSetter(i, j)}
 			if t != nil {
 				s.take = s.n
 			}
@@ -260,32 +260,10 @@ func (ck *Checkpoint) plan() error {
 	return nil
 }
 
-func layerSetter(i int, kind string) func(*model.Weights, []float32) {
-	return func(w *model.Weights, v []float32) {
-		l := &w.Layers[i]
-		switch kind {
-		case "mixer.in_proj.weight":
-			l.InProj = v
-		case "mixer.conv1d.weight":
-			l.Conv1dWeight = v
-		case "mixer.conv1d.bias":
-			l.Conv1dBias = v
-		case "mixer.x_proj.weight":
-			l.XProj = v
-		case "mixer.dt_proj.weight":
-			l.DtProjWeight = v
-		case "mixer.dt_proj.bias":
-			l.DtProjBias = v
-		case "mixer.A_log":
-			l.A = v
-		case "mixer.D":
-			l.D = v
-		case "mixer.out_proj.weight":
-			l.OutProj = v
-		case "norm.weight":
-			l.Norm = v
-		}
-	}
+// layerSetter puts a loaded tensor into layer i's j-th tensor of
+// model.Layer.Tensors, which layerKinds lists in the same order.
+func layerSetter(i, j int) func(*model.Weights, []float32) {
+	return func(w *model.Weights, v []float32) { *w.Layers[i].Tensors(w.Config)[j].Data = v }
 }
 
 // Weights loads the model. F32 tensors that need no change are views of the

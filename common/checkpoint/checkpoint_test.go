@@ -224,3 +224,18 @@ func TestRealTorchFixture(t *testing.T) {
 	assert.NotZero(t, got.Layers[0].D[0])
 	assert.NotEqual(t, got.Layers[0].D, got.Layers[0].DtProjBias)
 }
+
+// layerKinds and model.Layer.Tensors must list the same tensors in the same
+// order: layerSetter puts the j-th kind into the j-th tensor.
+func TestLayerKindsFollowModelOrder(t *testing.T) {
+	want := map[string]string{
+		"mixer.in_proj.weight": "in_proj", "mixer.conv1d.weight": "conv1d.weight", "mixer.conv1d.bias": "conv1d.bias",
+		"mixer.x_proj.weight": "x_proj", "mixer.dt_proj.weight": "dt_proj.weight", "mixer.dt_proj.bias": "dt_proj.bias",
+		"mixer.A_log": "A", "mixer.D": "D", "mixer.out_proj.weight": "out_proj", "norm.weight": "norm",
+	}
+	ts := (&model.Layer{}).Tensors(model.Config{})
+	require.Len(t, layerKinds, len(ts))
+	for j, kind := range layerKinds {
+		assert.Equal(t, want[kind], ts[j].Name, kind)
+	}
+}

@@ -35,8 +35,8 @@ func canonical(name string) string {
 	return n
 }
 
-// layerKinds are the per-layer tensors in model.bin order, with the index of
-// each into model.Layer's fields as placed by plan.
+// layerKinds are the per-layer tensors in model.bin order: the same order
+// as model.Layer.Tensors, which layerSetter relies on (a test checks it).
 var layerKinds = []string{
 	"mixer.in_proj.weight", "mixer.conv1d.weight", "mixer.conv1d.bias", "mixer.x_proj.weight",
 	"mixer.dt_proj.weight", "mixer.dt_proj.bias", "mixer.A_log", "mixer.D",

@@ -31,6 +31,9 @@ const (
 	ModelBinHeaderSize = 256
 )
 
+// numLayerKinds is the number of tensors of a layer (Layer.Tensors).
+var numLayerKinds = len((&Layer{}).Tensors(Config{}))
+
 // readHeader parses and validates the 256-byte header.
 func readHeader(h []byte) (Config, error) {
 	if len(h) < ModelBinHeaderSize {
@@ -101,13 +104,11 @@ func parseModelBin(data []byte) (*Weights, error) {
 	}
 	w := &Weights{Config: c, Layers: make([]Layer, c.NLayers)}
 	w.Embedding = next(c.PaddedVocab() * c.DModel)
-	// Each kind is stored for all layers before the next kind. Norm is last in
-	// the file although it comes first in a block.
-	kinds := []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 0} // indices into Layer.tensors, in file order
-	for _, k := range kinds {
+	// Each kind is stored for all layers before the next kind.
+	for k := range numLayerKinds {
 		for i := range w.Layers {
-			t := w.Layers[i].tensors(c)[k]
-			*t.ptr = next(t.n)
+			t := w.Layers[i].Tensors(c)[k]
+			*t.Data = next(t.Len)
 		}
 	}
 	w.NormF = next(c.DModel)
@@ -137,9 +138,9 @@ func EncodeModelBin(out io.Writer, w *Weights) error {
 	if err := WriteFloat32s(out, w.Embedding); err != nil {
 		return err
 	}
-	for _, k := range []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 0} {
+	for k := range numLayerKinds {
 		for i := range w.Layers {
-			if err := WriteFloat32s(out, *w.Layers[i].tensors(c)[k].ptr); err != nil {
+			if err := WriteFloat32s(out, *w.Layers[i].Tensors(c)[k].Data); err != nil {
 				return err
 			}
 		}

@@ -46,17 +46,21 @@ func (w *Weights) Close() error {
 // outside this package use it.
 func (w *Weights) SetCloser(c io.Closer) { w.closer = c }
 
-// tensorShape names one tensor of a layer with its expected length.
-type tensorShape struct {
-	name string
-	ptr  *[]float32
-	n    int
+// LayerTensor is one tensor of a layer: its name, where it lives in the
+// Layer, and the number of values its Config asks for.
+type LayerTensor struct {
+	Name string
+	Data *[]float32
+	Len  int
 }
 
-func (l *Layer) tensors(c Config) []tensorShape {
+// Tensors lists the layer's tensors in model.bin order (each kind for all
+// layers in turn, in this order; norm last although it comes first in a
+// block), so that readers and writers of the format, and the checkpoint
+// loaders that stream it, walk one list.
+func (l *Layer) Tensors(c Config) []LayerTensor {
 	d, di, r, n, k := c.DModel, c.DInner, c.DtRank, c.DState, c.DConv
-	return []tensorShape{
-		{"norm", &l.Norm, d},
+	return []LayerTensor{
 		{"in_proj", &l.InProj, 2 * di * d},
 		{"conv1d.weight", &l.Conv1dWeight, di * k},
 		{"conv1d.bias", &l.Conv1dBias, di},
@@ -66,6 +70,7 @@ func (l *Layer) tensors(c Config) []tensorShape {
 		{"A", &l.A, di * n},
 		{"D", &l.D, di},
 		{"out_proj", &l.OutProj, d * di},
+		{"norm", &l.Norm, d},
 	}
 }
 
@@ -90,9 +95,9 @@ func (w *Weights) Check() error {
 		return fmt.Errorf("%d layers, want %d", len(w.Layers), c.NLayers)
 	}
 	for i := range w.Layers {
-		for _, t := range w.Layers[i].tensors(c) {
-			if len(*t.ptr) != t.n {
-				return fmt.Errorf("layer %d %s has %d values, want %d", i, t.name, len(*t.ptr), t.n)
+		for _, t := range w.Layers[i].Tensors(c) {
+			if len(*t.Data) != t.Len {
+				return fmt.Errorf("layer %d %s has %d values, want %d", i, t.Name, len(*t.Data), t.Len)
 			}
 		}
 	}
