@@ -189,8 +189,8 @@ func writeEmuInput(t *testing.T, dir string, w *model.Weights, p plan) {
 	var cfg strings.Builder
 	fmt.Fprintf(&cfg, "%d %d %d %d %d %d %d %d %d %d %g\n", s.L, s.d, s.di, s.r, s.n, s.k, s.vocab, s.vocabPadded,
 		threads, argmaxThreads, float32(1e-5))
-	fmt.Fprintf(&cfg, "%d %d %d %d %d %d %d %d %d\n", p.inProj.wpr, p.inProj.blocks, p.xProj.wpr, p.xProj.blocks,
-		p.outProj.wpr, p.outProj.blocks, p.lmHead.wpr, p.lmHead.blocks, p.scan)
+	fmt.Fprintf(&cfg, "%d %d %d %d %d %d %d %d %d\n", p.inProjConv.wpr, p.inProjConv.blocks, p.xProj.wpr, p.xProj.blocks,
+		p.outProj.wpr, p.outProj.blocks, p.head.wpr, p.head.blocks, p.dtScanGate)
 	fmt.Fprintf(&cfg, "%d", len(emuTokens))
 	for _, tok := range emuTokens {
 		fmt.Fprintf(&cfg, " %d", tok)

@@ -26,45 +26,46 @@ const (
 	warpsPerSM = 48
 )
 
-// matVec is the geometry of one matrix–vector product kernel: wpr warps
+// matVecGrid is the launch geometry of one matrix–vector product kernel: wpr warps
 // share each row, splitting its columns, and a block of warpsPerBlock warps
 // does warpsPerBlock/wpr consecutive rows.
-type matVec struct {
+type matVecGrid struct {
 	wpr    int // warps per row: 1, 2, 4 or 8
 	blocks int // ceil(rows / rows per block)
 }
 
-// planMatVec picks the geometry for a [rows][cols] product on a GPU with
+// planMatVecGrid picks the geometry for a [rows][cols] product on a GPU with
 // sms multiprocessors. Tall matrices (in_proj, lm_head) get one warp per
 // row; short ones (x_proj, out_proj of wide models) split each row over
 // more warps so that the whole GPU streams the weights, as long as every
 // lane still gets at least one float4 of the row. maxWPR bounds the split
 // (kernels that normalise h in every block want few, large blocks).
-func planMatVec(rows, cols, sms, maxWPR int) matVec {
+func planMatVecGrid(rows, cols, sms, maxWPR int) matVecGrid {
 	target := sms * warpsPerSM
 	wpr := 1
 	for wpr < maxWPR && wpr < warpsPerBlock && rows*wpr < target && cols >= 2*wpr*warpSize*4 {
 		wpr *= 2
 	}
 	rpb := warpsPerBlock / wpr
-	return matVec{wpr: wpr, blocks: ceilDiv(rows, rpb)}
+	return matVecGrid{wpr: wpr, blocks: ceilDiv(rows, rpb)}
 }
 
 // rowsPerBlock is how many rows one block of this geometry covers.
-func (g matVec) rowsPerBlock() int { return warpsPerBlock / g.wpr }
+func (g matVecGrid) rowsPerBlock() int { return warpsPerBlock / g.wpr }
 
 // scanBlocks is dt_scan_gate's grid: one warp per channel.
 func scanBlocks(di int) int { return ceilDiv(di, warpsPerBlock) }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
-// plan is the geometry of every launch of one step.
+// plan is the geometry of every launch of one step, one field per phase
+// (model.Ops): the kernel that runs the phase, and the matrix it streams.
 type plan struct {
-	inProj  matVec // in_proj_conv: [2di][d]
-	xProj   matVec // matvec:       [r+2n][di]
-	outProj matVec // matvec:       [d][di]
-	lmHead  matVec // rmsnorm_matvec: [V][d]
-	scan    int    // dt_scan_gate blocks
+	inProjConv matVecGrid // in_proj_conv:   in_proj [2di][d]
+	xProj      matVecGrid // matvec:         x_proj [r+2n][di]
+	dtScanGate int        // dt_scan_gate:   blocks, one warp per channel
+	outProj    matVecGrid // matvec:         out_proj [d][di]
+	head       matVecGrid // rmsnorm_matvec: lm_head [V][d]
 }
 
 // maxNormWPR bounds the split of the kernels that normalise h in every
@@ -76,10 +77,10 @@ const maxNormWPR = 2
 // sms multiprocessors.
 func makePlan(c configShape, sms int) plan {
 	return plan{
-		inProj:  planMatVec(2*c.di, c.d, sms, maxNormWPR),
-		xProj:   planMatVec(c.r+2*c.n, c.di, sms, warpsPerBlock),
-		outProj: planMatVec(c.d, c.di, sms, warpsPerBlock),
-		lmHead:  planMatVec(c.vocabPadded, c.d, sms, maxNormWPR),
-		scan:    scanBlocks(c.di),
+		inProjConv: planMatVecGrid(2*c.di, c.d, sms, maxNormWPR),
+		xProj:      planMatVecGrid(c.r+2*c.n, c.di, sms, warpsPerBlock),
+		dtScanGate: scanBlocks(c.di),
+		outProj:    planMatVecGrid(c.d, c.di, sms, warpsPerBlock),
+		head:       planMatVecGrid(c.vocabPadded, c.d, sms, maxNormWPR),
 	}
 }

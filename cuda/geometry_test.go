@@ -13,7 +13,7 @@ const h200SMs = 132
 
 // A geometry covers every row exactly once: the last block reaches the last
 // row and no block starts past it.
-func checkCovers(t *testing.T, g matVec, rows int, what string) {
+func checkCovers(t *testing.T, g matVecGrid, rows int, what string) {
 	t.Helper()
 	assert.Contains(t, []int{1, 2, 4, 8}, g.wpr, what)
 	rpb := g.rowsPerBlock()
@@ -37,14 +37,14 @@ func TestPlanCoversEveryShape(t *testing.T) {
 		for _, sms := range []int{1, 46, h200SMs} {
 			s := shapeOf(c)
 			p := makePlan(s, sms)
-			checkCovers(t, p.inProj, 2*s.di, name+" in_proj")
+			checkCovers(t, p.inProjConv, 2*s.di, name+" in_proj")
 			checkCovers(t, p.xProj, s.r+2*s.n, name+" x_proj")
 			checkCovers(t, p.outProj, s.d, name+" out_proj")
-			checkCovers(t, p.lmHead, s.vocabPadded, name+" lm_head")
-			assert.LessOrEqual(t, p.inProj.wpr, maxNormWPR, name)
-			assert.LessOrEqual(t, p.lmHead.wpr, maxNormWPR, name)
-			assert.GreaterOrEqual(t, p.scan*warpsPerBlock, s.di, name+" scan")
-			assert.Less(t, (p.scan-1)*warpsPerBlock, s.di, name+" scan")
+			checkCovers(t, p.head, s.vocabPadded, name+" lm_head")
+			assert.LessOrEqual(t, p.inProjConv.wpr, maxNormWPR, name)
+			assert.LessOrEqual(t, p.head.wpr, maxNormWPR, name)
+			assert.GreaterOrEqual(t, p.dtScanGate*warpsPerBlock, s.di, name+" scan")
+			assert.Less(t, (p.dtScanGate-1)*warpsPerBlock, s.di, name+" scan")
 		}
 	}
 }
@@ -56,11 +56,11 @@ func TestPlanSplitsShortMatrices(t *testing.T) {
 	p := makePlan(s, h200SMs)
 	assert.Equal(t, 8, p.xProj.wpr)
 	assert.Equal(t, 192, p.xProj.blocks)
-	assert.Equal(t, 1, p.lmHead.wpr)
-	assert.Equal(t, 1, p.inProj.wpr) // 10240 rows fill the GPU already
+	assert.Equal(t, 1, p.head.wpr)
+	assert.Equal(t, 1, p.inProjConv.wpr) // 10240 rows fill the GPU already
 	assert.Equal(t, 4, p.outProj.wpr)
 
 	// A row too short for a second warp stays on one.
-	assert.Equal(t, 1, planMatVec(4, 255, h200SMs, 8).wpr)
-	assert.Equal(t, 2, planMatVec(4, 256, h200SMs, 8).wpr)
+	assert.Equal(t, 1, planMatVecGrid(4, 255, h200SMs, 8).wpr)
+	assert.Equal(t, 2, planMatVecGrid(4, 256, h200SMs, 8).wpr)
 }

@@ -28,7 +28,7 @@ var kernelNames = []string{
 var kernelArity = map[string]int{
 	"in_proj_conv":   14, // u, z, conv, in_proj, conv_w, conv_b, norm_w, h, h_init, d, di, k, wpr, eps
 	"matvec":         7,  // out, W, x, rows, cols, wpr, accumulate
-	"dt_scan_gate":   12, // y, ssm, u, z, xdbc, dt_w, dt_b, A, D, di, r, n
+	"dt_scan_gate":   12, // y, ssm, u, z, xDBC, dt_w, dt_b, A, D, di, r, n
 	"rmsnorm_matvec": 8,  // out, W, norm_w, h, rows, d, wpr, eps
 	"argmax":         3,  // out, x, n
 }

@@ -145,7 +145,7 @@ type workLayout struct {
 	h      int64 // [d]     the residual stream
 	u      int64 // [di]    SiLU(conv(x)), the scan's input
 	z      int64 // [di]    the gate branch of in_proj
-	xdbc   int64 // [r+2n]  x_proj's output: Δ_low, B, C
+	xDBC   int64 // [r+2n]  x_proj's output: Δ_low, B, C
 	y      int64 // [di]    the gated scan output
 	logits int64 // [V]
 	argmax int64 // [1]     int32
@@ -160,7 +160,7 @@ func planWork(c model.Config) workLayout {
 		h:      a.place(s.d),
 		u:      a.place(s.di),
 		z:      a.place(s.di),
-		xdbc:   a.place(s.r + 2*s.n),
+		xDBC:   a.place(s.r + 2*s.n),
 		y:      a.place(s.di),
 		logits: a.place(s.vocabPadded),
 		argmax: a.place(1),

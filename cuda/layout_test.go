@@ -84,7 +84,7 @@ func TestWorkLayout(t *testing.T) {
 		{"h", w.h, w.h + 4*int64(s.d)},
 		{"u", w.u, w.u + 4*int64(s.di)},
 		{"z", w.z, w.z + 4*int64(s.di)},
-		{"xdbc", w.xdbc, w.xdbc + 4*int64(s.r+2*s.n)},
+		{"xDBC", w.xDBC, w.xDBC + 4*int64(s.r+2*s.n)},
 		{"y", w.y, w.y + 4*int64(s.di)},
 		{"logits", w.logits, w.logits + 4*int64(s.vocabPadded)},
 		{"argmax", w.argmax, w.argmax + 4},

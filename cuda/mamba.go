@@ -13,9 +13,6 @@ import (
 	"mamba.go/common/model"
 )
 
-// rmsEps is the epsilon of every RMSNorm in Mamba.
-const rmsEps = 1e-5
-
 // Mamba is the CUDA implementation of model.Mamba. The weights and the
 // recurrent state live on the GPU; Forward copies the logits back and
 // ForwardArgmax only the greedy token. Not safe for concurrent use.
@@ -34,9 +31,14 @@ type Mamba struct {
 	best [1]int32  // the argmax copied back by ForwardArgmax
 }
 
-// kernels are the loaded kernel functions.
+// kernels are the loaded kernel functions, by what they compute: each
+// phase of model.Ops is one launch of one of them.
 type kernels struct {
-	inProjConv, matVec, scan, rmsNormMatVec, argmax kernel
+	inProjConv    kernel // phase in_proj_conv
+	matVec        kernel // phases x_proj and out_proj
+	dtScanGate    kernel // phase dt_scan_gate
+	rmsNormMatVec kernel // phase head
+	argmax        kernel // greedy sampling on the device
 }
 
 // devLayer is one layer's weights on the device.
@@ -54,7 +56,7 @@ type devWeights struct {
 
 // devWork are the device addresses of the activations and the state.
 type devWork struct {
-	h, u, z, xdbc, y, logits, argmax cu.DevicePtr
+	h, u, z, xDBC, y, logits, argmax cu.DevicePtr
 	conv                             cu.DevicePtr // [L][di][k]
 	ssm                              cu.DevicePtr // [L][di][n]
 }
@@ -80,7 +82,7 @@ func New(w *model.Weights) (*Mamba, error) {
 	m.k = kernels{
 		inProjConv:    dev.kernels["in_proj_conv"],
 		matVec:        dev.kernels["matvec"],
-		scan:          dev.kernels["dt_scan_gate"],
+		dtScanGate:    dev.kernels["dt_scan_gate"],
 		rmsNormMatVec: dev.kernels["rmsnorm_matvec"],
 		argmax:        dev.kernels["argmax"],
 	}
@@ -131,13 +133,14 @@ func (m *Mamba) allocWork() error {
 		return fmt.Errorf("cuda: %s: allocating %d bytes for activations and state: %w", m.dev.name, lay.size, err)
 	}
 	at := func(off int64) cu.DevicePtr { return m.work + cu.DevicePtr(off) }
-	m.a = devWork{h: at(lay.h), u: at(lay.u), z: at(lay.z), xdbc: at(lay.xdbc), y: at(lay.y),
+	m.a = devWork{h: at(lay.h), u: at(lay.u), z: at(lay.z), xDBC: at(lay.xDBC), y: at(lay.y),
 		logits: at(lay.logits), argmax: at(lay.argmax), conv: at(lay.conv), ssm: at(lay.ssm)}
 	return nil
 }
 
 // step runs token through every layer and the head, leaving the logits on
-// the device: 4 launches per layer and 1 for the head.
+// the device: one launch per phase of model.Ops, 4 per layer and 1 for the
+// head.
 func (m *Mamba) step(token int) error {
 	s, p, k, r := &m.s, &m.plan, &m.k, &m.run
 	// Layer 0 normalises the token's embedding row and copies it into h.
@@ -145,35 +148,35 @@ func (m *Mamba) step(token int) error {
 	hInit := m.a.h
 	for l := range m.w.layers {
 		lw := &m.w.layers[l]
-		conv := m.a.conv + cu.DevicePtr(4*l*s.di*s.k)
-		ssm := m.a.ssm + cu.DevicePtr(4*l*s.di*s.n)
+		convState := m.a.conv + cu.DevicePtr(4*l*s.di*s.k)
+		ssmState := m.a.ssm + cu.DevicePtr(4*l*s.di*s.n)
 
-		// u, z = conv+SiLU(in_proj · RMSNorm(h))
-		r.launch(k.inProjConv, p.inProj.blocks, threads, 4*s.d,
-			argPtr(m.a.u), argPtr(m.a.z), argPtr(conv), argPtr(lw.inProj), argPtr(lw.convW), argPtr(lw.convB),
+		// in_proj_conv: u, z = SiLU(conv1d(in_proj · RMSNorm(h)))
+		r.launch(k.inProjConv, p.inProjConv.blocks, threads, 4*s.d,
+			argPtr(m.a.u), argPtr(m.a.z), argPtr(convState), argPtr(lw.inProj), argPtr(lw.convW), argPtr(lw.convB),
 			argPtr(lw.norm), argPtr(hIn), argPtr(hInit), argInt(s.d), argInt(s.di), argInt(s.k),
-			argInt(p.inProj.wpr), argFloat(rmsEps))
+			argInt(p.inProjConv.wpr), argFloat(model.RMSEps))
 		hIn, hInit = m.a.h, 0
 
-		// Δ_low, B, C = x_proj · u
+		// x_proj: xDBC = Δ_low, B, C = x_proj · u
 		r.launch(k.matVec, p.xProj.blocks, threads, 0,
-			argPtr(m.a.xdbc), argPtr(lw.xProj), argPtr(m.a.u), argInt(s.r+2*s.n), argInt(s.di),
+			argPtr(m.a.xDBC), argPtr(lw.xProj), argPtr(m.a.u), argInt(s.r+2*s.n), argInt(s.di),
 			argInt(p.xProj.wpr), argInt(0))
 
-		// y = (scan(Δ, B, C, u) + D·u) · SiLU(z)
-		r.launch(k.scan, p.scan, threads, 0,
-			argPtr(m.a.y), argPtr(ssm), argPtr(m.a.u), argPtr(m.a.z), argPtr(m.a.xdbc), argPtr(lw.dtW),
+		// dt_scan_gate: y = (scan(Δ, B, C, u) + D·u) · SiLU(z)
+		r.launch(k.dtScanGate, p.dtScanGate, threads, 0,
+			argPtr(m.a.y), argPtr(ssmState), argPtr(m.a.u), argPtr(m.a.z), argPtr(m.a.xDBC), argPtr(lw.dtW),
 			argPtr(lw.dtB), argPtr(lw.A), argPtr(lw.D), argInt(s.di), argInt(s.r), argInt(s.n))
 
-		// h += out_proj · y
+		// out_proj: h += out_proj · y
 		r.launch(k.matVec, p.outProj.blocks, threads, 0,
 			argPtr(m.a.h), argPtr(lw.outProj), argPtr(m.a.y), argInt(s.d), argInt(s.di),
 			argInt(p.outProj.wpr), argInt(1))
 	}
-	// logits = lm_head · RMSNorm(h)
-	r.launch(k.rmsNormMatVec, p.lmHead.blocks, threads, 4*s.d,
+	// head: logits = lm_head · RMSNorm(h)
+	r.launch(k.rmsNormMatVec, p.head.blocks, threads, 4*s.d,
 		argPtr(m.a.logits), argPtr(m.w.lmHead), argPtr(m.w.normF), argPtr(m.a.h),
-		argInt(s.vocabPadded), argInt(s.d), argInt(p.lmHead.wpr), argFloat(rmsEps))
+		argInt(s.vocabPadded), argInt(s.d), argInt(p.head.wpr), argFloat(model.RMSEps))
 	return r.take()
 }
 

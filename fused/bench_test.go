@@ -149,12 +149,12 @@ func BenchmarkScanGate(b *testing.B) {
 	y := make([]float32, bDi)
 	b.Run("fused", func(b *testing.B) {
 		for b.Loop() {
-			scanGate(y, ssm, u, dt, A, B, C, D, z, 0, bDi)
+			scanSkipGate(y, ssm, u, dt, A, B, C, D, z, 0, bDi)
 		}
 	})
 	b.Run("fused-generic", func(b *testing.B) {
 		for b.Loop() {
-			scanGateGeneric(y, ssm, u, dt, A, B, C, D, z, 0, bDi)
+			scanSkipGateGeneric(y, ssm, u, dt, A, B, C, D, z, 0, bDi)
 		}
 	})
 	b.Run("plain", func(b *testing.B) { // selectiveScan, skipD, gate
@@ -217,7 +217,7 @@ func BenchmarkDtSoftplus(b *testing.B) {
 	dt := make([]float32, bDi)
 	b.Run("fused", func(b *testing.B) {
 		for b.Loop() {
-			dtSoftplus(dt, dtW, dtLow, bias, 0, bDi)
+			dtProjSoftplus(dt, dtW, dtLow, bias, 0, bDi)
 		}
 	})
 	b.Run("plain", func(b *testing.B) { // matVec, addBias, softplus

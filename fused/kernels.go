@@ -1,17 +1,85 @@
 package fused
 
-import "math"
+import (
+	"math"
 
-// The fused kernels. Each works on one worker's share of a vector (a range
-// of channels or rows) and names the learning functions it stands for, so
-// the two packages can be read side by side (docs/fused.md does that).
+	"mamba.go/common/model"
+)
+
+// The fused kernels. The five phase functions, inProjConv, xProj,
+// dtScanGate, outProj and head, are the phases of model.Ops (in_proj_conv,
+// x_proj, dt_scan_gate, out_proj, head), the same phases as cuda's kernels
+// and the headings of learning's layer; each names the learning functions
+// it stands for, so the packages can be read side by side (docs/fused.md
+// does that). Below them, the kernels they are made of.
+//
 // Shapes: d = d_model, di = d_inner, r = dt_rank, n = d_state, k = d_conv,
 // P = number of workers. Worker w owns the channels [lo, hi) of
 // split(di, P, w) and, for the products split by rows, the rows of
 // split(rows, P, w).
 
-// rmsEps is the epsilon of every RMSNorm in Mamba.
-const rmsEps = 1e-5
+// inProjConv is phase in_proj_conv for channels [lo, hi): RMSNorm folded
+// into the in_proj pass, then the causal conv and SiLU of those channels.
+//
+//	normed = RMSNorm(h) · norm          (learning: rmsNorm)
+//	x[c] = in_proj[c] · normed           (learning: matVec, rows 0..di-1)
+//	z[c] = in_proj[di+c] · normed        (learning: matVec, rows di..2di-1)
+//	u[c] = SiLU(conv1d(x)[c])            (learning: shiftAndAppend, depthwiseConv, silu)
+//
+// xz = [x, z]: [2·di]; convState, convW: [di][k]; convB, u: [di]
+func inProjConv(xz, u, normed, h, norm, inProj, convState, convW, convB []float32, k, lo, hi int) {
+	di := len(u)
+	x, z := xz[:di], xz[di:]
+	normInProj(x, z, normed, h, norm, inProj, lo, hi)
+	convSiLU(u, convState, x, convW, convB, k, lo, hi)
+}
+
+// xProj is phase x_proj: rows [lo, hi) of x_proj, split by rows so that
+// each worker streams one contiguous block:
+//
+//	xDBC[i] = x_proj[i] · u   (learning: matVec)
+//
+// xW: [r+2n][di]; u: [di]; xDBC: [r+2n]
+func xProj(xDBC, xW, u []float32, lo, hi int) {
+	di := len(u)
+	matVec(xDBC[lo:hi], xW[lo*di:], di, u)
+}
+
+// dtScanGate is phase dt_scan_gate for channels [lo, hi): the step sizes,
+// then the whole selective-scan step of those channels.
+//
+//	dt[c] = softplus(dt_proj[c] · Δ_low + dt_bias[c])  (learning: matVec, addBias, softplus)
+//	y[c]  = (scan(c) + D[c]·u[c]) · SiLU(z[c])         (learning: selectiveScan, skipD, gate)
+//
+// dtW: [di][r]; dtLow: [r]; dtB, dt, u, D, z, y: [di]; ssmState, A: [di][n]; B, C: [n]
+func dtScanGate(y, dt, ssmState, u, z, dtW, dtLow, dtB, A, B, C, D []float32, lo, hi int) {
+	dtProjSoftplus(dt, dtW, dtLow, dtB, lo, hi)
+	scanSkipGate(y, ssmState, u, dt, A, B, C, D, z, lo, hi)
+}
+
+// outProj is phase out_proj: rows [lo, hi) of out_proj, accumulated
+// straight into the residual stream,
+//
+//	h[i] += out_proj[i] · y   (learning: matVec, then addResidual)
+//
+// so the mixer's output never exists as a vector of its own.
+// outW: [d][di]; y: [di]; h: [d]
+func outProj(h, outW, y []float32, lo, hi int) {
+	di := len(y)
+	matVecAdd(h[lo:hi], outW[lo*di:], di, y)
+}
+
+// head is phase head, rows [lo, hi) of the padded vocabulary:
+//
+//	normed = RMSNorm(h) · norm_f      (learning: rmsNorm)
+//	logits[v] = lm_head[v] · normed   (learning: matVec)
+//
+// h, normed, g: [d]; lmHead: [V][d]; logits: [V]
+func head(logits, normed, h, g, lmHead []float32, lo, hi int) {
+	d := len(h)
+	rmsNorm(normed, h, g)
+	matVec(logits[lo:hi], lmHead[lo*d:], d, normed)
+}
 
 // rmsNorm: normed = h · g / sqrt(mean(h²) + eps), as learning's rmsNorm.
 // Every worker computes it into its own buffer from the shared h: 768
@@ -25,7 +93,7 @@ func rmsNorm(normed, h, g []float32) {
 	for _, v := range h {
 		ss += v * v
 	}
-	scale := 1 / float32(math.Sqrt(float64(ss/float32(len(h))+rmsEps)))
+	scale := 1 / float32(math.Sqrt(float64(ss/float32(len(h))+model.RMSEps)))
 	for i, v := range h {
 		normed[i] = v * scale * g[i]
 	}
@@ -52,15 +120,15 @@ func normInProj(x, z, normed, h, g, inProj []float32, lo, hi int) {
 // convSiLU is the causal depthwise convolution of channels [lo, hi) in one
 // pass per channel, its window kept in registers:
 //
-//	conv[c] = [conv[c][1], …, conv[c][k-1], x[c]]   (learning: shiftAndAppend)
-//	u[c] = Σ_j conv[c][j] · w[c][j] + bias[c]       (learning: depthwiseConv)
-//	u[c] = SiLU(u[c])                               (learning: silu)
+//	convState[c] = [convState[c][1], …, convState[c][k-1], x[c]]   (learning: shiftAndAppend)
+//	u[c] = Σ_j convState[c][j] · w[c][j] + bias[c]                 (learning: depthwiseConv)
+//	u[c] = SiLU(u[c])                                              (learning: silu)
 //
-// conv, w: [di][k]; x, bias, u: [di]
-func convSiLU(u, conv, x, w, bias []float32, k, lo, hi int) {
+// convState, w: [di][k]; x, bias, u: [di]
+func convSiLU(u, convState, x, w, bias []float32, k, lo, hi int) {
 	clearUpper()
 	for c := lo; c < hi; c++ {
-		win := conv[c*k : (c+1)*k : (c+1)*k]
+		win := convState[c*k : (c+1)*k : (c+1)*k]
 		wc := w[c*k : (c+1)*k : (c+1)*k]
 		sum := bias[c]
 		for j := 0; j < k-1; j++ {
@@ -74,13 +142,13 @@ func convSiLU(u, conv, x, w, bias []float32, k, lo, hi int) {
 	}
 }
 
-// dtSoftplus computes the step sizes of channels [lo, hi):
+// dtProjSoftplus computes the step sizes of channels [lo, hi):
 //
 //	dt[c] = dt_proj[c] · Δ_low            (learning: matVec)
 //	dt[c] = softplus(dt[c] + bias[c])     (learning: addBias, softplus)
 //
 // dtW: [di][r]; dtLow: [r]; dt, bias: [di]
-func dtSoftplus(dt, dtW, dtLow, bias []float32, lo, hi int) {
+func dtProjSoftplus(dt, dtW, dtLow, bias []float32, lo, hi int) {
 	r := len(dtLow)
 	matVec(dt[lo:hi], dtW[lo*r:], r, dtLow)
 	biasSoftplus(dt[lo:hi], bias[lo:hi])
@@ -96,66 +164,34 @@ func biasSoftplusGeneric(x, b []float32) {
 	}
 }
 
-// scanGateGeneric is the whole selective-scan step of channels [lo, hi), one pass
-// per channel over its n states:
+// scanSkipGateGeneric is the selective-scan step of channels [lo, hi)
+// with its D skip and gate, in one pass per channel over its n states:
 //
-//	h[c][s] = exp(Δ·A[c][s])·h[c][s] + Δ·B[s]·u   (learning: selectiveScan)
-//	y[c] = Σ_s C[s]·h[c][s]                        (learning: selectiveScan)
-//	y[c] += D[c]·u                                 (learning: skipD)
-//	y[c] *= SiLU(z[c])                             (learning: gate)
+//	dA = exp(Δ·A[c][s]), dtU = Δ·u
+//	h[c][s] = dA·h[c][s] + dtU·B[s]   (learning: selectiveScan)
+//	y[c] = Σ_s C[s]·h[c][s]           (learning: selectiveScan)
+//	y[c] += D[c]·u                    (learning: skipD)
+//	y[c] *= SiLU(z[c])                (learning: gate)
 //
-// with u = u[c], Δ = dt[c]. It has a vector version (kernels_simd.go).
-// ssm, A: [di][n]; u, dt, D, z, y: [di]; B, C: [n]
-func scanGateGeneric(y, ssm, u, dt, A, B, C, D, z []float32, lo, hi int) {
+// with u = u[c], Δ = dt[c]. learning computes Δ·B[s]·u as (Δ·B[s])·u; here
+// Δ·u is computed once per channel, which can change the last bit. It has
+// a vector version (kernels_simd.go).
+// ssmState, A: [di][n]; u, dt, D, z, y: [di]; B, C: [n]
+func scanSkipGateGeneric(y, ssmState, u, dt, A, B, C, D, z []float32, lo, hi int) {
 	clearUpper()
 	n := len(B)
 	C = C[:n]
 	for c := lo; c < hi; c++ {
-		h := ssm[c*n : (c+1)*n : (c+1)*n]
+		h := ssmState[c*n : (c+1)*n : (c+1)*n]
 		a := A[c*n : (c+1)*n : (c+1)*n]
-		delta, uc := dt[c], u[c]
-		du := delta * uc
-		var sum float32
+		dtc, uc := dt[c], u[c]
+		dtU := dtc * uc
+		var yc float32
 		for s := range h {
-			v := exp32(delta*a[s])*h[s] + du*B[s]
-			h[s] = v
-			sum += C[s] * v
+			dA := exp32(dtc * a[s])
+			h[s] = dA*h[s] + dtU*B[s]
+			yc += C[s] * h[s]
 		}
-		y[c] = (sum + D[c]*uc) * silu32(z[c])
+		y[c] = (yc + D[c]*uc) * silu32(z[c])
 	}
-}
-
-// xProjRows computes rows [lo, hi) of x_proj, split by rows so that each
-// worker streams one contiguous block:
-//
-//	xDBC[i] = x_proj[i] · u   (learning: matVec)
-//
-// xW: [r+2n][di]; u: [di]; xDBC: [r+2n]
-func xProjRows(xDBC, xW, u []float32, lo, hi int) {
-	di := len(u)
-	matVec(xDBC[lo:hi], xW[lo*di:], di, u)
-}
-
-// outProjResidual ends a block: rows [lo, hi) of out_proj, accumulated
-// straight into the residual stream,
-//
-//	h[i] += out_proj[i] · y   (learning: matVec, then addResidual)
-//
-// so the mixer's output never exists as a vector of its own.
-// outW: [d][di]; y: [di]; h: [d]
-func outProjResidual(h, outW, y []float32, lo, hi int) {
-	di := len(y)
-	matVecAdd(h[lo:hi], outW[lo*di:], di, y)
-}
-
-// normHead is the head, rows [lo, hi) of the padded vocabulary:
-//
-//	normed = RMSNorm(h)           (learning: rmsNorm with norm_f)
-//	logits[v] = lm_head[v] · normed (learning: matVec)
-//
-// h, normed, g: [d]; head: [V][d]; logits: [V]
-func normHead(logits, normed, h, g, head []float32, lo, hi int) {
-	d := len(h)
-	rmsNorm(normed, h, g)
-	matVec(logits[lo:hi], head[lo*d:], d, normed)
 }

@@ -30,9 +30,9 @@ func gemv(out, w []float32, ld int, x []float32, beta float32) {
 	gonum.Implementation{}.Sgemv(blas.NoTrans, len(out), len(x), 1, w, ld, x, 1, beta, out, 1)
 }
 
-// scanGate: see scanGateGeneric.
-func scanGate(y, ssm, u, dt, A, B, C, D, z []float32, lo, hi int) {
-	scanGateGeneric(y, ssm, u, dt, A, B, C, D, z, lo, hi)
+// scanSkipGate: see scanSkipGateGeneric.
+func scanSkipGate(y, ssmState, u, dt, A, B, C, D, z []float32, lo, hi int) {
+	scanSkipGateGeneric(y, ssmState, u, dt, A, B, C, D, z, lo, hi)
 }
 
 // biasSoftplus: see biasSoftplusGeneric.

@@ -112,14 +112,14 @@ func sum4x4(q0, q1, q2, q3 archsimd.Float32x4) archsimd.Float32x4 {
 	return q0.AddPairs(q1).AddPairs(q2.AddPairs(q3))
 }
 
-// scanGate: scanGateGeneric with the n states of a channel in 16-lane
+// scanSkipGate: scanSkipGateGeneric with the n states of a channel in 16-lane
 // vectors, on AVX-512. Four channels at a time, so that their four C·h
 // sums are reduced and stored as one vector; then the D skip and the gate
 // in a second pass, 16 channels a vector. The real models' n = 16 has its
 // own loop: one vector per channel, B and C loaded once for all channels.
-func scanGate(y, ssm, u, dt, A, B, C, D, z []float32, lo, hi int) {
+func scanSkipGate(y, ssmState, u, dt, A, B, C, D, z []float32, lo, hi int) {
 	if !hasAVX512 {
-		scanGateGeneric(y, ssm, u, dt, A, B, C, D, z, lo, hi)
+		scanSkipGateGeneric(y, ssmState, u, dt, A, B, C, D, z, lo, hi)
 		return
 	}
 	n := len(B)
@@ -127,17 +127,17 @@ func scanGate(y, ssm, u, dt, A, B, C, D, z []float32, lo, hi int) {
 	if n == 16 {
 		Bv, Cv := archsimd.LoadFloat32x16Slice(B), archsimd.LoadFloat32x16Slice(C)
 		for ; c+4 <= hi; c += 4 {
-			a0 := scan16(ssm[c*16:], A[c*16:], Bv, Cv, dt[c], u[c])
-			a1 := scan16(ssm[(c+1)*16:], A[(c+1)*16:], Bv, Cv, dt[c+1], u[c+1])
-			a2 := scan16(ssm[(c+2)*16:], A[(c+2)*16:], Bv, Cv, dt[c+2], u[c+2])
-			a3 := scan16(ssm[(c+3)*16:], A[(c+3)*16:], Bv, Cv, dt[c+3], u[c+3])
+			a0 := scan16(ssmState[c*16:], A[c*16:], Bv, Cv, dt[c], u[c])
+			a1 := scan16(ssmState[(c+1)*16:], A[(c+1)*16:], Bv, Cv, dt[c+1], u[c+1])
+			a2 := scan16(ssmState[(c+2)*16:], A[(c+2)*16:], Bv, Cv, dt[c+2], u[c+2])
+			a3 := scan16(ssmState[(c+3)*16:], A[(c+3)*16:], Bv, Cv, dt[c+3], u[c+3])
 			sum4x16(a0, a1, a2, a3).StoreSlice(y[c:])
 		}
 	}
 	for ; c < hi; c += 4 {
 		var acc [4]archsimd.Float32x16
 		for i := range min(4, hi-c) {
-			acc[i] = scanChannel(ssm, u, dt, A, B, C, n, c+i)
+			acc[i] = scanChannel(ssmState, u, dt, A, B, C, n, c+i)
 		}
 		sum4x16(acc[0], acc[1], acc[2], acc[3]).StoreSlicePart(y[c:hi])
 	}
@@ -156,32 +156,32 @@ func scanGate(y, ssm, u, dt, A, B, C, D, z []float32, lo, hi int) {
 }
 
 // scan16 advances one channel's 16 states and returns C⊙h, to be summed:
-// h = exp(Δ·A)·h + (Δ·u)·B.
+// h = dA·h + dtU·B with dA = exp(Δ·A), dtU = Δ·u.
 // h, a: the channel's [16] of the state and of A
-func scan16(h, a []float32, Bv, Cv archsimd.Float32x16, delta, u float32) archsimd.Float32x16 {
-	dA := exp16(archsimd.LoadFloat32x16Slice(a).Mul(archsimd.BroadcastFloat32x16(delta)))
-	hv := Bv.MulAdd(archsimd.BroadcastFloat32x16(delta*u), dA.Mul(archsimd.LoadFloat32x16Slice(h)))
+func scan16(h, a []float32, Bv, Cv archsimd.Float32x16, dt, u float32) archsimd.Float32x16 {
+	dA := exp16(archsimd.LoadFloat32x16Slice(a).Mul(archsimd.BroadcastFloat32x16(dt)))
+	hv := Bv.MulAdd(archsimd.BroadcastFloat32x16(dt*u), dA.Mul(archsimd.LoadFloat32x16Slice(h)))
 	hv.StoreSlice(h)
 	return Cv.Mul(hv)
 }
 
 // scanChannel advances channel c's n states and returns C⊙h, to be summed.
-func scanChannel(ssm, u, dt, A, B, C []float32, n, c int) archsimd.Float32x16 {
-	h := ssm[c*n : (c+1)*n]
+func scanChannel(ssmState, u, dt, A, B, C []float32, n, c int) archsimd.Float32x16 {
+	h := ssmState[c*n : (c+1)*n]
 	a := A[c*n : (c+1)*n]
-	delta := archsimd.BroadcastFloat32x16(dt[c])
-	du := archsimd.BroadcastFloat32x16(dt[c] * u[c])
+	dtc := archsimd.BroadcastFloat32x16(dt[c])
+	dtU := archsimd.BroadcastFloat32x16(dt[c] * u[c])
 	var acc archsimd.Float32x16
 	s := 0
 	for ; s+16 <= n; s += 16 {
-		hv := exp16(archsimd.LoadFloat32x16Slice(a[s:]).Mul(delta)).Mul(archsimd.LoadFloat32x16Slice(h[s:]))
-		hv = archsimd.LoadFloat32x16Slice(B[s:]).MulAdd(du, hv)
+		hv := exp16(archsimd.LoadFloat32x16Slice(a[s:]).Mul(dtc)).Mul(archsimd.LoadFloat32x16Slice(h[s:]))
+		hv = archsimd.LoadFloat32x16Slice(B[s:]).MulAdd(dtU, hv)
 		hv.StoreSlice(h[s:])
 		acc = archsimd.LoadFloat32x16Slice(C[s:]).MulAdd(hv, acc)
 	}
 	if s < n { // masked tail: the lanes past n load and add zeros
-		hv := exp16(archsimd.LoadFloat32x16SlicePart(a[s:]).Mul(delta)).Mul(archsimd.LoadFloat32x16SlicePart(h[s:]))
-		hv = archsimd.LoadFloat32x16SlicePart(B[s:]).MulAdd(du, hv)
+		hv := exp16(archsimd.LoadFloat32x16SlicePart(a[s:]).Mul(dtc)).Mul(archsimd.LoadFloat32x16SlicePart(h[s:]))
+		hv = archsimd.LoadFloat32x16SlicePart(B[s:]).MulAdd(dtU, hv)
 		hv.StoreSlicePart(h[s:])
 		acc = archsimd.LoadFloat32x16SlicePart(C[s:]).MulAdd(hv, acc)
 	}

@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"mamba.go/common/model"
 )
 
 // Property tests: every fused kernel against a plain float64 loop written
@@ -94,7 +96,7 @@ func rmsNorm64(x, g []float32) []float32 {
 	for _, v := range x {
 		ss += float64(v) * float64(v)
 	}
-	scale := 1 / math.Sqrt(ss/float64(len(x))+rmsEps)
+	scale := 1 / math.Sqrt(ss/float64(len(x))+model.RMSEps)
 	out := make([]float32, len(x))
 	for j := range x {
 		out[j] = float32(float64(x[j]) * scale * float64(g[j]))
@@ -121,9 +123,9 @@ func TestRowSplitProducts(t *testing.T) {
 				normed := make([]float32, cols)
 				for wk := range p {
 					lo, hi := split(rows, p, wk)
-					xProjRows(xDBC, w, x, lo, hi)
-					outProjResidual(h, w, x, lo, hi)
-					normHead(logits, normed, x, g, w, lo, hi)
+					xProj(xDBC, w, x, lo, hi)
+					outProj(h, w, x, lo, hi)
+					head(logits, normed, x, g, w, lo, hi)
 				}
 				for i := range ref {
 					require.InDelta(t, ref[i], float64(xDBC[i]), bound[i], "x_proj rows %d cols %d P %d", rows, cols, p)
@@ -184,7 +186,7 @@ func TestRMSNorm(t *testing.T) {
 		for _, v := range h {
 			ss += float64(v) * float64(v)
 		}
-		scale := 1 / math.Sqrt(ss/float64(d)+rmsEps)
+		scale := 1 / math.Sqrt(ss/float64(d)+model.RMSEps)
 		normed := make([]float32, d)
 		rmsNorm(normed, h, g)
 		for i := range h {
@@ -233,7 +235,7 @@ func TestDtSoftplus(t *testing.T) {
 			}
 			bias[0] = 25
 			dt := make([]float32, di)
-			dtSoftplus(dt, dtW, dtLow, bias, 0, di)
+			dtProjSoftplus(dt, dtW, dtLow, bias, 0, di)
 			ref, bound := refMatVec(dtW, r, dtLow, di)
 			for c := range dt {
 				v := ref[c] + float64(bias[c])
@@ -264,7 +266,7 @@ func refScanGate(ssm []float64, u, dt, A, B, C, D, z []float32, c int) float64 {
 func TestScanGate(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	impls := map[string]func(y, ssm, u, dt, A, B, C, D, z []float32, lo, hi int){
-		"generic": scanGateGeneric, "build": scanGate,
+		"generic": scanSkipGateGeneric, "build": scanSkipGate,
 	}
 	for name, scan := range impls {
 		for _, n := range []int{1, 3, 8, 16, 17, 33} {
@@ -308,7 +310,7 @@ func TestScanGateOnlyTouchesItsChannels(t *testing.T) {
 	u, dt, D, z := randVec(rng, di), randVec(rng, di), randVec(rng, di), randVec(rng, di)
 	A, B, C := randVec(rng, di*n), randVec(rng, n), randVec(rng, n)
 	y := make([]float32, di)
-	scanGate(y, ssm, u, dt, A, B, C, D, z, 3, 5)
+	scanSkipGate(y, ssm, u, dt, A, B, C, D, z, 3, 5)
 	for c := range di {
 		inside := c >= 3 && c < 5
 		assert.Equal(t, !inside, fmt.Sprint(ssm[c*n:(c+1)*n]) == fmt.Sprint(before[c*n:(c+1)*n]), "channel %d", c)

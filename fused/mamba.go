@@ -11,14 +11,16 @@ import (
 // Mamba is the fused implementation of model.Mamba. Its worker goroutines
 // live until Close.
 type Mamba struct {
-	w     *model.Weights
-	c     model.Config
-	state *model.State
-	pool  *pool
-	nw    int  // number of workers, P
-	done  bool // closed
-	step  func(worker int)
-	buf   buffers
+	w      *model.Weights
+	c      model.Config
+	state  *model.State
+	pool   *pool
+	nw     int  // number of workers, P
+	done   bool // closed
+	step   func(worker int)
+	buf    buffers
+	tracer model.Tracer // nil: no tracing
+	pos    int          // tokens fed since New or Reset, for the tracer
 }
 
 // buffers are the activations of one step, allocated once and shared by
@@ -27,8 +29,7 @@ type Mamba struct {
 // phase's reads.
 type buffers struct {
 	h      []float32   // [d]    the residual stream
-	x      []float32   // [di]   in_proj's x half
-	z      []float32   // [di]   in_proj's gate half
+	xz     []float32   // [2·di] in_proj output: x then z (the gate's input)
 	u      []float32   // [di]   SiLU(conv1d(x)), the scan's input
 	xDBC   []float32   // [r+2n] x_proj output: Δ_low, B, C
 	dt     []float32   // [di]   Δ
@@ -56,8 +57,7 @@ func NewWorkers(w *model.Weights, n int) (*Mamba, error) {
 	m := &Mamba{w: w, c: c, state: model.NewState(c), nw: n}
 	b := &m.buf
 	b.h = make([]float32, c.DModel)
-	b.x = make([]float32, c.DInner)
-	b.z = make([]float32, c.DInner)
+	b.xz = make([]float32, 2*c.DInner)
 	b.u = make([]float32, c.DInner)
 	b.xDBC = make([]float32, c.XProjRows())
 	b.dt = make([]float32, c.DInner)
@@ -85,23 +85,22 @@ func (m *Mamba) Forward(token int) ([]float32, error) {
 	// h = embedding[token]  [d], before the workers start
 	copy(m.buf.h, m.w.Embedding[token*m.c.DModel:(token+1)*m.c.DModel])
 	m.pool.run(m.step)
+	m.pos++
 	return m.buf.logits, nil
 }
 
-// worker is worker w's part of one step. Per layer it has four phases,
-// each ended by a barrier because the next one needs every worker's part:
+// worker is worker w's part of one step. Per layer it runs the four
+// phases of model.Ops, each ended by a barrier because the next one needs
+// every worker's part:
 //
-//  1. RMSNorm and in_proj rows of its channels (x and z); conv + SiLU of them
-//  2. its rows of x_proj (needs all of u)
-//  3. dt_proj + softplus, scan, D skip and gate of its channels (needs all of B, C, Δ_low)
-//  4. its rows of out_proj, added into h (needs all of y)
+//	in_proj_conv  RMSNorm, the in_proj rows of its channels (x and z), conv + SiLU of them
+//	x_proj        its rows of x_proj (needs all of u)
+//	dt_scan_gate  dt_proj + softplus, scan, D skip and gate of its channels (needs all of B, C, Δ_low)
+//	out_proj      its rows of out_proj, added into h (needs all of y)
 //
-// and after the last layer the head, split by vocabulary rows. Every
+// and after the last layer phase head, split by vocabulary rows. Every
 // product is split by rows: each worker streams long contiguous blocks of
-// weights. (Splitting out_proj and x_proj by columns instead, so that a
-// worker needs only its own channels and phases 2 and 4 need no barrier,
-// measured 2.5× slower per byte: each worker then reads 3 KB pieces of
-// 6 KB rows, which the hardware prefetchers follow badly.)
+// weights (docs/fused.md says why not by columns).
 func (m *Mamba) worker(w int) {
 	c, b, normed := m.c, &m.buf, m.buf.normed[w]
 	di, k, n, r := c.DInner, c.DConv, c.DState, c.DtRank
@@ -110,33 +109,61 @@ func (m *Mamba) worker(w int) {
 	xlo, xhi := split(c.XProjRows(), m.nw, w)   // my rows of x_proj
 	vlo, vhi := split(c.PaddedVocab(), m.nw, w) // my rows of the head
 	dtLow, B, C := b.xDBC[:r], b.xDBC[r:r+n], b.xDBC[r+n:]
+	z := b.xz[di:]
+	m.trace(w, -1, model.OpEmbedding, b.h)
 	for l := range m.w.Layers {
 		lw := &m.w.Layers[l]
-		conv := m.state.Conv[l*di*k : (l+1)*di*k] // [di][k]
-		ssm := m.state.SSM[l*di*n : (l+1)*di*n]   // [di][n]
+		convState := m.state.Conv[l*di*k : (l+1)*di*k] // [di][k]
+		ssmState := m.state.SSM[l*di*n : (l+1)*di*n]   // [di][n]
 
 		// Each barrier is given the block of weights this worker streams
 		// right after it, to warm while it waits.
-		normInProj(b.x, b.z, normed, b.h, lw.Norm, lw.InProj, lo, hi)
-		convSiLU(b.u, conv, b.x, lw.Conv1dWeight, lw.Conv1dBias, k, lo, hi)
+		inProjConv(b.xz, b.u, normed, b.h, lw.Norm, lw.InProj, convState, lw.Conv1dWeight, lw.Conv1dBias, k, lo, hi)
 		m.pool.sync(lw.XProj[xlo*di : xhi*di])
+		m.trace(w, l, model.OpInProj, b.xz)
+		m.trace(w, l, model.OpSiLU, b.u)
 
-		xProjRows(b.xDBC, lw.XProj, b.u, xlo, xhi)
+		xProj(b.xDBC, lw.XProj, b.u, xlo, xhi)
 		m.pool.sync(lw.DtProjWeight[lo*r : hi*r])
+		m.trace(w, l, model.OpXProj, b.xDBC)
 
-		dtSoftplus(b.dt, lw.DtProjWeight, dtLow, lw.DtProjBias, lo, hi)
-		scanGate(b.y, ssm, b.u, b.dt, lw.A, B, C, lw.D, b.z, lo, hi)
+		dtScanGate(b.y, b.dt, ssmState, b.u, z, lw.DtProjWeight, dtLow, lw.DtProjBias, lw.A, B, C, lw.D, lo, hi)
 		m.pool.sync(lw.OutProj[dlo*di : dhi*di])
+		m.trace(w, l, model.OpSoftplus, b.dt)
+		m.trace(w, l, model.OpGate, b.y)
 
-		outProjResidual(b.h, lw.OutProj, b.y, dlo, dhi)
+		outProj(b.h, lw.OutProj, b.y, dlo, dhi)
 		next := m.w.LMHead[vlo*c.DModel : vhi*c.DModel]
 		if l+1 < len(m.w.Layers) {
 			next = m.w.Layers[l+1].InProj[lo*c.DModel : hi*c.DModel]
 		}
 		m.pool.sync(next)
+		m.trace(w, l, model.OpResidual, b.h)
 	}
-	normHead(b.logits, normed, b.h, m.w.NormF, m.w.LMHead, vlo, vhi)
+	head(b.logits, normed, b.h, m.w.NormF, m.w.LMHead, vlo, vhi)
+	if m.tracer != nil {
+		m.pool.sync(nil)
+		m.trace(w, -1, model.OpLMHead, b.logits)
+	}
 }
+
+// trace reports a phase's result, whole, to the tracer: worker 0 calls it
+// while the others wait at a barrier on each side, so that the tracer sees
+// every worker's part and whatever it changes is what every worker reads
+// next. Without a tracer it costs one nil check.
+func (m *Mamba) trace(w, layer int, op model.Op, values []float32) {
+	if m.tracer == nil {
+		return
+	}
+	if w == 0 {
+		m.tracer.Trace(m.pos, layer, op, values)
+	}
+	m.pool.sync(nil)
+}
+
+// SetTracer reports the end of every phase of the tokens that follow to t
+// (nil: none). Tracing adds a barrier after every report.
+func (m *Mamba) SetTracer(t model.Tracer) { m.tracer = t }
 
 // Config is the shape of the loaded model.
 func (m *Mamba) Config() model.Config { return m.c }
@@ -158,6 +185,7 @@ func (m *Mamba) SetState(s *model.State) error {
 func (m *Mamba) Reset() {
 	clear(m.state.Conv)
 	clear(m.state.SSM)
+	m.pos = 0
 }
 
 // Close stops the workers; the weights belong to the caller.
@@ -169,4 +197,7 @@ func (m *Mamba) Close() error {
 	return nil
 }
 
-var _ model.Mamba = (*Mamba)(nil)
+var (
+	_ model.Mamba     = (*Mamba)(nil)
+	_ model.Traceable = (*Mamba)(nil)
+)

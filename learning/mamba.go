@@ -4,26 +4,26 @@ import (
 	"mamba.go/common/model"
 )
 
-// rmsEps is the epsilon of every RMSNorm in Mamba.
-const rmsEps = 1e-5
-
 // Mamba is the learning implementation of model.Mamba.
 type Mamba struct {
-	w     *model.Weights
-	c     model.Config
-	state *model.State
-	buf   buffers
+	w      *model.Weights
+	c      model.Config
+	state  *model.State
+	buf    buffers
+	tracer model.Tracer // nil: no tracing
+	pos    int          // tokens fed since New or Reset, for the tracer
 }
 
-// buffers are the activations of one step, allocated once.
+// buffers are the activations of one step, allocated once. Their names are
+// the quantities of docs/mamba-step.md and of model.Ops.
 type buffers struct {
 	h      []float32 // [d]    the residual stream
-	normed []float32 // [d]    RMSNorm(h)
+	normed []float32 // [d]    RMSNorm(h) · norm, a layer's (or the head's) input
 	xz     []float32 // [2·di] in_proj output: x then z
 	u      []float32 // [di]   SiLU(conv1d(x)), the scan's input
 	xDBC   []float32 // [r+2n] x_proj output: Δ_low, B, C
 	dt     []float32 // [di]   Δ, one step size per channel
-	y      []float32 // [di]   scan output
+	y      []float32 // [di]   scan output, then + D·u, then gated
 	out    []float32 // [d]    mixer output
 	logits []float32 // [V]
 }
@@ -58,56 +58,100 @@ func (m *Mamba) Forward(token int) ([]float32, error) {
 		return nil, err
 	}
 	c, b := m.c, &m.buf
-	// h = embedding[token]  [d]
+
+	// embedding
+	// PyTorch: h = embedding[token]                                  [d]
 	copy(b.h, m.w.Embedding[token*c.DModel:(token+1)*c.DModel])
+	m.trace(-1, model.OpEmbedding, b.h)
+
+	// h = h + Mixer(RMSNorm(h) · norm), layer after layer
 	for l := range m.w.Layers {
-		// h = h + Mixer(RMSNorm(h))
-		rmsNorm(b.normed, b.h, m.w.Layers[l].Norm, rmsEps)
-		m.mixer(l, b.out, b.normed)
-		addResidual(b.h, b.out)
+		m.layer(l)
 	}
-	// logits = lm_head · RMSNorm(h)  [V]
-	rmsNorm(b.normed, b.h, m.w.NormF, rmsEps)
+
+	// ── head ──────────────────────────────────────────────────────────────
+	// PyTorch: normed = rms_norm(h, norm_f)                           [d]
+	rmsNorm(b.normed, b.h, m.w.NormF, model.RMSEps)
+	m.trace(-1, model.OpNormF, b.normed)
+	// PyTorch: logits = F.linear(normed, lm_head)                     [V]
 	matVec(b.logits, m.w.LMHead, b.normed)
+	m.trace(-1, model.OpLMHead, b.logits)
+
+	m.pos++
 	return b.logits, nil
 }
 
-// mixer is one Mamba block's mixer for one token: out = Mixer(in), [d] → [d].
-func (m *Mamba) mixer(l int, out, in []float32) {
+// layer is residual block l for one token, h = h + Mixer(RMSNorm(h)), in
+// the four phases that fused and cuda share (docs/mamba-step.md). Above
+// each op, the PyTorch statement it computes (compare/reference/mamba_ref.py).
+func (m *Mamba) layer(l int) {
 	c, b, lw := m.c, &m.buf, &m.w.Layers[l]
 	di, n, k := c.DInner, c.DState, c.DConv
-	conv := m.state.Conv[l*di*k : (l+1)*di*k] // [di][k]
-	ssm := m.state.SSM[l*di*n : (l+1)*di*n]   // [di][n]
+	convState := m.state.Conv[l*di*k : (l+1)*di*k] // [di][k]
+	ssmState := m.state.SSM[l*di*n : (l+1)*di*n]   // [di][n]
 
-	// xz = in_proj · in; x, z = xz[:di], xz[di:]
-	matVec(b.xz, lw.InProj, in)
+	// ── in_proj_conv ──────────────────────────────────────────────────────
+	// PyTorch: normed = rms_norm(h, norm)                             [d]
+	rmsNorm(b.normed, b.h, lw.Norm, model.RMSEps)
+	m.trace(l, model.OpNorm, b.normed)
+	// PyTorch: xz = F.linear(normed, in_proj); x, z = xz[:di], xz[di:] [2di]
+	matVec(b.xz, lw.InProj, b.normed)
+	m.trace(l, model.OpInProj, b.xz)
 	x, z := b.xz[:di], b.xz[di:]
-
-	// u = SiLU(conv1d(x)): the causal conv sees this token and the k−1 before it.
-	shiftAndAppend(conv, x, k)
-	depthwiseConv(b.u, conv, lw.Conv1dWeight, lw.Conv1dBias, k)
+	// PyTorch: conv_state.copy_(torch.roll(conv_state, -1, -1)); conv_state[:, -1] = x
+	shiftAndAppend(convState, x, k)
+	// PyTorch: u = (conv_state * conv_w).sum(-1) + conv_b            [di]
+	depthwiseConv(b.u, convState, lw.Conv1dWeight, lw.Conv1dBias, k)
+	m.trace(l, model.OpConv, b.u)
+	// PyTorch: u = F.silu(u)                                          [di]
 	silu(b.u)
-	u := b.u
+	m.trace(l, model.OpSiLU, b.u)
 
-	// Δ_low, B, C = x_proj · u
-	matVec(b.xDBC, lw.XProj, u)
+	// ── x_proj ────────────────────────────────────────────────────────────
+	// PyTorch: xDBC = F.linear(u, x_proj); dt_low, B, C = split(xDBC, [r, n, n])
+	matVec(b.xDBC, lw.XProj, b.u)
+	m.trace(l, model.OpXProj, b.xDBC)
 	dtLow := b.xDBC[:c.DtRank]
 	B := b.xDBC[c.DtRank : c.DtRank+n]
 	C := b.xDBC[c.DtRank+n:]
 
-	// Δ = softplus(dt_proj · Δ_low + dt_bias)
+	// ── dt_scan_gate ──────────────────────────────────────────────────────
+	// PyTorch: dt = F.linear(dt_low, dt_proj_w, dt_proj_b)            [di]
 	matVec(b.dt, lw.DtProjWeight, dtLow)
 	addBias(b.dt, lw.DtProjBias)
+	m.trace(l, model.OpDtProj, b.dt)
+	// PyTorch: dt = F.softplus(dt)                                    [di]
 	softplus(b.dt)
-
-	// y = C · h after h = exp(Δ·A)·h + Δ·B·u; then the D skip and the gate.
-	selectiveScan(b.y, ssm, u, b.dt, lw.A, B, C)
-	skipD(b.y, lw.D, u)
+	m.trace(l, model.OpSoftplus, b.dt)
+	// PyTorch: dA = exp(dt[:, None] * A); dB = dt[:, None] * B
+	//          ssm_state = ssm_state * dA + u[:, None] * dB; y = ssm_state @ C
+	selectiveScan(b.y, ssmState, b.u, b.dt, lw.A, B, C)
+	m.trace(l, model.OpScan, b.y)
+	// PyTorch: y = y + D * u                                          [di]
+	skipD(b.y, lw.D, b.u)
+	m.trace(l, model.OpSkipD, b.y)
+	// PyTorch: y = y * F.silu(z)                                      [di]
 	gate(b.y, z)
+	m.trace(l, model.OpGate, b.y)
 
-	// out = out_proj · y
-	matVec(out, lw.OutProj, b.y)
+	// ── out_proj ──────────────────────────────────────────────────────────
+	// PyTorch: out = F.linear(y, out_proj)                            [d]
+	matVec(b.out, lw.OutProj, b.y)
+	m.trace(l, model.OpOutProj, b.out)
+	// PyTorch: h = h + out                                            [d]
+	addResidual(b.h, b.out)
+	m.trace(l, model.OpResidual, b.h)
 }
+
+// trace reports one op's result to the tracer, if there is one.
+func (m *Mamba) trace(layer int, op model.Op, values []float32) {
+	if m.tracer != nil {
+		m.tracer.Trace(m.pos, layer, op, values)
+	}
+}
+
+// SetTracer reports every op of the tokens that follow to t (nil: none).
+func (m *Mamba) SetTracer(t model.Tracer) { m.tracer = t }
 
 // Config is the shape of the loaded model.
 func (m *Mamba) Config() model.Config { return m.c }
@@ -125,9 +169,15 @@ func (m *Mamba) SetState(s *model.State) error {
 }
 
 // Reset empties the state.
-func (m *Mamba) Reset() { m.state = model.NewState(m.c) }
+func (m *Mamba) Reset() {
+	m.state = model.NewState(m.c)
+	m.pos = 0
+}
 
 // Close does nothing: the weights belong to the caller.
 func (m *Mamba) Close() error { return nil }
 
-var _ model.Mamba = (*Mamba)(nil)
+var (
+	_ model.Mamba     = (*Mamba)(nil)
+	_ model.Traceable = (*Mamba)(nil)
+)

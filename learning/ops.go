@@ -33,24 +33,25 @@ func matVec(out, w, x []float32) {
 }
 
 // shiftAndAppend moves each channel's window one step into the past and
-// appends the newest input: conv[c] = [conv[c][1], …, conv[c][k-1], x[c]].
-// conv: [di][k], x: [di]
-func shiftAndAppend(conv, x []float32, k int) {
+// appends the newest input:
+// convState[c] = [convState[c][1], …, convState[c][k-1], x[c]].
+// convState: [di][k], x: [di]
+func shiftAndAppend(convState, x []float32, k int) {
 	for c := range x {
-		window := conv[c*k : (c+1)*k]
+		window := convState[c*k : (c+1)*k]
 		copy(window, window[1:])
 		window[k-1] = x[c]
 	}
 }
 
-// depthwiseConv: out[c] = Σ_j conv[c][j] · w[c][j] + bias[c], a causal
+// depthwiseConv: out[c] = Σ_j convState[c][j] · w[c][j] + bias[c], a causal
 // convolution in which every channel has its own filter of width k.
-// conv, w: [di][k], bias, out: [di]
-func depthwiseConv(out, conv, w, bias []float32, k int) {
+// convState, w: [di][k], bias, out: [di]
+func depthwiseConv(out, convState, w, bias []float32, k int) {
 	for c := range out {
 		sum := bias[c]
 		for j := 0; j < k; j++ {
-			sum += conv[c*k+j] * w[c*k+j]
+			sum += convState[c*k+j] * w[c*k+j]
 		}
 		out[c] = sum
 	}
@@ -83,24 +84,27 @@ func addBias(x, b []float32) {
 // selectiveScan advances the SSM state of every channel by one step and
 // reads it out. For channel c with input u = u[c] and step Δ = dt[c]:
 //
-//	h[c][s] = exp(Δ·A[c][s]) · h[c][s] + Δ · B[s] · u   (zero-order hold of A, Euler for B)
+//	dA      = exp(Δ·A[c][s])                 (zero-order hold of A)
+//	dB      = Δ·B[s]                         (Euler for B)
+//	h[c][s] = dA · h[c][s] + dB · u
 //	y[c]    = Σ_s C[s] · h[c][s]
 //
 // The model chose Δ, B and C from the input itself: that is what makes the
 // scan "selective".
-// ssm, A: [di][n], u, dt, y: [di], B, C: [n]
-func selectiveScan(y, ssm, u, dt, A, B, C []float32) {
+// ssmState, A: [di][n], u, dt, y: [di], B, C: [n]
+func selectiveScan(y, ssmState, u, dt, A, B, C []float32) {
 	n := len(B)
 	for c := range u {
-		h := ssm[c*n : (c+1)*n]
+		h := ssmState[c*n : (c+1)*n]
 		a := A[c*n : (c+1)*n]
-		var sum float32
+		var yc float32
 		for s := 0; s < n; s++ {
 			dA := float32(math.Exp(float64(dt[c] * a[s])))
-			h[s] = dA*h[s] + dt[c]*B[s]*u[c]
-			sum += C[s] * h[s]
+			dB := dt[c] * B[s]
+			h[s] = dA*h[s] + dB*u[c]
+			yc += C[s] * h[s]
 		}
-		y[c] = sum
+		y[c] = yc
 	}
 }
 

@@ -264,7 +264,7 @@ int main(int argc, char** argv) {
 
     // The work buffers start as NaN (a row that no thread writes shows), the state as 0.
     const float nan = NAN;
-    float *h = alloc(d, nan), *u = alloc(di, nan), *z = alloc(di, nan), *xdbc = alloc(r + 2 * n, nan);
+    float *h = alloc(d, nan), *u = alloc(di, nan), *z = alloc(di, nan), *xDBC = alloc(r + 2 * n, nan);
     float *y = alloc(di, nan), *logits = alloc(vp, nan);
     int* best = (int*)alloc(1, nan);
     float *conv = alloc((size_t)L * di * k, 0), *ssm = alloc((size_t)L * di * n, 0);
@@ -290,9 +290,9 @@ int main(int argc, char** argv) {
             h_in = h;
             h_init = nullptr;
             emu::launch("matvec x_proj", x_blocks, threads, 0,
-                        [&] { matvec(xdbc, x_proj, u, r + 2 * n, di, x_wpr, 0); });
+                        [&] { matvec(xDBC, x_proj, u, r + 2 * n, di, x_wpr, 0); });
             emu::launch("dt_scan_gate", scan_blocks, threads, 0,
-                        [&] { dt_scan_gate(y, ssm_l, u, z, xdbc, dt_w, dt_b, A, D, di, r, n); });
+                        [&] { dt_scan_gate(y, ssm_l, u, z, xDBC, dt_w, dt_b, A, D, di, r, n); });
             emu::launch("matvec out_proj", out_blocks, threads, 0,
                         [&] { matvec(h, out_proj, y, d, di, out_wpr, 1); });
         }

@@ -1,8 +1,8 @@
 // in_proj_conv: the first half of a Mamba block for one token, in one launch:
 // RMSNorm, in_proj, and the causal depthwise conv with its SiLU.
 //
-//   xs       = h ⊙ norm_w / sqrt(mean(h²) + eps)                    [d]
-//   x, z     = in_proj · xs: rows [0, di) are x, rows [di, 2di) are z
+//   normed   = h ⊙ norm_w / sqrt(mean(h²) + eps)                    [d]
+//   x, z     = in_proj · normed: rows [0, di) are x, rows [di, 2di) are z
 //   window_c = conv[c][1:] ++ [x[c]]        (channel c's conv state moves one step on)
 //   u[c]     = SiLU(Σ_j window_c[j] · conv_w[c][j] + conv_b[c])
 //
@@ -24,14 +24,14 @@ extern "C" __global__ void in_proj_conv(float* __restrict__ u, float* __restrict
                                         const float* __restrict__ h, float* __restrict__ h_init, int d, int di,
                                         int k, int wpr, float eps) {
     extern __shared__ float4 shared4[];
-    float* xs = reinterpret_cast<float*>(shared4);  // [d]
-    rmsnorm_to_shared(xs, h, norm_w, d, eps);
+    float* normed = reinterpret_cast<float*>(shared4);  // [d]
+    rmsnorm_to_shared(normed, h, norm_w, d, eps);
     if (h_init != nullptr && blockIdx.x == 0)
         for (int j = threadIdx.x; j < d; j += blockDim.x) h_init[j] = h[j];
 
     int row;
     float x;
-    if (!row_dot(in_proj, xs, 2 * di, d, wpr, &row, &x)) return;
+    if (!row_dot(in_proj, normed, 2 * di, d, wpr, &row, &x)) return;
     if (row >= di) {
         z[row - di] = x;
         return;
