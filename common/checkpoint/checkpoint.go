@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strings"
 
+	"mamba.go/common/internal/safefile"
 	"mamba.go/common/model"
 )
 
@@ -71,9 +72,9 @@ func Load(dir string) (*model.Weights, error) {
 // and a supported dtype.
 func Open(dir string) (*Checkpoint, error) {
 	cfgPath := filepath.Join(dir, ConfigFile)
-	data, err := os.ReadFile(cfgPath)
+	data, err := safefile.ReadFile(cfgPath, maxConfig)
 	if err != nil {
-		return nil, fmt.Errorf("checkpoint %s: %w", dir, err)
+		return nil, fmt.Errorf("checkpoint %s: %s: %w", dir, ConfigFile, err)
 	}
 	mc, err := ParseConfig(data)
 	if err != nil {
@@ -101,6 +102,13 @@ func (ck *Checkpoint) Close() error {
 	return errors.Join(errs...)
 }
 
+// Size limits of the small JSON files, read whole: a Mamba config.json is
+// under 1 KB, a shard index a few KB (one line per tensor).
+const (
+	maxConfig     = 1 << 20
+	maxShardIndex = 16 << 20
+)
+
 func exists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
@@ -113,9 +121,9 @@ func (ck *Checkpoint) openWeights() error {
 	var shardOf map[string]string
 	switch {
 	case exists(path(ShardIndexFile)):
-		data, err := os.ReadFile(path(ShardIndexFile))
+		data, err := safefile.ReadFile(path(ShardIndexFile), maxShardIndex)
 		if err != nil {
-			return err
+			return fmt.Errorf("%s: %w", path(ShardIndexFile), err)
 		}
 		if shardOf, err = readShardIndex(path(ShardIndexFile), data); err != nil {
 			return err
