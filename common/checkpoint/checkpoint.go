@@ -151,18 +151,18 @@ func (ck *Checkpoint) openWeights() error {
 		ck.sources = append(ck.sources, src)
 		for _, t := range ts {
 			if shardOf != nil && shardOf[t.name] != f {
-				return fmt.Errorf("%s: holds tensor %s, which %s places in %q", src.path, t.name, ShardIndexFile, shardOf[t.name])
+				return fmt.Errorf("%s: holds tensor %q, which %s places in %q", src.path, t.name, ShardIndexFile, shardOf[t.name])
 			}
 			cn := canonical(t.name)
 			if prev, dup := ck.byName[cn]; dup {
-				return fmt.Errorf("%s: tensor %s is also in %s as %s", src.path, t.name, prev.src.path, prev.name)
+				return fmt.Errorf("%s: tensor %q is also in %s as %q", src.path, t.name, prev.src.path, prev.name)
 			}
 			ck.byName[cn] = t
 		}
 	}
 	for name, f := range shardOf {
 		if _, ok := ck.byName[canonical(name)]; !ok {
-			return fmt.Errorf("%s: tensor %s is missing (%s places it there)", path(f), name, ShardIndexFile)
+			return fmt.Errorf("%s: tensor %q is missing (%s places it there)", path(f), name, ShardIndexFile)
 		}
 	}
 	return nil
@@ -420,7 +420,7 @@ func (ck *Checkpoint) checkTied() error {
 		decode(vl[:m], bl, lm.dtype)
 		for i := range m {
 			if math.Float32bits(ve[i]) != math.Float32bits(vl[i]) {
-				return fmt.Errorf("%s: differs from %s at value %d, but the config ties the head to the embedding (tie_embeddings / tie_word_embeddings)", lm.where(), emb.name, done+i)
+				return fmt.Errorf("%s: differs from %q at value %d, but the config ties the head to the embedding (tie_embeddings / tie_word_embeddings)", lm.where(), emb.name, done+i)
 			}
 		}
 		done += m

@@ -145,44 +145,44 @@ func locateTensor(src *source, entries map[string]*zip.File, prefix, name string
 	s := r.storage
 	t := &tensor{name: name, dtype: s.dtype, shape: r.shape, src: src}
 	if s.dtype.Size() == 0 {
-		return nil, fmt.Errorf("tensor %s: unknown storage type torch.%s", name, s.class)
+		return nil, fmt.Errorf("tensor %q: unknown storage type torch.%q", name, s.class)
 	}
 	var err error
 	if t.numel, err = numelOf(r.shape); err != nil {
-		return nil, fmt.Errorf("tensor %s: %w", name, err)
+		return nil, fmt.Errorf("tensor %q: %w", name, err)
 	}
 	if len(r.stride) != len(r.shape) {
-		return nil, fmt.Errorf("tensor %s: stride %v does not match shape %v", name, r.stride, r.shape)
+		return nil, fmt.Errorf("tensor %q: stride %v does not match shape %v", name, r.stride, r.shape)
 	}
 	if t.numel > 0 {
 		want := 1
 		for i := len(r.shape) - 1; i >= 0; i-- {
 			if r.shape[i] != 1 && r.stride[i] != want {
-				return nil, fmt.Errorf("tensor %s: non-contiguous view (shape %v, stride %v) is not supported: save tensor.contiguous()", name, r.shape, r.stride)
+				return nil, fmt.Errorf("tensor %q: non-contiguous view (shape %v, stride %v) is not supported: save tensor.contiguous()", name, r.shape, r.stride)
 			}
 			want *= r.shape[i]
 		}
 	}
 	if r.offset < 0 || r.offset > s.numel || t.numel > s.numel-r.offset {
-		return nil, fmt.Errorf("tensor %s: view [%d, %d) lies outside its storage of %d elements", name, r.offset, r.offset+t.numel, s.numel)
+		return nil, fmt.Errorf("tensor %q: view [%d, %d) lies outside its storage of %d elements", name, r.offset, r.offset+t.numel, s.numel)
 	}
 	e, ok := entries[prefix+"data/"+s.key]
 	if !ok {
-		return nil, fmt.Errorf("tensor %s: storage %s is missing from the archive (truncated file?)", name, s.key)
+		return nil, fmt.Errorf("tensor %q: storage %q is missing from the archive (truncated file?)", name, s.key)
 	}
 	esize := int64(s.dtype.Size())
 	if got, want := e.UncompressedSize64, uint64(s.numel)*uint64(esize); got != want {
-		return nil, fmt.Errorf("tensor %s: storage %s holds %d bytes, its %d %s elements need %d", name, s.key, got, s.numel, s.dtype, want)
+		return nil, fmt.Errorf("tensor %q: storage %q holds %d bytes, its %d %s elements need %d", name, s.key, got, s.numel, s.dtype, want)
 	}
 	t.size = int64(t.numel) * esize
 	t.off = int64(r.offset) * esize
 	if e.Method == zip.Store {
 		start, err := e.DataOffset()
 		if err != nil {
-			return nil, fmt.Errorf("tensor %s: storage %s: %w", name, s.key, err)
+			return nil, fmt.Errorf("tensor %q: storage %q: %w", name, s.key, err)
 		}
 		if start < 0 || start+int64(e.UncompressedSize64) > src.size || e.CompressedSize64 != e.UncompressedSize64 {
-			return nil, fmt.Errorf("tensor %s: storage %s lies past the end of the file (truncated file?)", name, s.key)
+			return nil, fmt.Errorf("tensor %q: storage %q lies past the end of the file (truncated file?)", name, s.key)
 		}
 		t.off += start
 	} else {
@@ -307,7 +307,7 @@ func persistentLoad(pid any) (any, error) {
 	}
 	numel, err := toInt(t.Get(4))
 	if err != nil || numel < 0 {
-		return nil, fmt.Errorf("storage %s: bad size %v", key, t.Get(4))
+		return nil, fmt.Errorf("storage %q: bad size %v", key, t.Get(4))
 	}
 	return &storageRef{dtype: storageDTypes[st.name], class: st.name, key: key, numel: numel}, nil
 }

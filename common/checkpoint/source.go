@@ -83,7 +83,7 @@ type tensor struct {
 }
 
 // where names the tensor and its file for error messages.
-func (t *tensor) where() string { return fmt.Sprintf("%s: tensor %s", t.src.path, t.name) }
+func (t *tensor) where() string { return fmt.Sprintf("%s: tensor %q", t.src.path, t.name) }
 
 // bytes returns the tensor's bytes: a view into the mapped file, or a copy
 // decompressed from its zip entry.

@@ -171,7 +171,7 @@ func parseMerges(raw json.RawMessage) ([][2]string, error) {
 		}
 		var pair []string
 		if err := json.Unmarshal(it, &pair); err != nil || len(pair) != 2 {
-			return nil, fmt.Errorf("merges: entry %d is neither \"a b\" nor [\"a\", \"b\"]: %.40s", i+1, it)
+			return nil, fmt.Errorf("merges: entry %d is neither \"a b\" nor [\"a\", \"b\"]: %.40q", i+1, it)
 		}
 		out[i] = [2]string{pair[0], pair[1]}
 	}
