@@ -77,7 +77,10 @@ func TestEndlessBodyStopsAtTheAnnouncedSize(t *testing.T) {
 	}
 	c := startHostile(t, h)
 	dir := t.TempDir()
-	err := within(t, func() error { _, err := c.DownloadToDir(context.Background(), dir, "o/m", "main", "config.json"); return err })
+	err := within(t, func() error {
+		_, err := c.DownloadToDir(context.Background(), dir, "o/m", "main", "config.json")
+		return err
+	})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "sent more than the 780 bytes it announced")
 	assert.EqualValues(t, 1, h.gets.Load(), "not retried")

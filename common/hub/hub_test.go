@@ -34,8 +34,8 @@ type fakeHub struct {
 	ranges   []string        // Range headers the CDN saw
 	cdnGets  int
 	noAPI    bool
-	lieSHA   map[string]bool // files whose announced sha256 is wrong
-	lfsLimit int             // files larger than this are LFS
+	lieSHA   map[string]bool   // files whose announced sha256 is wrong
+	lfsLimit int               // files larger than this are LFS
 	commitOf map[string]string // files served with another X-Repo-Commit than their repo's
 }
 
