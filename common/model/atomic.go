@@ -34,11 +34,10 @@ func WriteFileAtomic(path string, encode func(w io.Writer) error) error {
 	}
 	dir, base := filepath.Dir(target), filepath.Base(target)
 	removeStaleTemps(dir, base)
-	tmp, err := os.CreateTemp(dir, tempPrefix(base, os.Getpid())+"*")
+	tmp, untrack, err := createTracked(dir, tempPrefix(base, os.Getpid())+"*")
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	untrack := trackTemp(tmp.Name())
 	defer untrack()
 	defer os.Remove(tmp.Name()) // a no-op after the rename
 	bw := bufio.NewWriterSize(tmp, 1<<20)
@@ -61,21 +60,30 @@ func WriteFileAtomic(path string, encode func(w io.Writer) error) error {
 	return nil
 }
 
-// atomicTarget is the file that path names, following symlinks, when it is
-// a regular file or does not exist yet; anything else is refused.
+// atomicTarget is the file that path names, following symlinks (to a
+// target that may not exist yet), when it is a regular file or does not
+// exist yet; anything else is refused.
 func atomicTarget(path string) (string, error) {
-	lst, err := os.Lstat(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return path, nil
-	}
-	if err != nil {
-		return "", err
-	}
 	target := path
-	if lst.Mode()&fs.ModeSymlink != 0 {
-		if target, err = filepath.EvalSymlinks(path); err != nil {
-			return "", fmt.Errorf("a symlink whose target cannot be resolved: %w", err)
+	for range 40 { // as the kernel's limit on nested links
+		lst, err := os.Lstat(target)
+		if errors.Is(err, fs.ErrNotExist) {
+			return target, nil
 		}
+		if err != nil {
+			return "", err
+		}
+		if lst.Mode()&fs.ModeSymlink == 0 {
+			break
+		}
+		link, err := os.Readlink(target)
+		if err != nil {
+			return "", err
+		}
+		if !filepath.IsAbs(link) {
+			link = filepath.Join(filepath.Dir(target), link)
+		}
+		target = link
 	}
 	st, err := os.Stat(target)
 	if err != nil {
@@ -133,31 +141,49 @@ var (
 	signalsOnce sync.Once
 )
 
-func trackTemp(name string) (untrack func()) {
+// createTracked creates a temporary file and records it for removal on a
+// signal. The record is made under the lock that the signal handler takes
+// first, so that no signal falls between the file's creation and its record.
+func createTracked(dir, pattern string) (f *os.File, untrack func(), err error) {
 	signalsOnce.Do(removeTempsOnSignal)
 	tempsMu.Lock()
-	temps[name] = true
-	tempsMu.Unlock()
-	return func() {
-		tempsMu.Lock()
-		delete(temps, name)
-		tempsMu.Unlock()
+	defer tempsMu.Unlock()
+	f, err = os.CreateTemp(dir, pattern)
+	if err != nil {
+		return nil, nil, err
 	}
+	temps[f.Name()] = true
+	return f, func() {
+		tempsMu.Lock()
+		delete(temps, f.Name())
+		tempsMu.Unlock()
+	}, nil
 }
 
 // removeTempsOnSignal removes the temporary files on SIGINT or SIGTERM,
 // then dies of the same signal, as the process would have without the
 // handler (the shell then reports it the usual way).
+//
+// A signal ignored from the start (SIGINT of a background job) stays ignored.
 func removeTempsOnSignal() {
+	var sigs []os.Signal
+	for _, s := range []os.Signal{os.Interrupt, syscall.SIGTERM} {
+		if !signal.Ignored(s) {
+			sigs = append(sigs, s)
+		}
+	}
+	if len(sigs) == 0 {
+		return
+	}
 	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(ch, sigs...)
 	go func() {
 		sig := <-ch
 		tempsMu.Lock() // held to the end: no new temporary file is made
 		for name := range temps {
 			os.Remove(name)
 		}
-		signal.Reset(os.Interrupt, syscall.SIGTERM)
+		signal.Reset(sigs...)
 		if p, err := os.FindProcess(os.Getpid()); err == nil {
 			p.Signal(sig)
 		}

@@ -109,6 +109,13 @@ func TestWriteFileAtomicReplacesOnlyRegularFiles(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "new", string(got))
 
+	// A link to a file that does not exist yet: the file is made there.
+	require.NoError(t, os.Symlink("new.st", filepath.Join(dir, "dangling")))
+	require.NoError(t, write(filepath.Join(dir, "dangling")))
+	got, err = os.ReadFile(filepath.Join(dir, "new.st"))
+	require.NoError(t, err)
+	assert.Equal(t, "new", string(got))
+
 	assert.ErrorContains(t, write(dir), "folder")
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
