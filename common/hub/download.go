@@ -168,7 +168,7 @@ func (e *StatusError) Error() string {
 	}
 	msg := ""
 	if e.Message != "" {
-		msg = " (" + e.Message + ")"
+		msg = fmt.Sprintf(" (%q)", e.Message) // quoted: the server's words, escapes and all
 	}
 	return fmt.Sprintf("%s: HTTP %d from %s%s%s", e.What, e.Code, e.URL, hint, msg)
 }

@@ -275,3 +275,10 @@ func TestBadRepoIDsRefusedEverywhere(t *testing.T) {
 	assert.NoDirExists(t, filepath.Join(cache, "models--..--.."))
 	assert.Zero(t, sawDots.Load())
 }
+
+// The hub's X-Error-Message is quoted: it cannot drive the terminal.
+func TestServerMessageIsQuoted(t *testing.T) {
+	e := &StatusError{Code: 404, URL: "http://x", What: "o/m", Message: "\x1b]0;pwned\a"}
+	assert.NotContains(t, e.Error(), "\x1b")
+	assert.Contains(t, e.Error(), `\x1b]0;pwned\a`)
+}
