@@ -39,7 +39,8 @@ func binary(t *testing.T, name string) string {
 		if buildErr != nil {
 			return
 		}
-		for pkg, out := range map[string]string{".": "mamba", "mamba.go/learning/cmd/mamba-learning": "mamba-learning"} {
+		for out, pkg := range map[string]string{"mamba": ".", "mamba-learning": "mamba.go/learning/cmd/mamba-learning",
+			"mamba-learning-simd": "mamba.go/learning/cmd/mamba-learning"} { // the name of another build of one command
 			cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, out), pkg)
 			if b, err := cmd.CombinedOutput(); err != nil {
 				buildErr = errors.New(string(b))
@@ -157,7 +158,7 @@ func TestHelpExitsZeroOnStdout(t *testing.T) {
 	for _, args := range [][]string{
 		{"mamba", "-h"}, {"mamba", "tokenize", "-h"}, {"mamba", "detokenize", "-h"},
 		{"mamba", "export", "-h"}, {"mamba", "download", "-h"}, {"mamba", "random-model", "-h"},
-		{"mamba-learning", "-h"},
+		{"mamba-learning", "-h"}, {"mamba-learning-simd", "-h"},
 	} {
 		var stdout, stderr bytes.Buffer
 		cmd := exec.Command(binary(t, args[0]), args[1:]...)
