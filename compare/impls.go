@@ -15,3 +15,8 @@ var impls = map[string]cli.NewModel{
 // implOrder is the order in which implementations are listed and compared:
 // the first one named is the baseline the others are compared with.
 var implOrder = []string{"learning"}
+
+// implHints say where an implementation that this build lacks is found.
+var implHints = map[string]string{
+	"cuda": "it is built only with -tags cuda: run bin/compare-cuda (make cuda)",
+}

@@ -54,13 +54,21 @@ func run(args []string, stdout io.Writer) (int, error) {
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
 	implList := fs.String("impl", strings.Join(implOrder, ","), "comma-separated implementations to run; the first is the baseline for cross-checks")
 	tol := fs.Float64("tol", DefaultTol, "max logit error relative to the case's largest |logit|")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: compare [-impl %s] [-tol %g] CASE_DIR...\n", strings.Join(implOrder, ","), DefaultTol)
+	usage := func(w io.Writer) {
+		fmt.Fprintf(w, "usage: compare [-impl %s] [-tol %g] CASE_DIR...\n", strings.Join(implOrder, ","), DefaultTol)
+		fs.SetOutput(w)
 		fs.PrintDefaults()
 	}
+	fs.Usage = func() {}
+	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) { // -h: the usage on stdout, exit 0
+			usage(stdout)
+			return 0, nil
+		}
 		return 2, err
 	}
+	fs.Usage = func() { usage(os.Stderr) }
 	if fs.NArg() == 0 {
 		fs.Usage()
 		return 2, errors.New("no case folder given")
@@ -89,6 +97,9 @@ func parseImpls(list string) ([]string, error) {
 			continue
 		}
 		if _, ok := impls[n]; !ok {
+			if hint, ok := implHints[n]; ok {
+				return nil, fmt.Errorf("implementation %q is not in this build: %s", n, hint)
+			}
 			known := make([]string, 0, len(impls))
 			for k := range impls {
 				known = append(known, k)

@@ -3,7 +3,7 @@
 # machine, in one call, building nothing. The GPU machine has no Go: the
 # binaries are built beforehand, on any machine, by
 #
-#	make build cuda        # bin/mamba, bin/mamba-learning, bin/mamba-cuda, bin/compare-cuda, bin/cuda.test
+#	make build cuda        # bin/mamba, bin/mamba-learning, bin/mamba-cuda (+ .gpu), bin/compare-cuda, bin/cuda.test
 #
 # and carried there with the working tree. With the project's device tool
 # (run), from the repository root:
@@ -75,7 +75,7 @@ run() {
 	return "${PIPESTATUS[0]}"
 }
 
-for b in bin/mamba bin/mamba-cuda bin/compare-cuda bin/cuda.test; do
+for b in bin/mamba bin/mamba-cuda bin/mamba-cuda.gpu bin/compare-cuda bin/cuda.test; do
 	if [ ! -x "$b" ]; then
 		log "gpu-check: $b is missing: run make build cuda first and carry bin"
 		exit 2

@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strings"
 
+	"mamba.go/common/internal/safefile"
 	"mamba.go/common/model"
 )
 
@@ -71,9 +72,9 @@ func Load(dir string) (*model.Weights, error) {
 // and a supported dtype.
 func Open(dir string) (*Checkpoint, error) {
 	cfgPath := filepath.Join(dir, ConfigFile)
-	data, err := os.ReadFile(cfgPath)
+	data, err := safefile.ReadFile(cfgPath, maxConfig)
 	if err != nil {
-		return nil, fmt.Errorf("checkpoint %s: %w", dir, err)
+		return nil, fmt.Errorf("checkpoint %s: %s: %w", dir, ConfigFile, err)
 	}
 	mc, err := ParseConfig(data)
 	if err != nil {
@@ -101,6 +102,13 @@ func (ck *Checkpoint) Close() error {
 	return errors.Join(errs...)
 }
 
+// Size limits of the small JSON files, read whole: a Mamba config.json is
+// under 1 KB, a shard index a few KB (one line per tensor).
+const (
+	maxConfig     = 1 << 20
+	maxShardIndex = 16 << 20
+)
+
 func exists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
@@ -113,9 +121,9 @@ func (ck *Checkpoint) openWeights() error {
 	var shardOf map[string]string
 	switch {
 	case exists(path(ShardIndexFile)):
-		data, err := os.ReadFile(path(ShardIndexFile))
+		data, err := safefile.ReadFile(path(ShardIndexFile), maxShardIndex)
 		if err != nil {
-			return err
+			return fmt.Errorf("%s: %w", path(ShardIndexFile), err)
 		}
 		if shardOf, err = readShardIndex(path(ShardIndexFile), data); err != nil {
 			return err
@@ -143,18 +151,18 @@ func (ck *Checkpoint) openWeights() error {
 		ck.sources = append(ck.sources, src)
 		for _, t := range ts {
 			if shardOf != nil && shardOf[t.name] != f {
-				return fmt.Errorf("%s: holds tensor %s, which %s places in %q", src.path, t.name, ShardIndexFile, shardOf[t.name])
+				return fmt.Errorf("%s: holds tensor %q, which %s places in %q", src.path, t.name, ShardIndexFile, shardOf[t.name])
 			}
 			cn := canonical(t.name)
 			if prev, dup := ck.byName[cn]; dup {
-				return fmt.Errorf("%s: tensor %s is also in %s as %s", src.path, t.name, prev.src.path, prev.name)
+				return fmt.Errorf("%s: tensor %q is also in %s as %q", src.path, t.name, prev.src.path, prev.name)
 			}
 			ck.byName[cn] = t
 		}
 	}
 	for name, f := range shardOf {
 		if _, ok := ck.byName[canonical(name)]; !ok {
-			return fmt.Errorf("%s: tensor %s is missing (%s places it there)", path(f), name, ShardIndexFile)
+			return fmt.Errorf("%s: tensor %q is missing (%s places it there)", path(f), name, ShardIndexFile)
 		}
 	}
 	return nil
@@ -412,7 +420,7 @@ func (ck *Checkpoint) checkTied() error {
 		decode(vl[:m], bl, lm.dtype)
 		for i := range m {
 			if math.Float32bits(ve[i]) != math.Float32bits(vl[i]) {
-				return fmt.Errorf("%s: differs from %s at value %d, but the config ties the head to the embedding (tie_embeddings / tie_word_embeddings)", lm.where(), emb.name, done+i)
+				return fmt.Errorf("%s: differs from %q at value %d, but the config ties the head to the embedding (tie_embeddings / tie_word_embeddings)", lm.where(), emb.name, done+i)
 			}
 		}
 		done += m

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 
 	"mamba.go/common/model"
@@ -47,6 +48,9 @@ func ParseConfig(data []byte) (ModelConfig, error) {
 	}
 	if raw == nil {
 		return ModelConfig{}, fmt.Errorf("not a JSON object")
+	}
+	if _, err := dec.Token(); err != io.EOF { // as tokenizer.json: one object, nothing after it
+		return ModelConfig{}, fmt.Errorf("trailing data after the JSON object")
 	}
 	f := fields{raw: raw}
 	var mc ModelConfig
@@ -102,6 +106,9 @@ func parseStateSpaces(f *fields) (ModelConfig, error) {
 	c.DState = ssm.int("d_state", 16)
 	c.DConv = ssm.int("d_conv", 4)
 	expand := ssm.int("expand", 2)
+	if expand == 0 {
+		ssm.fail("expand", "is 0, want ≥ 1 (d_inner = expand·d_model)")
+	}
 	c.DInner = mulInt(expand, c.DModel)
 	c.DtRank = ssm.rank("dt_rank", c.DModel)
 	mc.ConvBias = ssm.bool("conv_bias", true)
@@ -117,7 +124,9 @@ func parseStateSpaces(f *fields) (ModelConfig, error) {
 func parseHF(f *fields) (ModelConfig, error) {
 	mc := ModelConfig{Dialect: DialectHF}
 	c := &mc.Config
-	if mt := f.str("model_type", "mamba"); mt != "mamba" {
+	if mt := f.str("model_type", "mamba"); f.err != nil {
+		return mc, f.err
+	} else if mt != "mamba" {
 		return mc, fmt.Errorf("model_type is %q: only \"mamba\" (Mamba-1) is supported", mt)
 	}
 	c.DModel = f.int("hidden_size", -1)
@@ -126,6 +135,9 @@ func parseHF(f *fields) (ModelConfig, error) {
 	c.DState = f.int("state_size", 16)
 	c.DConv = f.int("conv_kernel", 4)
 	expand := f.int("expand", 2)
+	if expand == 0 && !f.has("intermediate_size") {
+		f.fail("expand", "is 0, want ≥ 1 (intermediate_size = expand·hidden_size)")
+	}
 	c.DInner = f.int("intermediate_size", mulInt(expand, c.DModel))
 	c.DtRank = f.rank("time_step_rank", c.DModel)
 	c.TiedHead = f.bool("tie_word_embeddings", true)
@@ -170,7 +182,7 @@ func (f *fields) int(key string, def int) int {
 	}
 	var n json.Number
 	if err := json.Unmarshal(f.raw[key], &n); err != nil {
-		f.fail(key, "not a number: %s", f.raw[key])
+		f.fail(key, "not a number: %q", f.raw[key])
 		return -1
 	}
 	v, err := n.Int64()
@@ -178,7 +190,7 @@ func (f *fields) int(key string, def int) int {
 		// 16.0 is an integer too.
 		x, ferr := n.Float64()
 		if ferr != nil || x != math.Trunc(x) || math.Abs(x) > 1<<40 {
-			f.fail(key, "not an integer: %s", n)
+			f.fail(key, "not an integer: %q", n)
 			return -1
 		}
 		v = int64(x)
@@ -196,7 +208,7 @@ func (f *fields) bool(key string, def bool) bool {
 	}
 	var b bool
 	if err := json.Unmarshal(f.raw[key], &b); err != nil {
-		f.fail(key, "not a boolean: %s", f.raw[key])
+		f.fail(key, "not a boolean: %q", f.raw[key])
 	}
 	return b
 }
@@ -207,7 +219,7 @@ func (f *fields) str(key, def string) string {
 	}
 	var s string
 	if err := json.Unmarshal(f.raw[key], &s); err != nil {
-		f.fail(key, "not a string: %s", f.raw[key])
+		f.fail(key, "not a string: %q", f.raw[key])
 	}
 	return s
 }

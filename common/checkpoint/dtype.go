@@ -36,7 +36,7 @@ func (d DType) Loadable() bool { return d == F32 || d == F16 || d == BF16 }
 
 func checkLoadable(d DType) error {
 	if !d.Loadable() {
-		return fmt.Errorf("dtype %s is not supported (want F32, F16 or BF16)", d)
+		return fmt.Errorf("dtype %q is not supported (want F32, F16 or BF16)", d)
 	}
 	return nil
 }

@@ -30,9 +30,18 @@ import (
 	"github.com/nlpodyssey/gopickle/types"
 )
 
-// maxPickle bounds data.pkl: a state dict's pickle is a few hundred bytes
-// per tensor.
-const maxPickle = 64 << 20
+// maxPickle bounds data.pkl, checked on its announced size before it is
+// inflated and again while it is: a state dict's pickle is about 150 bytes
+// per tensor (mamba-2.8b's 650 tensors: ~100 KB).
+const maxPickle = 4 << 20
+
+// pickleBudget bounds what unpickling data.pkl may allocate: the sum of
+// opCost over its opcodes must stay under 96 bytes per byte of pickle plus
+// 64 KiB, checked before it is run (so at most 96·4 MiB + 64 KiB for the
+// largest pickle allowed). torch.save's state dicts cost ~45 per byte (and
+// allocate ~20); MARK, empty-dict or empty-list bombs cost 190 to 400 per
+// byte and are refused.
+func pickleBudget(size int) int { return 96*size + 64<<10 }
 
 // storageDTypes maps torch's typed storage classes to dtypes. Other storage
 // classes are kept by name so that using their tensors fails clearly.
@@ -136,44 +145,44 @@ func locateTensor(src *source, entries map[string]*zip.File, prefix, name string
 	s := r.storage
 	t := &tensor{name: name, dtype: s.dtype, shape: r.shape, src: src}
 	if s.dtype.Size() == 0 {
-		return nil, fmt.Errorf("tensor %s: unknown storage type torch.%s", name, s.class)
+		return nil, fmt.Errorf("tensor %q: unknown storage type torch.%q", name, s.class)
 	}
 	var err error
 	if t.numel, err = numelOf(r.shape); err != nil {
-		return nil, fmt.Errorf("tensor %s: %w", name, err)
+		return nil, fmt.Errorf("tensor %q: %w", name, err)
 	}
 	if len(r.stride) != len(r.shape) {
-		return nil, fmt.Errorf("tensor %s: stride %v does not match shape %v", name, r.stride, r.shape)
+		return nil, fmt.Errorf("tensor %q: stride %v does not match shape %v", name, r.stride, r.shape)
 	}
 	if t.numel > 0 {
 		want := 1
 		for i := len(r.shape) - 1; i >= 0; i-- {
 			if r.shape[i] != 1 && r.stride[i] != want {
-				return nil, fmt.Errorf("tensor %s: non-contiguous view (shape %v, stride %v) is not supported: save tensor.contiguous()", name, r.shape, r.stride)
+				return nil, fmt.Errorf("tensor %q: non-contiguous view (shape %v, stride %v) is not supported: save tensor.contiguous()", name, r.shape, r.stride)
 			}
 			want *= r.shape[i]
 		}
 	}
 	if r.offset < 0 || r.offset > s.numel || t.numel > s.numel-r.offset {
-		return nil, fmt.Errorf("tensor %s: view [%d, %d) lies outside its storage of %d elements", name, r.offset, r.offset+t.numel, s.numel)
+		return nil, fmt.Errorf("tensor %q: view [%d, %d) lies outside its storage of %d elements", name, r.offset, r.offset+t.numel, s.numel)
 	}
 	e, ok := entries[prefix+"data/"+s.key]
 	if !ok {
-		return nil, fmt.Errorf("tensor %s: storage %s is missing from the archive (truncated file?)", name, s.key)
+		return nil, fmt.Errorf("tensor %q: storage %q is missing from the archive (truncated file?)", name, s.key)
 	}
 	esize := int64(s.dtype.Size())
 	if got, want := e.UncompressedSize64, uint64(s.numel)*uint64(esize); got != want {
-		return nil, fmt.Errorf("tensor %s: storage %s holds %d bytes, its %d %s elements need %d", name, s.key, got, s.numel, s.dtype, want)
+		return nil, fmt.Errorf("tensor %q: storage %q holds %d bytes, its %d %s elements need %d", name, s.key, got, s.numel, s.dtype, want)
 	}
 	t.size = int64(t.numel) * esize
 	t.off = int64(r.offset) * esize
 	if e.Method == zip.Store {
 		start, err := e.DataOffset()
 		if err != nil {
-			return nil, fmt.Errorf("tensor %s: storage %s: %w", name, s.key, err)
+			return nil, fmt.Errorf("tensor %q: storage %q: %w", name, s.key, err)
 		}
 		if start < 0 || start+int64(e.UncompressedSize64) > src.size || e.CompressedSize64 != e.UncompressedSize64 {
-			return nil, fmt.Errorf("tensor %s: storage %s lies past the end of the file (truncated file?)", name, s.key)
+			return nil, fmt.Errorf("tensor %q: storage %q lies past the end of the file (truncated file?)", name, s.key)
 		}
 		t.off += start
 	} else {
@@ -210,8 +219,13 @@ type namedRef struct {
 // classes torch.save uses for one, and returns its tensors in order.
 // Entries that are not tensors are skipped.
 func unpickleStateDict(data []byte) (refs []namedRef, err error) {
-	if err := scanPickle(data); err != nil {
+	cost, err := scanPickleCount(data)
+	if err != nil {
 		return nil, err
+	}
+	if cost > pickleBudget(len(data)) {
+		return nil, fmt.Errorf("the pickle's %d bytes would allocate about %d MB, more than the %d MB a state dict of its size needs: not a state dict (a memory bomb?)",
+			len(data), cost>>20, pickleBudget(len(data))>>20)
 	}
 	defer func() {
 		// gopickle trusts its input in places; a malformed pickle is an error, not a crash.
@@ -293,7 +307,7 @@ func persistentLoad(pid any) (any, error) {
 	}
 	numel, err := toInt(t.Get(4))
 	if err != nil || numel < 0 {
-		return nil, fmt.Errorf("storage %s: bad size %v", key, t.Get(4))
+		return nil, fmt.Errorf("storage %q: bad size %v", key, t.Get(4))
 	}
 	return &storageRef{dtype: storageDTypes[st.name], class: st.name, key: key, numel: numel}, nil
 }
@@ -352,10 +366,34 @@ func toInts(v any) ([]int, error) {
 	return out, nil
 }
 
-// scanPickle walks the opcodes of a pickle without running it, checking
-// that every length it announces lies inside the data, so that the
-// unpickler never allocates more than the pickle's own size.
-func scanPickle(data []byte) error {
+// scanPickleCount walks the opcodes of a pickle without running it,
+// checking that every length it announces lies inside the data (so that no
+// argument allocates more than the pickle's own size), and sums opCost
+// over them: about what running it would allocate.
+// opCost is an upper bound of what gopickle allocates for one opcode, in
+// bytes, measured with runtime.MemStats.TotalAlloc on pickles of a million
+// copies of each (TestUnpicklerMemoryIsBounded): a MARK saves the stack
+// and starts a new one (~380 bytes), an empty dict is a map (~240), a list
+// or tuple a slice header and its growth, DUP or any push a stack slot and
+// its share of the stack's growth. Arguments (strings, bytes) add their own
+// length, which the pickle's size already bounds.
+var opCost = func() (c [256]int) {
+	for i := range c {
+		c[i] = 96 // a pushed value, its stack slot and its share of the stack's growth
+	}
+	for _, op := range []byte{'0', '1', 0x80, 0x95, '.'} { // POP, POP_MARK, PROTO, FRAME, STOP
+		c[op] = 0
+	}
+	c['('] = 400 // MARK
+	c['}'] = 256 // EMPTY_DICT
+	for _, op := range []byte{']', ')', 0x8f, 'd', 'l', 't', 0x91, 'o', 'i', 0x81, 0x92, 'R', 0x85, 0x86, 0x87} {
+		c[op] = 192 // containers and the objects that calls build
+	}
+	c['2'] = 96 // DUP
+	return c
+}()
+
+func scanPickleCount(data []byte) (objects int, err error) {
 	i := 0
 	need := func(n uint64) error {
 		if n > uint64(len(data)-i) {
@@ -374,11 +412,12 @@ func scanPickle(data []byte) error {
 	for i < len(data) {
 		op := data[i]
 		i++
+		objects += opCost[op]
 		var n uint64 // fixed argument size
 		var lenBytes int
 		switch op {
 		case '.': // STOP
-			return nil
+			return objects, nil
 		case '(', '0', '1', '2', 'N', 'a', 'b', 'd', '}', 'e', 'l', ']', 'o', 'R', 's', 't', ')', 'u', 'Q',
 			0x81, 0x85, 0x86, 0x87, 0x88, 0x89, 0x8f, 0x90, 0x91, 0x92, 0x93, 0x94, 0x97, 0x98:
 		case 0x80, 'K', 'h', 'q', 0x82: // PROTO, BININT1, BINGET, BINPUT, EXT1
@@ -392,10 +431,10 @@ func scanPickle(data []byte) error {
 		case 0x95: // FRAME: its length is checked, its contents are opcodes
 			n = 8
 			if err := need(8); err != nil {
-				return err
+				return objects, err
 			}
 			if err := need(8 + binary.LittleEndian.Uint64(data[i:])); err != nil {
-				return err
+				return objects, err
 			}
 		case 'U', 'C', 0x8c, 0x8a: // SHORT_BINSTRING, SHORT_BINBYTES, SHORT_BINUNICODE, LONG1
 			lenBytes = 1
@@ -405,30 +444,30 @@ func scanPickle(data []byte) error {
 			lenBytes = 8
 		case 'I', 'L', 'F', 'S', 'V', 'P', 'g', 'p':
 			if err := line(); err != nil {
-				return err
+				return objects, err
 			}
 		case 'c', 'i': // GLOBAL, INST: two lines
 			if err := line(); err != nil {
-				return err
+				return objects, err
 			}
 			if err := line(); err != nil {
-				return err
+				return objects, err
 			}
 		default:
-			return fmt.Errorf("not a pickle: unknown opcode %#02x at offset %d", op, i-1)
+			return objects, fmt.Errorf("not a pickle: unknown opcode %#02x at offset %d", op, i-1)
 		}
 		if lenBytes > 0 {
 			if err := need(uint64(lenBytes)); err != nil {
-				return err
+				return objects, err
 			}
 			var l [8]byte
 			copy(l[:], data[i:i+lenBytes])
 			n = binary.LittleEndian.Uint64(l[:])
 			if lenBytes == 4 && n >= 1<<31 { // signed lengths
-				return fmt.Errorf("malformed pickle: negative length at offset %d", i)
+				return objects, fmt.Errorf("malformed pickle: negative length at offset %d", i)
 			}
 			if op == 0x8a && n == 0 { // LONG1 of zero bytes is 0, but gopickle cannot read it
-				return fmt.Errorf("malformed pickle: empty LONG1 at offset %d", i)
+				return objects, fmt.Errorf("malformed pickle: empty LONG1 at offset %d", i)
 			}
 			i += lenBytes
 		}
@@ -437,9 +476,9 @@ func scanPickle(data []byte) error {
 			continue
 		}
 		if err := need(n); err != nil {
-			return err
+			return objects, err
 		}
 		i += int(n)
 	}
-	return fmt.Errorf("truncated pickle: no STOP opcode in %d bytes", len(data))
+	return objects, fmt.Errorf("truncated pickle: no STOP opcode in %d bytes", len(data))
 }

@@ -73,7 +73,7 @@ func parseSafetensorsJSON(hdr []byte, dataLen int64) ([]stEntry, error) {
 		}
 		name, _ := tok.(string)
 		if seen[name] {
-			return nil, fmt.Errorf("tensor %s is listed twice", name)
+			return nil, fmt.Errorf("tensor %q is listed twice", name)
 		}
 		seen[name] = true
 		if name == "__metadata__" {
@@ -89,33 +89,33 @@ func parseSafetensorsJSON(hdr []byte, dataLen int64) ([]stEntry, error) {
 			Offsets []int64  `json:"data_offsets"`
 		}
 		if err := dec.Decode(&e); err != nil {
-			return nil, fmt.Errorf("tensor %s: bad header entry: %w", name, err)
+			return nil, fmt.Errorf("tensor %q: bad header entry: %w", name, err)
 		}
 		if e.DType == nil || e.Shape == nil || e.Offsets == nil {
-			return nil, fmt.Errorf("tensor %s: header entry lacks dtype, shape or data_offsets", name)
+			return nil, fmt.Errorf("tensor %q: header entry lacks dtype, shape or data_offsets", name)
 		}
 		ent := stEntry{name: name, dtype: DType(*e.DType)}
 		if ent.dtype.Size() == 0 {
-			return nil, fmt.Errorf("tensor %s: unknown dtype %q", name, *e.DType)
+			return nil, fmt.Errorf("tensor %q: unknown dtype %q", name, *e.DType)
 		}
 		for _, d := range *e.Shape {
 			if d < 0 || d > 1<<40 {
-				return nil, fmt.Errorf("tensor %s: bad shape %v", name, *e.Shape)
+				return nil, fmt.Errorf("tensor %q: bad shape %v", name, *e.Shape)
 			}
 			ent.shape = append(ent.shape, int(d))
 		}
 		if ent.numel, err = numelOf(ent.shape); err != nil {
-			return nil, fmt.Errorf("tensor %s: %w", name, err)
+			return nil, fmt.Errorf("tensor %q: %w", name, err)
 		}
 		if len(e.Offsets) != 2 {
-			return nil, fmt.Errorf("tensor %s: data_offsets %v is not [begin, end]", name, e.Offsets)
+			return nil, fmt.Errorf("tensor %q: data_offsets %v is not [begin, end]", name, e.Offsets)
 		}
 		ent.begin, ent.end = e.Offsets[0], e.Offsets[1]
 		if ent.begin < 0 || ent.end < ent.begin || ent.end > dataLen {
-			return nil, fmt.Errorf("tensor %s: data_offsets [%d, %d] lie outside the %d bytes of data (truncated file or lying header)", name, ent.begin, ent.end, dataLen)
+			return nil, fmt.Errorf("tensor %q: data_offsets [%d, %d] lie outside the %d bytes of data (truncated file or lying header)", name, ent.begin, ent.end, dataLen)
 		}
 		if want := int64(ent.numel) * int64(ent.dtype.Size()); ent.end-ent.begin != want {
-			return nil, fmt.Errorf("tensor %s: data_offsets [%d, %d] hold %d bytes, but shape %v of %s needs %d", name, ent.begin, ent.end, ent.end-ent.begin, ent.shape, ent.dtype, want)
+			return nil, fmt.Errorf("tensor %q: data_offsets [%d, %d] hold %d bytes, but shape %v of %s needs %d", name, ent.begin, ent.end, ent.end-ent.begin, ent.shape, ent.dtype, want)
 		}
 		entries = append(entries, ent)
 	}
@@ -167,7 +167,7 @@ func readShardIndex(path string, data []byte) (map[string]string, error) {
 	}
 	for name, file := range idx.WeightMap {
 		if file == "" || filepath.Base(file) != file || file == "." || file == ".." || strings.ContainsAny(file, `/\`) {
-			return nil, fmt.Errorf("%s: tensor %s: shard %q is not a file name in the folder", path, name, file)
+			return nil, fmt.Errorf("%s: tensor %q: shard %q is not a file name in the folder", path, name, file)
 		}
 	}
 	return idx.WeightMap, nil

@@ -7,6 +7,7 @@ import (
 	"os"
 	"sync"
 
+	"mamba.go/common/internal/safefile"
 	"mamba.go/common/model"
 )
 
@@ -25,18 +26,9 @@ type source struct {
 }
 
 func openSource(path string) (*source, error) {
-	f, err := os.Open(path)
+	f, st, err := safefile.Open(path) // a named pipe or a device is refused before it can block
 	if err != nil {
-		return nil, err
-	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		f.Close()
-		return nil, fmt.Errorf("%s: not a regular file", path)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return &source{path: path, f: f, size: st.Size()}, nil
 }
@@ -91,7 +83,7 @@ type tensor struct {
 }
 
 // where names the tensor and its file for error messages.
-func (t *tensor) where() string { return fmt.Sprintf("%s: tensor %s", t.src.path, t.name) }
+func (t *tensor) where() string { return fmt.Sprintf("%s: tensor %q", t.src.path, t.name) }
 
 // bytes returns the tensor's bytes: a view into the mapped file, or a copy
 // decompressed from its zip entry.

@@ -1,8 +1,8 @@
 // Package cli is the command line shared by every implementation's binary
 // (bin/mamba-learning, bin/mamba-fused, bin/mamba-cuda), with mamba.c's flags:
 //
-//	mamba-IMPL MODEL [-n steps] [-i prompt] [-t temperature] [-p top_p] [-s seed] [-z tokenizer]
-//	           [-tokens 1,2,3] [-save-state FILE] [-load-state FILE] [-ignore-eos]
+//	mamba-IMPL MODEL [-n steps] [-i prompt | -i - | -f FILE | -tokens 1,2,3] [-t temperature] [-p top_p]
+//	           [-s seed] [-z tokenizer] [-save-state FILE] [-load-state FILE [-force-state]] [-ignore-eos]
 //
 // Generated tokens stream to stdout as they are made; the prompt's and the
 // generation's tok/s go to stderr.
@@ -16,11 +16,14 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"mamba.go/common/generate"
+	"mamba.go/common/internal/safefile"
 	"mamba.go/common/load"
 	"mamba.go/common/model"
 	"mamba.go/common/sample"
@@ -30,15 +33,28 @@ import (
 // NewModel makes an implementation's model over loaded weights.
 type NewModel func(w *model.Weights) (model.Mamba, error)
 
-// Main runs the command line of the binary called name and exits.
+// Main runs the command line of the binary called name and exits: 0 on
+// success and for -h (whose usage goes to stdout), 1 on an error. The
+// binary's own file name, when it has one, replaces name in messages
+// (bin/mamba-fused-simd is the fused command built another way).
 func Main(name string, newModel NewModel) {
+	if len(os.Args) > 0 && strings.HasPrefix(filepath.Base(os.Args[0]), name) {
+		name = filepath.Base(os.Args[0])
+	}
 	if err := Run(name, os.Args[1:], os.Stdout, os.Stderr, newModel); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
 		}
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
 		os.Exit(1)
 	}
 }
+
+// stdin is where -i - reads the prompt (a variable for tests).
+var stdin io.Reader = os.Stdin
+
+// maxPrompt bounds a prompt read from -f FILE or stdin.
+const maxPrompt = 64 << 20
 
 // flags are the command line's settings.
 type flags struct {
@@ -46,6 +62,8 @@ type flags struct {
 	steps       int
 	prompt      string
 	promptSet   bool
+	promptFile  string
+	forceState  bool
 	temperature float64
 	topP        float64
 	seed        uint64
@@ -59,12 +77,14 @@ type flags struct {
 // endOfText is <|endoftext|> in the GPT-NeoX vocabulary: generation stops there.
 const endOfText = 0
 
-func parseFlags(name string, args []string, stderr io.Writer) (*flags, error) {
+func parseFlags(name string, args []string, stdout, stderr io.Writer) (*flags, error) {
 	f := &flags{}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard) // a bad flag is one line, from Main; -h prints the usage to stdout
 	fs.IntVar(&f.steps, "n", 256, "number of tokens to generate")
-	fs.StringVar(&f.prompt, "i", "", "prompt text (needs a tokenizer: -z, or tokenizer.json beside MODEL)")
+	fs.StringVar(&f.prompt, "i", "", "prompt text, or - to read it from stdin (needs a tokenizer: -z, or tokenizer.json beside MODEL); must be valid UTF-8")
+	fs.StringVar(&f.promptFile, "f", "", "read the prompt text from `FILE` (for prompts longer than one argument); must be valid UTF-8")
+	fs.BoolVar(&f.forceState, "force-state", false, "load -load-state even if it was saved from other weights of the same shape")
 	fs.Float64Var(&f.temperature, "t", 1.0, "temperature; 0 is greedy (argmax)")
 	fs.Float64Var(&f.topP, "p", 0.9, "top-p (nucleus) mass in (0, 1]; 1 disables it")
 	fs.Uint64Var(&f.seed, "s", 0, "random seed; 0 takes one from the clock")
@@ -73,20 +93,29 @@ func parseFlags(name string, args []string, stderr io.Writer) (*flags, error) {
 	fs.StringVar(&f.saveState, "save-state", "", "write the recurrent state after the prompt to FILE")
 	fs.StringVar(&f.loadState, "load-state", "", "start from the state in FILE; the prompt continues it")
 	fs.BoolVar(&f.ignoreEOS, "ignore-eos", false, "do not stop at <|endoftext|>")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: %s MODEL [flags]\n\nMODEL is a mamba.c model.bin, a checkpoint folder (config.json with\nmodel.safetensors or pytorch_model.bin), or an HF repo id in the HF cache.\n\nflags:\n", name)
+	usage := func(w io.Writer) {
+		fmt.Fprintf(w, "usage: %s MODEL [flags]\n\nMODEL is a mamba.c model.bin, a checkpoint folder (config.json with\nmodel.safetensors or pytorch_model.bin), or an HF repo id in the HF cache.\nA prompt (-i, -f or stdin) that is not valid UTF-8 is refused, as by\n`mamba tokenize`, rather than silently changed.\n\nflags:\n", name)
+		fs.SetOutput(w)
 		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
+	}
+	parse := func(args []string) error {
+		err := fs.Parse(args)
+		if errors.Is(err, flag.ErrHelp) {
+			usage(stdout)
+		}
+		return err
 	}
 	// mamba.c puts MODEL first; accept it first or after the flags.
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		f.model, args = args[0], args[1:]
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parse(args); err != nil {
 		return nil, err
 	}
 	if f.model == "" && fs.NArg() > 0 {
 		f.model = fs.Arg(0)
-		if err := fs.Parse(fs.Args()[1:]); err != nil {
+		if err := parse(fs.Args()[1:]); err != nil {
 			return nil, err
 		}
 	}
@@ -94,14 +123,19 @@ func parseFlags(name string, args []string, stderr io.Writer) (*flags, error) {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	if f.model == "" {
-		fs.Usage()
+		usage(stderr)
 		return nil, errors.New("no MODEL given")
 	}
+	iSet := false
 	fs.Visit(func(fl *flag.Flag) {
 		if fl.Name == "i" {
-			f.promptSet = true
+			iSet = true
 		}
 	})
+	if iSet && f.promptFile != "" {
+		return nil, errors.New("give either -i or -f, not both")
+	}
+	f.promptSet = iSet || f.promptFile != ""
 	switch {
 	case f.steps < 0:
 		return nil, fmt.Errorf("-n %d: want a count ≥ 0", f.steps)
@@ -110,7 +144,7 @@ func parseFlags(name string, args []string, stderr io.Writer) (*flags, error) {
 	case !(f.topP > 0 && f.topP <= 1): // NaN too
 		return nil, fmt.Errorf("-p %g: want top-p in (0, 1]", f.topP)
 	case f.promptSet && f.tokens != "":
-		return nil, errors.New("give either -i or -tokens, not both")
+		return nil, errors.New("give either -i or -tokens (or -f), not both")
 	}
 	return f, nil
 }
@@ -134,7 +168,7 @@ func parseTokenList(s string) ([]int, error) {
 
 // Run is Main without the exit, for tests.
 func Run(name string, args []string, stdout, stderr io.Writer, newModel NewModel) error {
-	f, err := parseFlags(name, args, stderr)
+	f, err := parseFlags(name, args, stdout, stderr)
 	if err != nil {
 		return err
 	}
@@ -149,6 +183,7 @@ func Run(name string, args []string, stdout, stderr io.Writer, newModel NewModel
 	}
 	defer w.Close()
 	c := w.Config
+	fingerprint := model.Fingerprint(w)
 
 	prompt, out, err := promptAndOutput(name, f, stdout, stderr, c)
 	if err != nil {
@@ -163,6 +198,9 @@ func Run(name string, args []string, stdout, stderr io.Writer, newModel NewModel
 		s, err := model.LoadState(f.loadState, c)
 		if err != nil {
 			return err
+		}
+		if err := s.CheckWeights(fingerprint); err != nil && !f.forceState {
+			return fmt.Errorf("%s: %w; -force-state loads it anyway", f.loadState, err)
 		}
 		if err := m.SetState(s); err != nil {
 			return fmt.Errorf("%s: %w", f.loadState, err)
@@ -180,7 +218,11 @@ func Run(name string, args []string, stdout, stderr io.Writer, newModel NewModel
 	}
 
 	if f.saveState != "" {
-		opt.AfterPrompt = func() error { return model.SaveState(f.saveState, m.State()) }
+		opt.AfterPrompt = func() error {
+			s := m.State()
+			s.Fingerprint = fingerprint
+			return model.SaveState(f.saveState, s)
+		}
 	}
 	st, err := generate.Generate(m, prompt, sampler, opt, out.emit)
 	if ferr := out.flush(); err == nil {
@@ -274,7 +316,11 @@ func promptAndOutput(name string, f *flags, stdout, stderr io.Writer, c model.Co
 	var ids []int
 	switch {
 	case f.promptSet:
-		ids = tok.Encode(f.prompt)
+		text, err := promptText(f)
+		if err != nil {
+			return nil, nil, err
+		}
+		ids = tok.Encode(text)
 	case f.tokens != "":
 		if ids, err = parseTokenList(f.tokens); err != nil {
 			return nil, nil, err
@@ -291,6 +337,40 @@ func promptAndOutput(name string, f *flags, stdout, stderr io.Writer, c model.Co
 		}
 	}
 	return ids, out, nil
+}
+
+// promptText is the prompt of -i TEXT, -i - (stdin) or -f FILE. It must be
+// valid UTF-8: the tokenizer would replace bad bytes by U+FFFD, silently
+// changing the text (mamba tokenize refuses them the same way).
+func promptText(f *flags) (string, error) {
+	what, text := "-i", []byte(f.prompt)
+	var err error
+	switch {
+	case f.promptFile != "":
+		what = "-f " + f.promptFile
+		text, err = safefile.ReadFile(f.promptFile, maxPrompt)
+	case f.prompt == "-":
+		what = "-i - (stdin)"
+		text, err = safefile.ReadAllLimit(stdin, maxPrompt)
+	}
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", what, err)
+	}
+	if !utf8.Valid(text) {
+		return "", fmt.Errorf("%s: the prompt is not valid UTF-8 (first bad byte at offset %d)", what, firstInvalid(text))
+	}
+	return string(text), nil
+}
+
+func firstInvalid(b []byte) int {
+	for i := 0; i < len(b); {
+		r, w := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && w == 1 {
+			return i
+		}
+		i += w
+	}
+	return len(b)
 }
 
 func nowNanos() int64 { return time.Now().UnixNano() }

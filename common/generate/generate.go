@@ -4,7 +4,9 @@
 package generate
 
 import (
+	"errors"
 	"fmt"
+	"runtime/debug"
 	"time"
 
 	"mamba.go/common/model"
@@ -61,13 +63,20 @@ func Generate(m model.Mamba, prompt []int, s *sample.Sampler, opt Options, emit 
 	}
 	// forward feeds one token; pick chooses the next one from its output.
 	var logits []float32
-	forward := func(tok int) (err error) { logits, err = m.Forward(tok); return err }
-	pick := func() int { return s.Sample(logits) }
+	forward := func(tok int) error {
+		return guardFault(func() (err error) { logits, err = m.Forward(tok); return err })
+	}
+	pick := func() (int, error) { return s.Sample(logits) }
 	if g, ok := m.(ArgmaxForwarder); ok && s.Temperature <= 0 {
 		var best int
-		forward = func(tok int) (err error) { best, err = g.ForwardArgmax(tok); return err }
-		pick = func() int { return best }
+		forward = func(tok int) error {
+			return guardFault(func() (err error) { best, err = g.ForwardArgmax(tok); return err })
+		}
+		pick = func() (int, error) { return best, nil }
 	}
+	// pos is the position of the token whose logits are sampled, counting
+	// the prompt's tokens from 0.
+	pos := len(prompt) - 1
 
 	start := time.Now()
 	for i, tok := range prompt {
@@ -84,7 +93,10 @@ func Generate(m model.Mamba, prompt []int, s *sample.Sampler, opt Options, emit 
 
 	start = time.Now()
 	for st.GenTokens < opt.Steps {
-		next := pick()
+		next, err := pick()
+		if err != nil {
+			return st, fmt.Errorf("sampling after token position %d: %w", pos, err)
+		}
 		if next == opt.StopToken {
 			break
 		}
@@ -98,7 +110,31 @@ func Generate(m model.Mamba, prompt []int, s *sample.Sampler, opt Options, emit 
 		if err := forward(next); err != nil {
 			return st, err
 		}
+		pos++
 	}
 	st.GenTime = time.Since(start)
 	return st, nil
+}
+
+// ErrModelFileChanged is a memory fault while reading the weights: the
+// memory-mapped model file was truncated or rewritten under the running
+// program (reading a page past a file's new end raises SIGBUS).
+var ErrModelFileChanged = errors.New("model file changed while in use (truncated or rewritten while memory-mapped); run again on an unchanging file")
+
+// guardFault runs f with faults turned into panics (debug.SetPanicOnFault)
+// and returns ErrModelFileChanged for one, instead of the runtime's fatal
+// error. It covers the calling goroutine only: an implementation that
+// reads the weights on goroutines of its own must guard those itself.
+func guardFault(f func() error) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			if fault, ok := r.(interface{ Addr() uintptr }); ok {
+				err = fmt.Errorf("%w (fault at %#x)", ErrModelFileChanged, fault.Addr())
+				return
+			}
+			panic(r)
+		}
+	}()
+	return f()
 }

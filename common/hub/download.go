@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -18,6 +19,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -34,6 +36,38 @@ type Client struct {
 	Progress func(file string, done, total int64)
 	Retries  int           // attempts after the first for a cut-off download
 	Backoff  time.Duration // wait before a retry, doubled each time
+	// IdleTimeout gives up on a request that receives no byte for this
+	// long, before or after the headers (0: DefaultIdleTimeout).
+	IdleTimeout time.Duration
+	// RetryFor is how long a file's download keeps retrying without
+	// receiving a byte (0: DefaultRetryFor); each byte received restarts it.
+	RetryFor time.Duration
+}
+
+// Defaults of Client.IdleTimeout and Client.RetryFor.
+const (
+	DefaultIdleTimeout = 30 * time.Second
+	DefaultRetryFor    = 2 * time.Minute
+)
+
+// maxRedirects bounds the redirects of one request; a loop of them is
+// the server's configuration, not a passing failure, and is not retried.
+const maxRedirects = 10
+
+var errRedirectLoop = errors.New("too many redirects (a redirect loop?)")
+
+func (c *Client) idleTimeout() time.Duration {
+	if c.IdleTimeout > 0 {
+		return c.IdleTimeout
+	}
+	return DefaultIdleTimeout
+}
+
+func (c *Client) retryFor() time.Duration {
+	if c.RetryFor > 0 {
+		return c.RetryFor
+	}
+	return DefaultRetryFor
 }
 
 // NewClient is a client configured from the environment: $HF_ENDPOINT,
@@ -50,11 +84,51 @@ func NewClient() *Client {
 	return c
 }
 
+// http is the HTTP client with this client's redirect policy: at most
+// maxRedirects, and the token only to the endpoint's own origin.
 func (c *Client) http() *http.Client {
+	hc := *defaultHTTP
 	if c.HTTP != nil {
-		return c.HTTP
+		hc = *c.HTTP
 	}
-	return defaultHTTP
+	hc.CheckRedirect = c.checkRedirect
+	return &hc
+}
+
+// checkRedirect drops the token on a redirect to another origin. Go's
+// client keeps Authorization for the same host name whatever the port
+// (another service on the same machine), so the rule is made here: the
+// same scheme, host and port as the endpoint, or no token.
+func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= maxRedirects {
+		return errRedirectLoop
+	}
+	if !c.sameOrigin(req.URL) {
+		req.Header.Del("Authorization")
+	}
+	return nil
+}
+
+// sameOrigin reports whether u has the endpoint's scheme, host and port.
+func (c *Client) sameOrigin(u *url.URL) bool {
+	e, err := url.Parse(c.Endpoint)
+	if err != nil {
+		return false
+	}
+	return strings.EqualFold(u.Scheme, e.Scheme) && strings.EqualFold(u.Hostname(), e.Hostname()) && effectivePort(u) == effectivePort(e)
+}
+
+func effectivePort(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "https":
+		return "443"
+	case "http":
+		return "80"
+	}
+	return ""
 }
 
 // defaultHTTP gives up on a hub that does not connect or does not answer,
@@ -94,7 +168,7 @@ func (e *StatusError) Error() string {
 	}
 	msg := ""
 	if e.Message != "" {
-		msg = " (" + e.Message + ")"
+		msg = fmt.Sprintf(" (%q)", e.Message) // quoted: the server's words, escapes and all
 	}
 	return fmt.Sprintf("%s: HTTP %d from %s%s%s", e.What, e.Code, e.URL, hint, msg)
 }
@@ -110,7 +184,7 @@ func (c *Client) newRequest(ctx context.Context, method, u string) (*http.Reques
 		return nil, err
 	}
 	req.Header.Set("User-Agent", "mamba.go")
-	if c.Token != "" {
+	if c.Token != "" && c.sameOrigin(req.URL) {
 		req.Header.Set("Authorization", "Bearer "+c.Token)
 	}
 	return req, nil
@@ -132,6 +206,11 @@ type RepoInfo struct {
 
 // Info asks GET {endpoint}/api/models/{repo}/revision/{revision}.
 func (c *Client) Info(ctx context.Context, repo, revision string) (*RepoInfo, error) {
+	if !ValidRepoID(repo) {
+		return nil, fmt.Errorf("%q is not a repo id (owner/name)", repo)
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.idleTimeout()) // a small answer: the idle time bounds all of it
+	defer cancel()
 	u := fmt.Sprintf("%s/api/models/%s/revision/%s", c.Endpoint, repo, url.PathEscape(revision))
 	req, err := c.newRequest(ctx, http.MethodGet, u)
 	if err != nil {
@@ -186,11 +265,16 @@ func (c *Client) ResolveURL(repo, revision, file string) string {
 // file to its CDN (the metadata is on the redirect); relative redirects (a
 // renamed repo) are followed.
 func (c *Client) Head(ctx context.Context, repo, revision, file string) (*FileInfo, error) {
+	if !ValidRepoID(repo) {
+		return nil, fmt.Errorf("%q is not a repo id (owner/name)", repo)
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.idleTimeout()) // headers only: the idle time bounds all of it
+	defer cancel()
 	u := c.ResolveURL(repo, revision, file)
 	noFollow := *c.http()
 	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	what := repo + "/" + file
-	for range 5 {
+	for range maxRedirects {
 		req, err := c.newRequest(ctx, http.MethodHead, u)
 		if err != nil {
 			return nil, err
@@ -230,7 +314,7 @@ func (c *Client) Head(ctx context.Context, repo, revision, file string) (*FileIn
 			return nil, statusError(resp, what)
 		}
 	}
-	return nil, fmt.Errorf("%s: too many redirects", what)
+	return nil, fmt.Errorf("%s: %w", what, errRedirectLoop)
 }
 
 func unquoteETag(e string) string {
@@ -248,14 +332,21 @@ func (r retryable) Unwrap() error { return r.error }
 // LFS files, the sha256.
 func (c *Client) fetch(ctx context.Context, fi *FileInfo, tmp, name string) error {
 	wait := c.Backoff
+	lastProgress := time.Now()
 	for attempt := 0; ; attempt++ {
-		err := c.fetchOnce(ctx, fi, tmp, name)
+		got, err := c.fetchOnce(ctx, fi, tmp, name)
 		if err == nil {
 			break
+		}
+		if got > 0 {
+			lastProgress = time.Now()
 		}
 		var r retryable
 		if !errors.As(err, &r) || attempt >= c.Retries || ctx.Err() != nil {
 			return err
+		}
+		if time.Since(lastProgress)+wait > c.retryFor() {
+			return fmt.Errorf("%w (no byte received for %v; giving up)", err, c.retryFor())
 		}
 		select {
 		case <-time.After(wait):
@@ -281,32 +372,114 @@ func (c *Client) fetch(ctx context.Context, fi *FileInfo, tmp, name string) erro
 			os.Remove(tmp)
 			return fmt.Errorf("%s: sha256 mismatch: got %s, the hub announced %s (download removed; run again)", name, got, fi.ETag)
 		}
+	} else if fi.IsGitSHA1() {
+		got, err := gitBlobSHA1File(tmp)
+		if err != nil {
+			return err
+		}
+		if got != fi.ETag {
+			os.Remove(tmp)
+			return fmt.Errorf("%s: content does not match its ETag (git blob sha1 %s, the hub announced %s; download removed, run again)", name, got, fi.ETag)
+		}
 	}
 	return nil
 }
 
-func (c *Client) fetchOnce(ctx context.Context, fi *FileInfo, tmp, name string) error {
+// IsGitSHA1 reports whether the ETag is the git blob sha1 of the content,
+// as the hub gives for files not in LFS.
+func (fi *FileInfo) IsGitSHA1() bool { return gitSHA1Pattern.MatchString(fi.ETag) }
+
+var gitSHA1Pattern = regexp.MustCompile(`^[0-9a-f]{40}$`)
+
+// gitBlobSHA1File is sha1("blob SIZE\x00" + content), git's object id.
+func gitBlobSHA1File(p string) (string, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return "", err
+	}
+	h := sha1.New()
+	fmt.Fprintf(h, "blob %d\x00", st.Size())
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// errIdle cancels a request that received nothing for IdleTimeout.
+var errIdle = errors.New("idle")
+
+// idleBody restarts the idle timer at each byte read.
+type idleBody struct {
+	r     io.Reader
+	timer *time.Timer
+	idle  time.Duration
+}
+
+func (b *idleBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if n > 0 {
+		b.timer.Reset(b.idle)
+	}
+	return n, err
+}
+
+// writeError marks an error of the local file, not of the transfer: not
+// retried (a full disk does not empty itself).
+type writeError struct{ error }
+
+func (e writeError) Unwrap() error { return e.error }
+
+type errWriter struct{ w io.Writer }
+
+func (e errWriter) Write(p []byte) (int, error) {
+	n, err := e.w.Write(p)
+	if err != nil {
+		err = writeError{err}
+	}
+	return n, err
+}
+
+// fetchOnce makes one attempt, returning how many bytes it received.
+func (c *Client) fetchOnce(parent context.Context, fi *FileInfo, tmp, name string) (int64, error) {
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY, 0o644)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer f.Close()
 	have, err := f.Seek(0, io.SeekEnd)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if fi.Size >= 0 && have > fi.Size {
 		if err := restart(f); err != nil {
-			return err
+			return 0, err
 		}
 		have = 0
 	}
 	if fi.Size >= 0 && have == fi.Size {
-		return nil
+		return 0, nil
+	}
+	// The request is cancelled when no byte comes for IdleTimeout: before
+	// the headers, or between two reads of the body.
+	idle := c.idleTimeout()
+	ctx, cancel := context.WithCancelCause(parent)
+	defer cancel(nil)
+	timer := time.AfterFunc(idle, func() { cancel(errIdle) })
+	defer timer.Stop()
+	stalled := func(err error) error {
+		if context.Cause(ctx) == errIdle {
+			return retryable{fmt.Errorf("%s: the server sent nothing for %v", name, idle)}
+		}
+		return retryable{fmt.Errorf("%s: download cut off: %w", name, err)}
 	}
 	req, err := c.newRequest(ctx, http.MethodGet, fi.URL)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if fi.cdn {
 		req.Header.Del("Authorization")
@@ -317,10 +490,13 @@ func (c *Client) fetchOnce(ctx context.Context, fi *FileInfo, tmp, name string) 
 	}
 	resp, err := c.http().Do(req)
 	if err != nil {
-		if ctx.Err() != nil {
-			return err
+		switch {
+		case parent.Err() != nil:
+			return 0, err
+		case errors.Is(err, errRedirectLoop):
+			return 0, fmt.Errorf("%s: %w", name, err)
 		}
-		return retryable{fmt.Errorf("%s: %w", name, err)}
+		return 0, stalled(err)
 	}
 	defer resp.Body.Close()
 	switch resp.StatusCode {
@@ -328,39 +504,63 @@ func (c *Client) fetchOnce(ctx context.Context, fi *FileInfo, tmp, name string) 
 		start, ok := contentRangeStart(resp.Header.Get("Content-Range"))
 		if !ok || start != have {
 			restart(f)
-			return retryable{fmt.Errorf("%s: the server resumed at %q, not at byte %d", name, resp.Header.Get("Content-Range"), have)}
+			return 0, retryable{fmt.Errorf("%s: the server resumed at %q, not at byte %d", name, resp.Header.Get("Content-Range"), have)}
 		}
 	case http.StatusOK: // the whole file: the server ignored the range
-		if err := restart(f); err != nil {
-			return err
+		if have > 0 {
+			if err := restart(f); err != nil {
+				return 0, err
+			}
+			have = 0
 		}
-		have = 0
 	case http.StatusRequestedRangeNotSatisfiable:
 		restart(f)
-		return retryable{fmt.Errorf("%s: the server refused to resume at byte %d", name, have)}
+		return 0, retryable{fmt.Errorf("%s: the server refused to resume at byte %d", name, have)}
 	default:
 		err := statusError(resp, name)
 		if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
-			return retryable{err}
+			return 0, retryable{err}
 		}
-		return err
+		return 0, err
 	}
 	total := fi.Size
 	if total < 0 && resp.ContentLength >= 0 {
 		total = have + resp.ContentLength
 	}
-	w := io.Writer(f)
+	var w io.Writer = errWriter{f}
 	if c.Progress != nil {
-		w = &progressWriter{w: f, name: name, done: have, total: total, report: c.Progress}
+		w = &progressWriter{w: w, name: name, done: have, total: total, report: c.Progress}
 		c.Progress(name, have, total)
 	}
-	if _, err := io.Copy(w, resp.Body); err != nil {
-		if ctx.Err() != nil {
-			return err
-		}
-		return retryable{fmt.Errorf("%s: download cut off: %w", name, err)}
+	ib := &idleBody{r: resp.Body, timer: timer, idle: idle}
+	body := io.Reader(ib)
+	if total >= 0 {
+		// Never more than announced: a body without end must not fill the disk.
+		body = io.LimitReader(body, total-have)
 	}
-	return f.Close()
+	n, err := io.Copy(w, body)
+	var we writeError
+	switch {
+	case errors.As(err, &we) && errors.Is(err, syscall.ENOSPC):
+		return n, fmt.Errorf("%s: no space left on the device of %s (%d of %d bytes written; free some space and run again to resume)", name, tmp, have+n, total)
+	case errors.As(err, &we):
+		return n, fmt.Errorf("%s: writing %s: %w", name, tmp, we.error)
+	case err != nil && parent.Err() != nil:
+		return n, err
+	case err != nil:
+		return n, stalled(err)
+	}
+	if total >= 0 {
+		if have+n < total {
+			return n, retryable{fmt.Errorf("%s: download cut off at byte %d of %d", name, have+n, total)}
+		}
+		var one [1]byte
+		if k, _ := io.ReadFull(ib, one[:]); k > 0 {
+			restart(f)
+			return n, fmt.Errorf("%s: the server sent more than the %d bytes it announced (download removed)", name, total)
+		}
+	}
+	return n, f.Close()
 }
 
 func restart(f *os.File) error {
@@ -415,13 +615,23 @@ func sha256File(p string) (string, error) {
 // DownloadToCache fetches one file of repo at revision into the cache and
 // returns its snapshot path. A blob already complete is not fetched again.
 func (c *Client) DownloadToCache(ctx context.Context, cache, repo, revision, file string) (string, error) {
+	p, _, err := c.downloadToCache(ctx, cache, repo, revision, file)
+	return p, err
+}
+
+func (c *Client) downloadToCache(ctx context.Context, cache, repo, revision, file string) (string, *FileInfo, error) {
 	if err := checkRevision(revision); err != nil {
-		return "", err
+		return "", nil, err
 	}
 	fi, err := c.Head(ctx, repo, revision, file)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
+	snap, err := c.storeInCache(ctx, cache, repo, revision, file, fi)
+	return snap, fi, err
+}
+
+func (c *Client) storeInCache(ctx context.Context, cache, repo, revision, file string, fi *FileInfo) (string, error) {
 	if fi.ETag == "" || strings.ContainsAny(fi.ETag, `/\`) || fi.ETag == "." || fi.ETag == ".." {
 		return "", fmt.Errorf("%s/%s: the hub gave no usable ETag (%q) to name the blob", repo, file, fi.ETag)
 	}
@@ -475,13 +685,28 @@ func (c *Client) DownloadToCache(ctx context.Context, cache, repo, revision, fil
 
 // DownloadToDir fetches one file of repo at revision into dir/file, a plain folder.
 func (c *Client) DownloadToDir(ctx context.Context, dir, repo, revision, file string) (string, error) {
+	p, _, err := c.downloadToDir(ctx, dir, repo, revision, file)
+	return p, err
+}
+
+func (c *Client) downloadToDir(ctx context.Context, dir, repo, revision, file string) (string, *FileInfo, error) {
 	if err := checkRevision(revision); err != nil {
-		return "", err
+		return "", nil, err
 	}
 	fi, err := c.Head(ctx, repo, revision, file)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
+	dst, err := c.storeInDir(ctx, dir, repo, file, fi)
+	return dst, fi, err
+}
+
+// storeInDir fetches into dst through a partial file named after the
+// version it holds, DST.VERSION.incomplete (VERSION: a hash of the ETag and
+// size), so that a file changed on the hub since an interrupted download
+// starts over instead of being resumed from the other version's bytes.
+// Partials of other versions are removed.
+func (c *Client) storeInDir(ctx context.Context, dir, repo, file string, fi *FileInfo) (string, error) {
 	dst := filepath.Join(dir, filepath.FromSlash(file))
 	// A plain folder keeps no ETags: a file already there is kept only when
 	// its sha256 is the one the hub gives (LFS files, the big ones); small
@@ -494,11 +719,39 @@ func (c *Client) DownloadToDir(ctx context.Context, dir, repo, revision, file st
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return "", err
 	}
-	tmp := dst + ".incomplete"
+	tmp := dst + "." + partialVersion(fi) + ".incomplete"
+	removeOtherPartials(dst, tmp)
 	if err := c.fetch(ctx, fi, tmp, repo+"/"+file); err != nil {
 		return "", err
 	}
 	return dst, os.Rename(tmp, dst)
+}
+
+// partialVersion names the version of a file: the first 16 hex digits of
+// sha256(ETag, size), or of the commit when there is no ETag.
+func partialVersion(fi *FileInfo) string {
+	id := fi.ETag
+	if id == "" {
+		id = "commit " + fi.Commit
+	}
+	sum := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%d", id, fi.Size)))
+	return hex.EncodeToString(sum[:8])
+}
+
+// removeOtherPartials removes DST.*.incomplete (and the unversioned
+// DST.incomplete of earlier versions of this program) except keep.
+func removeOtherPartials(dst, keep string) {
+	others, _ := filepath.Glob(globEscape(dst) + ".*incomplete")
+	for _, p := range others {
+		if p != keep {
+			os.Remove(p)
+		}
+	}
+}
+
+func globEscape(p string) string {
+	r := strings.NewReplacer(`*`, `\*`, `?`, `\?`, `[`, `\[`, `\`, `\\`)
+	return r.Replace(p)
 }
 
 func copyFile(src, dst string) error {
@@ -600,15 +853,30 @@ func (c *Client) Download(ctx context.Context, cache, dir, repo, revision, token
 		rev = info.SHA // every file from the same commit
 	}
 	var out string
+	want, wantFrom := "", ""
+	if commitPattern.MatchString(rev) {
+		want, wantFrom = rev, "the repo"
+	}
 	for _, f := range files {
 		var p string
+		var fi *FileInfo
 		if dir != "" {
-			p, err = c.DownloadToDir(ctx, dir, repo, rev, f)
+			p, fi, err = c.downloadToDir(ctx, dir, repo, rev, f)
 		} else {
-			p, err = c.DownloadToCache(ctx, cache, repo, rev, f)
+			p, fi, err = c.downloadToCache(ctx, cache, repo, rev, f)
 		}
 		if err != nil {
 			return "", err
+		}
+		// Every file must come from one commit: a hub or mirror that
+		// answers another one for some file would leave a model made of
+		// two versions (or, in the cache, split over two snapshots).
+		if fi.Commit != "" {
+			if want == "" {
+				want, wantFrom = fi.Commit, f
+			} else if fi.Commit != want {
+				return "", fmt.Errorf("%s: the hub answered commit %s for %s but commit %s for %s: the repo changed during the download, or the mirror is inconsistent; run again", repo, fi.Commit, f, want, wantFrom)
+			}
 		}
 		out = filepath.Dir(p)
 	}

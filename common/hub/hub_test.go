@@ -34,8 +34,9 @@ type fakeHub struct {
 	ranges   []string        // Range headers the CDN saw
 	cdnGets  int
 	noAPI    bool
-	lieSHA   map[string]bool // files whose announced sha256 is wrong
-	lfsLimit int             // files larger than this are LFS
+	lieSHA   map[string]bool   // files whose announced sha256 is wrong
+	lfsLimit int               // files larger than this are LFS
+	commitOf map[string]string // files served with another X-Repo-Commit than their repo's
 }
 
 type fakeRepo struct {
@@ -114,6 +115,9 @@ func (h *fakeHub) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("X-Repo-Commit", repo.commit)
+	if c, ok := h.commitOf[parts[4]]; ok {
+		w.Header().Set("X-Repo-Commit", c)
+	}
 	if len(data) > h.lfsLimit {
 		sum := sha256Hex(data)
 		announced := sum

@@ -5,12 +5,13 @@ package model
 import (
 	"fmt"
 	"io"
-	"os"
+
+	"mamba.go/common/internal/safefile"
 )
 
 // MapFile reads path whole where memory maps are not available.
 func MapFile(path string) ([]byte, interface{ Close() error }, error) {
-	data, err := os.ReadFile(path)
+	data, err := safefile.ReadFile(path, 1<<40)
 	if err != nil {
 		return nil, nil, err
 	}

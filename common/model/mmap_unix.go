@@ -4,8 +4,9 @@ package model
 
 import (
 	"fmt"
-	"os"
 	"syscall"
+
+	"mamba.go/common/internal/safefile"
 )
 
 // mapping is a read-only memory map of a whole file.
@@ -22,18 +23,11 @@ func (m *mapping) Close() error {
 
 // MapFile maps path read-only; the returned bytes stay valid until Close.
 func MapFile(path string) ([]byte, interface{ Close() error }, error) {
-	f, err := os.Open(path)
+	f, st, err := safefile.Open(path) // a named pipe or a device is refused before it can block
 	if err != nil {
 		return nil, nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, nil, fmt.Errorf("not a regular file")
-	}
 	size := st.Size()
 	if size == 0 {
 		return nil, nil, fmt.Errorf("file is empty")

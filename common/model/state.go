@@ -7,15 +7,19 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
+
+	"mamba.go/common/internal/safefile"
 )
 
 // State is the recurrent state of a Mamba model after some tokens: all it
 // remembers of the past. Its size does not grow with the sequence.
 type State struct {
-	Config Config    // the model the state belongs to
-	Conv   []float32 // [n_layers][d_inner][d_conv]  the last d_conv inputs of each channel's convolution, oldest first
-	SSM    []float32 // [n_layers][d_inner][d_state] h, the selective-scan state
+	Config Config // the model the state belongs to
+	// Fingerprint identifies the weights that made the state (Fingerprint
+	// of them); 0 when unknown. Two models of one shape differ here.
+	Fingerprint uint64
+	Conv        []float32 // [n_layers][d_inner][d_conv]  the last d_conv inputs of each channel's convolution, oldest first
+	SSM         []float32 // [n_layers][d_inner][d_state] h, the selective-scan state
 }
 
 // NewState returns the empty state (all zeros) for c.
@@ -29,7 +33,7 @@ func NewState(c Config) *State {
 
 // Clone returns a deep copy.
 func (s *State) Clone() *State {
-	return &State{Config: s.Config, Conv: append([]float32(nil), s.Conv...), SSM: append([]float32(nil), s.SSM...)}
+	return &State{Config: s.Config, Fingerprint: s.Fingerprint, Conv: append([]float32(nil), s.Conv...), SSM: append([]float32(nil), s.SSM...)}
 }
 
 // CheckFor refuses a state that was not made by a model of config c.
@@ -59,10 +63,68 @@ func stateShape(c Config) string {
 		c.NLayers, c.VocabSize, c.DModel, c.DInner, c.DtRank, c.DState, c.DConv)
 }
 
+// CheckWeights refuses a state saved from other weights than those of
+// fingerprint fp (same shape, other training: the state would load and
+// quietly mean nothing). A state or model whose fingerprint is unknown (0)
+// passes.
+func (s *State) CheckWeights(fp uint64) error {
+	if s.Fingerprint != 0 && fp != 0 && s.Fingerprint != fp {
+		return fmt.Errorf("state was saved from other weights of the same shape (weights fingerprint %016x, this model's is %016x)", s.Fingerprint, fp)
+	}
+	return nil
+}
+
+// Fingerprint is a cheap identity of a model's weights, recorded in the
+// state files it saves: FNV-1a (64 bit) over the config and, for every
+// tensor, its length and the bits of 4 values at its start, 4 at its middle
+// and 4 at its end. It reads a few pages per tensor, not the weights, and
+// is the same for the same weights in any file format (it hashes float32
+// values, not file bytes). A is left out: it is −exp(A_log), computed by
+// whoever converted the checkpoint, and converters may differ by an ulp.
+func Fingerprint(w *Weights) uint64 {
+	const prime = 1099511628211
+	h := uint64(14695981039346656037)
+	mix := func(v uint64) {
+		for range 8 {
+			h ^= v & 0xff
+			h *= prime
+			v >>= 8
+		}
+	}
+	c := w.Config
+	for _, v := range []int{c.NLayers, c.VocabSize, c.DModel, c.DInner, c.DtRank, c.DState, c.DConv} {
+		mix(uint64(v))
+	}
+	tensor := func(x []float32) {
+		mix(uint64(len(x)))
+		for _, start := range []int{0, len(x)/2 - 2, len(x) - 4} {
+			for i := max(start, 0); i < min(start+4, len(x)); i++ {
+				mix(uint64(math.Float32bits(x[i])))
+			}
+		}
+	}
+	tensor(w.Embedding)
+	for i := range w.Layers {
+		for _, t := range w.Layers[i].Tensors(c) {
+			if t.Name != "A" {
+				tensor(*t.Data)
+			}
+		}
+	}
+	tensor(w.NormF)
+	tensor(w.LMHead)
+	if h == 0 {
+		h = 1 // 0 means unknown
+	}
+	return h
+}
+
 // The state file: a 64-byte little-endian header, then Conv, then SSM as float32.
 //
 //	uint32 magic 0x7453624d ("MbSt"), uint32 version 1,
-//	int32 n_layers, vocab_size, d_model, d_inner, dt_rank, d_state, d_conv, zeros to 64 bytes
+//	int32 n_layers, vocab_size, d_model, d_inner, dt_rank, d_state, d_conv,
+//	uint64 weights fingerprint (0: unknown, as in the first files, which
+//	have zeros there), zeros to 64 bytes
 const (
 	stateMagic      = 0x7453624d
 	stateVersion    = 1
@@ -86,6 +148,7 @@ func (s *State) Encode(w io.Writer) error {
 		uint32(c.DModel), uint32(c.DInner), uint32(c.DtRank), uint32(c.DState), uint32(c.DConv)} {
 		binary.LittleEndian.PutUint32(h[4*i:], v)
 	}
+	binary.LittleEndian.PutUint64(h[36:], s.Fingerprint)
 	if _, err := w.Write(h); err != nil {
 		return err
 	}
@@ -97,7 +160,7 @@ func (s *State) Encode(w io.Writer) error {
 
 // UnmarshalBinary decodes a state written by MarshalBinary.
 func (s *State) UnmarshalBinary(data []byte) error {
-	c, err := parseStateHeader(data)
+	c, fp, err := parseStateHeader(data)
 	if err != nil {
 		return err
 	}
@@ -106,7 +169,7 @@ func (s *State) UnmarshalBinary(data []byte) error {
 		return fmt.Errorf("state is %d bytes, its header needs %d", len(data), want)
 	}
 	body := data[stateHeaderSize:]
-	s.Config = c
+	s.Config, s.Fingerprint = c, fp
 	s.Conv = decodeFloat32s(body[:4*nConv])
 	s.SSM = decodeFloat32s(body[4*nConv:])
 	return nil
@@ -117,24 +180,25 @@ func stateSize(c Config) int64 {
 	return stateHeaderSize + 4*int64(c.NLayers)*int64(c.DInner)*int64(c.DConv+c.DState)
 }
 
-// parseStateHeader reads the model config from a state file's header.
-func parseStateHeader(data []byte) (Config, error) {
+// parseStateHeader reads the model config and the weights fingerprint
+// from a state file's header.
+func parseStateHeader(data []byte) (Config, uint64, error) {
 	if len(data) < stateHeaderSize {
-		return Config{}, fmt.Errorf("state is %d bytes, shorter than its %d-byte header", len(data), stateHeaderSize)
+		return Config{}, 0, fmt.Errorf("state is %d bytes, shorter than its %d-byte header", len(data), stateHeaderSize)
 	}
 	u32 := func(i int) uint32 { return binary.LittleEndian.Uint32(data[4*i:]) }
 	if u32(0) != stateMagic {
-		return Config{}, errors.New("not a mamba.go state file (bad magic)")
+		return Config{}, 0, errors.New("not a mamba.go state file (bad magic)")
 	}
 	if v := u32(1); v != stateVersion {
-		return Config{}, fmt.Errorf("unsupported state version %d, want %d", v, stateVersion)
+		return Config{}, 0, fmt.Errorf("unsupported state version %d, want %d", v, stateVersion)
 	}
 	i32 := func(i int) int { return int(int32(u32(i))) }
 	c := Config{NLayers: i32(2), VocabSize: i32(3), DModel: i32(4), DInner: i32(5), DtRank: i32(6), DState: i32(7), DConv: i32(8)}
 	if err := c.Validate(); err != nil {
-		return Config{}, fmt.Errorf("bad state header: %w", err)
+		return Config{}, 0, fmt.Errorf("bad state header: %w", err)
 	}
-	return c, nil
+	return c, binary.LittleEndian.Uint64(data[36:]), nil
 }
 
 func decodeFloat32s(b []byte) []float32 {
@@ -155,17 +219,14 @@ func SaveState(path string, s *State) error {
 // config c. The header is checked before the rest is read, so that a wrong
 // path (a model file, /dev/zero) is refused without reading it whole.
 func LoadState(path string, c Config) (*State, error) {
-	f, err := os.Open(path)
+	f, _, err := safefile.Open(path) // a named pipe or a device is refused before it can block
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	defer f.Close()
-	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", path)
-	}
 	header := make([]byte, stateHeaderSize)
 	n, _ := io.ReadFull(f, header)
-	sc, err := parseStateHeader(header[:n])
+	sc, _, err := parseStateHeader(header[:n])
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -175,7 +236,8 @@ func LoadState(path string, c Config) (*State, error) {
 	data := make([]byte, stateSize(c)+1) // one byte more, to notice a longer file
 	copy(data, header)
 	n, err = io.ReadFull(f, data[stateHeaderSize:])
-	if err != nil && err != io.ErrUnexpectedEOF {
+	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF { // a short file is told by its size below
+
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	s := new(State)

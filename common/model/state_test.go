@@ -96,3 +96,23 @@ func TestValidateRefusesOverflowingSizes(t *testing.T) {
 	assert.ErrorContains(t, c.Validate(), "implausible sizes")
 	assert.NoError(t, Shapes["2.8b"].Validate())
 }
+
+// FuzzStateFile: any bytes are a state or an error, never a panic, and a
+// state that decodes encodes back to the same bytes.
+func FuzzStateFile(f *testing.F) {
+	data, err := filledState(smallConfig).MarshalBinary()
+	require.NoError(f, err)
+	f.Add(data)
+	f.Add(data[:stateHeaderSize])
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var s State
+		if s.UnmarshalBinary(b) != nil {
+			return
+		}
+		out, err := s.MarshalBinary()
+		require.NoError(t, err)
+		assert.Equal(t, b[:44], out[:44], "config and fingerprint")
+		assert.Equal(t, len(b), len(out))
+	})
+}

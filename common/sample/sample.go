@@ -4,6 +4,7 @@
 package sample
 
 import (
+	"fmt"
 	"math"
 	"sort"
 )
@@ -52,11 +53,37 @@ func (s *Sampler) randomFloat32() float32 {
 	return float32(s.randomUint32()>>8) / 16777216.0
 }
 
-// Sample picks the next token from logits ([≥ Vocab]; not modified).
-func (s *Sampler) Sample(logits []float32) int {
+// NonFiniteError is a logit that is NaN or ±Inf: no token can be chosen
+// from it (argmax and every comparison with NaN are false, softmax turns it
+// into NaN probabilities), so sampling stops instead of guessing.
+type NonFiniteError struct {
+	ID    int     // the token id whose logit it is
+	Value float32 // NaN, +Inf or -Inf
+}
+
+func (e *NonFiniteError) Error() string {
+	return fmt.Sprintf("the logit of token id %d is %v, not a finite number (a NaN or Inf in the weights, the state or the computation)", e.ID, e.Value)
+}
+
+// Sample picks the next token from logits ([≥ Vocab]; not modified). It
+// fails on a non-finite logit (NonFiniteError) in every mode, and on a
+// temperature that is NaN, negative or infinite.
+func (s *Sampler) Sample(logits []float32) (int, error) {
+	if s.Vocab <= 0 || len(logits) < s.Vocab {
+		return 0, fmt.Errorf("%d logits for a vocabulary of %d", len(logits), s.Vocab)
+	}
 	logits = logits[:s.Vocab]
-	if s.Temperature <= 0 {
-		return Argmax(logits)
+	for i, l := range logits {
+		if math.IsNaN(float64(l)) || math.IsInf(float64(l), 0) {
+			return 0, &NonFiniteError{ID: i, Value: l}
+		}
+	}
+	t := float64(s.Temperature)
+	if math.IsNaN(t) || t < 0 || math.IsInf(t, 0) {
+		return 0, fmt.Errorf("temperature %g: want a finite temperature ≥ 0", t)
+	}
+	if s.Temperature == 0 {
+		return Argmax(logits), nil
 	}
 	// p_i = exp((l_i − max)/T) / Σ_j exp((l_j − max)/T)
 	maxv := logits[Argmax(logits)]
@@ -71,9 +98,9 @@ func (s *Sampler) Sample(logits []float32) int {
 	}
 	coin := s.randomFloat32()
 	if s.TopP > 0 && s.TopP < 1 {
-		return s.sampleTopP(coin)
+		return s.sampleTopP(coin), nil
 	}
-	return sampleCDF(s.probs, coin)
+	return sampleCDF(s.probs, coin), nil
 }
 
 // sampleCDF returns the first index whose cumulative probability exceeds coin.
@@ -102,6 +129,11 @@ func (s *Sampler) sampleTopP(coin float32) int {
 		if p >= cutoff {
 			order = append(order, i)
 		}
+	}
+	if len(order) == 0 {
+		// Every probability is under the cutoff: with p < 1/n even the
+		// most likely token can be. The nucleus is then that token alone.
+		return Argmax(s.probs)
 	}
 	sort.SliceStable(order, func(a, b int) bool { return s.probs[order[a]] > s.probs[order[b]] })
 	var mass float32

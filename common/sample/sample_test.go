@@ -13,7 +13,7 @@ func TestArgmax(t *testing.T) {
 
 func TestGreedyIgnoresThePaddedVocabulary(t *testing.T) {
 	s := New(3, 0, 1, 1)
-	assert.Equal(t, 1, s.Sample([]float32{0, 5, 1, 100, 100}), "ids 3 and 4 are padding")
+	assert.Equal(t, 1, must(t, s)([]float32{0, 5, 1, 100, 100}), "ids 3 and 4 are padding")
 }
 
 func TestSamplingIsReproducibleAndFollowsTheDistribution(t *testing.T) {
@@ -22,7 +22,7 @@ func TestSamplingIsReproducibleAndFollowsTheDistribution(t *testing.T) {
 		s := New(5, 1, 1, seed)
 		out := make([]int, 2000)
 		for i := range out {
-			out[i] = s.Sample(logits)
+			out[i] = must(t, s)(logits)
 		}
 		return out
 	}
@@ -48,10 +48,10 @@ func TestTopPKeepsOnlyTheNucleus(t *testing.T) {
 	s := New(4, 1, 0.7, 3)
 	seen := map[int]bool{}
 	for i := 0; i < 2000; i++ {
-		seen[s.Sample([]float32{0, 1, 2, 3})] = true
+		seen[must(t, s)([]float32{0, 1, 2, 3})] = true
 	}
 	assert.Equal(t, map[int]bool{2: true, 3: true}, seen)
 
 	one := New(1, 1, 0.5, 3)
-	assert.Equal(t, 0, one.Sample([]float32{4}))
+	assert.Equal(t, 0, must(t, one)([]float32{4}))
 }

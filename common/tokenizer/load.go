@@ -5,10 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
+
+	"mamba.go/common/internal/safefile"
 )
+
+// maxFile bounds tokenizer.json, read whole: GPT-NeoX-20B's is 2.1 MB, the
+// largest vocabularies' under 20 MB.
+const maxFile = 64 << 20
 
 // fileJSON is the part of a HuggingFace tokenizer.json this package reads.
 type fileJSON struct {
@@ -35,9 +40,9 @@ type modelJSON struct {
 
 // Load reads a HuggingFace tokenizer.json. Errors name the file.
 func Load(path string) (*Tokenizer, error) {
-	data, err := os.ReadFile(path)
+	data, err := safefile.ReadFile(path, maxFile)
 	if err != nil {
-		return nil, fmt.Errorf("tokenizer: %w", err)
+		return nil, fmt.Errorf("tokenizer %s: %w", path, err)
 	}
 	t, err := Parse(data)
 	if err != nil {
@@ -166,7 +171,7 @@ func parseMerges(raw json.RawMessage) ([][2]string, error) {
 		}
 		var pair []string
 		if err := json.Unmarshal(it, &pair); err != nil || len(pair) != 2 {
-			return nil, fmt.Errorf("merges: entry %d is neither \"a b\" nor [\"a\", \"b\"]: %.40s", i+1, it)
+			return nil, fmt.Errorf("merges: entry %d is neither \"a b\" nor [\"a\", \"b\"]: %.40q", i+1, it)
 		}
 		out[i] = [2]string{pair[0], pair[1]}
 	}

@@ -33,7 +33,7 @@ Interrupted downloads resume. $HF_TOKEN is sent for private or gated repos,
 $HF_ENDPOINT replaces https://huggingface.co.`)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {

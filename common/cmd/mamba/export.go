@@ -22,10 +22,10 @@ func init() {
 func runExport(args []string) error {
 	fs := flag.NewFlagSet("export", flag.ContinueOnError)
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: mamba export SRC OUT.bin\n\nSRC is a checkpoint folder (config.json + model.safetensors or pytorch_model.bin),\nan HF repo id in the HF cache (state-spaces/mamba-130m), or a model.bin.")
+		fmt.Fprintln(fs.Output(), "usage: mamba export SRC OUT.bin\n\nSRC is a checkpoint folder (config.json + model.safetensors or pytorch_model.bin),\nan HF repo id in the HF cache (state-spaces/mamba-130m), or a model.bin.\nAn existing OUT.bin is overwritten, atomically: it is replaced only once the\nnew file is whole (a symlink's target is replaced). A device, a named pipe\nor a folder at OUT.bin, and the source's own files, are refused.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 2 {

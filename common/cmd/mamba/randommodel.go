@@ -29,7 +29,7 @@ func runRandomModel(args []string) error {
 		fmt.Fprintln(fs.Output(), "usage: mamba random-model [-shape 130m] [-seed 1] OUT.bin")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {

@@ -27,9 +27,13 @@ func init() {
 }
 
 // loadFlagTokenizer parses the flags and loads the -z tokenizer.
-func loadFlagTokenizer(fs *flag.FlagSet, args []string) (*tokenizer.Tokenizer, error) {
+func loadFlagTokenizer(fs *flag.FlagSet, args []string, synopsis string) (*tokenizer.Tokenizer, error) {
 	z := fs.String("z", "", "the tokenizer.json `file`")
-	if err := fs.Parse(args); err != nil {
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), synopsis)
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
@@ -46,7 +50,7 @@ func loadFlagTokenizer(fs *flag.FlagSet, args []string) (*tokenizer.Tokenizer, e
 // and writes its ids as one JSON array and a newline.
 func runTokenize(args []string, in io.Reader, out io.Writer) error {
 	fs := flag.NewFlagSet("tokenize", flag.ContinueOnError)
-	tk, err := loadFlagTokenizer(fs, args)
+	tk, err := loadFlagTokenizer(fs, args, "usage: mamba tokenize -z tokenizer.json < text\n\nEncodes stdin, which must be valid UTF-8 (invalid bytes are refused, not\nreplaced; so are they in a prompt of the generators), and prints the ids as\na JSON array.")
 	if err != nil {
 		return err
 	}
@@ -82,14 +86,21 @@ func firstInvalid(b []byte) int {
 func runDetokenize(args []string, in io.Reader, out io.Writer) error {
 	fs := flag.NewFlagSet("detokenize", flag.ContinueOnError)
 	skip := fs.Bool("skip-special", false, "leave out special tokens such as <|endoftext|>")
-	tk, err := loadFlagTokenizer(fs, args)
+	tk, err := loadFlagTokenizer(fs, args, "usage: mamba detokenize -z tokenizer.json [-skip-special] < ids\n\nDecodes one JSON array of token ids (integers) on stdin and prints the text.")
 	if err != nil {
 		return err
 	}
-	var ids []int
+	var raw []*int // *int: a null is refused, not read as id 0 (<|endoftext|>)
 	dec := json.NewDecoder(in)
-	if err := dec.Decode(&ids); err != nil {
+	if err := dec.Decode(&raw); err != nil {
 		return fmt.Errorf("stdin is not a JSON array of token ids: %v", err)
+	}
+	ids := make([]int, len(raw))
+	for i, id := range raw {
+		if id == nil {
+			return fmt.Errorf("stdin: entry %d of the array is null, not a token id", i)
+		}
+		ids[i] = *id
 	}
 	if dec.More() {
 		return errors.New("stdin holds more than one JSON value; expected one array of token ids")
