@@ -39,14 +39,18 @@ testdata:
 	done
 
 # compare: every implementation on the project's cases and, when ../shared is
-# beside the project, on HuggingFace transformers' cases.
-COMPARE_CASES = testdata/cases/* $(wildcard $(SHARED)/reference/hf-transformers/*)
+# beside the project, on HuggingFace transformers' cases (a line says when
+# they are skipped). COMPARE_FLAGS=-trace localises every row.
+HF_CASES      := $(SHARED)/reference/hf-transformers
+COMPARE_CASES = testdata/cases/* $(wildcard $(HF_CASES)/*)
 COMPARE_IMPLS ?= learning,fused
+COMPARE_FLAGS ?=
 
 compare:
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/compare ./compare
-	$(BIN)/compare -impl $(COMPARE_IMPLS) $(COMPARE_CASES)
+	@test -d $(HF_CASES) || echo "compare: skipping HuggingFace transformers' cases: $(HF_CASES) not found"
+	$(BIN)/compare -impl $(COMPARE_IMPLS) $(COMPARE_FLAGS) $(COMPARE_CASES)
 
 # bench: tok/s of every implementation on a 130m-shaped random model (written
 # to .cache/bench/ on first use), beside this machine's read bandwidth and the

@@ -2,7 +2,7 @@
 // (bin/mamba-learning, bin/mamba-fused, bin/mamba-cuda), with mamba.c's flags:
 //
 //	mamba-IMPL MODEL [-n steps] [-i prompt] [-t temperature] [-p top_p] [-s seed] [-z tokenizer]
-//	           [-tokens 1,2,3] [-save-state FILE] [-load-state FILE] [-ignore-eos]
+//	           [-tokens 1,2,3] [-save-state FILE] [-load-state FILE] [-ignore-eos] [-trace]
 //
 // Generated tokens stream to stdout as they are made; the prompt's and the
 // generation's tok/s go to stderr.
@@ -25,6 +25,7 @@ import (
 	"mamba.go/common/model"
 	"mamba.go/common/sample"
 	"mamba.go/common/tokenizer"
+	"mamba.go/common/trace"
 )
 
 // NewModel makes an implementation's model over loaded weights.
@@ -54,6 +55,7 @@ type flags struct {
 	saveState   string
 	loadState   string
 	ignoreEOS   bool
+	trace       bool
 }
 
 // endOfText is <|endoftext|> in the GPT-NeoX vocabulary: generation stops there.
@@ -73,6 +75,7 @@ func parseFlags(name string, args []string, stderr io.Writer) (*flags, error) {
 	fs.StringVar(&f.saveState, "save-state", "", "write the recurrent state after the prompt to FILE")
 	fs.StringVar(&f.loadState, "load-state", "", "start from the state in FILE; the prompt continues it")
 	fs.BoolVar(&f.ignoreEOS, "ignore-eos", false, "do not stop at <|endoftext|>")
+	fs.BoolVar(&f.trace, "trace", false, "print every op the model reports, token by token, to stdout (e.g. -tokens 5 -n 0 -trace: one token's walk through the model)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: %s MODEL [flags]\n\nMODEL is a mamba.c model.bin, a checkpoint folder (config.json with\nmodel.safetensors or pytorch_model.bin), or an HF repo id in the HF cache.\n\nflags:\n", name)
 		fs.PrintDefaults()
@@ -159,6 +162,13 @@ func Run(name string, args []string, stdout, stderr io.Writer, newModel NewModel
 		return fmt.Errorf("%s: %w", f.model, err)
 	}
 	defer m.Close()
+	if f.trace {
+		tm, ok := m.(model.Traceable)
+		if !ok {
+			return fmt.Errorf("-trace: %s's model reports no trace", name)
+		}
+		tm.SetTracer(&trace.Printer{W: stdout})
+	}
 	if f.loadState != "" {
 		s, err := model.LoadState(f.loadState, c)
 		if err != nil {
