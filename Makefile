@@ -5,7 +5,7 @@ PYTHON  ?= /usr/bin/python3
 MODULES := common learning fused compare cuda
 SHARED  ?= ../shared
 
-.PHONY: all build test vet compare testdata bench clean tokenizer-testdata bench-tokenizer cuda vet-cuda ptx check-ptx
+.PHONY: all build test vet compare testdata course bench clean tokenizer-testdata bench-tokenizer cuda vet-cuda ptx check-ptx
 
 all: build
 
@@ -37,6 +37,11 @@ testdata:
 	@for c in $(TESTDATA_CASES); do \
 		rm -rf testdata/cases/$$c && $(PYTHON) compare/reference/make_case.py $$c testdata/cases/$$c || exit 1; \
 	done
+
+# course: rewrite docs/course.md's worked trace (bin/mamba-learning -trace on
+# testdata/cases/default); make test fails while it is stale.
+course:
+	$(GO) test ./learning/cmd/mamba-learning -run TestCourseTraceIsCurrent -update
 
 # compare: every implementation on the project's cases and, when ../shared is
 # beside the project, on HuggingFace transformers' cases (a line says when
