@@ -355,3 +355,20 @@ func TestTraceNoiseFarBelowTolerance(t *testing.T) {
 		w.Close()
 	}
 }
+
+// Without -trace, only failing rows are localised.
+func TestCompareLocalisesFailingRowsWithoutTrace(t *testing.T) {
+	impls["broken"] = func(w *model.Weights) (model.Mamba, error) {
+		m, err := learning.New(w)
+		return plantIn(m, err, w, breaks[0].learning)
+	}
+	defer delete(impls, "broken")
+	dir := filepath.Join(refcase.RepoRoot(), "testdata", "cases", "default")
+	var out bytes.Buffer
+	code, err := run([]string{"-impl", "learning,broken", dir}, &out)
+	assert.Error(t, err)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, finding(out.String(), "model.bin/broken", "reference"), "first divergence: token 0, layer 0, op skip_d: ")
+	assert.Contains(t, finding(out.String(), "model.bin/broken", "model.bin/learning"), "first divergence: token 0, layer 0, op skip_d: ")
+	assert.NotContains(t, out.String(), "model.bin/learning: ", "a passing row is not localised")
+}

@@ -167,17 +167,11 @@ func compareCase(dir string, names []string, o options) []row {
 				}
 			}
 			if o.traceAll || !r.pass {
-				if r.trace = record(&r, newModel, c); r.trace != nil {
-					if c.Trace != nil {
-						r.findings = append(r.findings, localise(c.Trace, r.trace, "reference", o.traceTol))
-					} else if base == len(rows) {
-						r.findings = append(r.findings, "nothing to localise against: the case has no trace.json, and this row is the baseline")
-					}
-					if base < len(rows) && rows[base].trace != nil {
-						b := &rows[base]
-						r.findings = append(r.findings, localise(b.trace, r.trace, b.format+"/"+b.impl, o.traceTol))
-					}
+				var b *row // nil: r is the baseline
+				if base < len(rows) {
+					b = &rows[base]
 				}
+				localiseRow(&r, b, newModel, c, o.traceTol)
 			}
 			if base < len(rows) && !rows[base].pass && r.pass && firstPass < 0 {
 				// The baseline failed: say how far it is from this, the first row that passed.
@@ -188,6 +182,9 @@ func compareCase(dir string, names []string, o options) []row {
 					b.findings = append(b.findings, localise(r.trace, b.trace, r.format+"/"+r.impl, o.traceTol))
 				}
 			}
+			if base != len(rows) {
+				r.trace = nil // only the baseline's is needed later
+			}
 			rows = append(rows, r)
 		}
 		w.Close()
@@ -196,6 +193,23 @@ func compareCase(dir string, names []string, o options) []row {
 		rows = append(rows, row{caseName: c.Name, format: "-", impl: "-", note: "no model.bin, hf/ or state-spaces/ in the case"})
 	}
 	return rows
+}
+
+// localiseRow adds to r where its trace first parts from the reference's
+// (when the case has one) and from the baseline b's (nil when r is the
+// baseline).
+func localiseRow(r, b *row, newModel func() (model.Mamba, error), c *refcase.Case, tol float64) {
+	if r.trace = record(r, newModel, c); r.trace == nil {
+		return
+	}
+	if c.Trace != nil {
+		r.findings = append(r.findings, localise(c.Trace, r.trace, "reference", tol))
+	} else if b == nil {
+		r.findings = append(r.findings, "nothing to localise against: the case has no trace.json, and this row is the baseline")
+	}
+	if b != nil && b.trace != nil {
+		r.findings = append(r.findings, localise(b.trace, r.trace, b.format+"/"+b.impl, tol))
+	}
 }
 
 // vsNote says how far a row's logits are, relative to the case's largest
