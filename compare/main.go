@@ -68,7 +68,7 @@ func run(args []string, stdout io.Writer) (int, error) {
 	var o options
 	fs.Float64Var(&o.tol, "tol", DefaultTol, "max logit error relative to the case's largest |logit|")
 	fs.BoolVar(&o.traceAll, "trace", false, "localise every row (failing rows always are): the first op where its trace parts from the reference's and the baseline's")
-	fs.Float64Var(&o.traceTol, "trace-tol", DefaultTraceTol, "max error of one op's result relative to that vector's largest |value|, for -trace")
+	fs.Float64Var(&o.traceTol, "trace-tol", DefaultTraceTol, "a row's first divergence from a trace is the first op whose error exceeds this fraction of its vector's largest |value|")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: compare [-impl %s] [-tol %g] [-trace] [-trace-tol %g] CASE_DIR...\n", strings.Join(implOrder, ","), DefaultTol, DefaultTraceTol)
 		fs.PrintDefaults()
