@@ -5,7 +5,7 @@ PYTHON  ?= /usr/bin/python3
 MODULES := common learning fused compare cuda
 SHARED  ?= ../shared
 
-.PHONY: all build test vet fuzz compare testdata bench clean tokenizer-testdata bench-tokenizer cuda vet-cuda ptx check-ptx
+.PHONY: all build test vet fuzz compare testdata course bench clean tokenizer-testdata bench-tokenizer cuda vet-cuda ptx check-ptx
 
 all: build
 
@@ -51,15 +51,24 @@ testdata:
 		rm -rf testdata/cases/$$c && $(PYTHON) compare/reference/make_case.py $$c testdata/cases/$$c || exit 1; \
 	done
 
+# course: rewrite docs/course.md's worked trace (bin/mamba-learning -trace on
+# testdata/cases/default); make test fails while it is stale.
+course:
+	$(GO) test ./learning/cmd/mamba-learning -run TestCourseTraceIsCurrent -update
+
 # compare: every implementation on the project's cases and, when ../shared is
-# beside the project, on HuggingFace transformers' cases.
-COMPARE_CASES = testdata/cases/* $(wildcard $(SHARED)/reference/hf-transformers/*)
+# beside the project, on HuggingFace transformers' cases (a line says when
+# they are skipped). COMPARE_FLAGS=-trace localises every row.
+HF_CASES      := $(SHARED)/reference/hf-transformers
+COMPARE_CASES = testdata/cases/* $(wildcard $(HF_CASES)/*)
 COMPARE_IMPLS ?= learning,fused
+COMPARE_FLAGS ?=
 
 compare:
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/compare ./compare
-	$(BIN)/compare -impl $(COMPARE_IMPLS) $(COMPARE_CASES)
+	@test -d $(HF_CASES) || echo "compare: skipping HuggingFace transformers' cases: $(HF_CASES) not found"
+	$(BIN)/compare -impl $(COMPARE_IMPLS) $(COMPARE_FLAGS) $(COMPARE_CASES)
 
 # bench: tok/s of every implementation on a 130m-shaped random model (written
 # to .cache/bench/ on first use), beside this machine's read bandwidth and the

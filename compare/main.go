@@ -2,13 +2,16 @@
 // with PyTorch: for every reference case, model format and implementation it
 // feeds the case's tokens from an empty state and measures the logits
 // against the case's logits.npy, checks the greedy continuation, saves the
-// state half-way and restores it into a fresh model, and compares the
-// implementations' logits with each other.
+// state half-way and restores it into a fresh model, and compares every
+// row's logits with the case's first row (the baseline).
 //
-//	compare [-impl learning,fused] [-tol 1e-5] CASE_DIR...
+//	compare [-impl learning,fused] [-tol 1e-5] [-trace] [-trace-tol 1e-4] CASE_DIR...
 //
 // It prints one table row per (case, format, implementation) and exits
-// non-zero when any row fails.
+// non-zero when any row fails. Under the table, for every failing row (every
+// row with -trace), the first op where its trace parts from the reference's
+// trace (trace.json in the case) and from the baseline's: token, layer, op,
+// error and scale (localise.go).
 package main
 
 import (
@@ -26,6 +29,7 @@ import (
 	"mamba.go/common/load"
 	"mamba.go/common/model"
 	"mamba.go/common/refcase"
+	"mamba.go/common/trace"
 )
 
 // DefaultTol is the tolerance every implementation's tests use too.
@@ -48,14 +52,25 @@ type row struct {
 	res                    *refcase.Result
 	note                   string
 	pass                   bool
+	trace                  *trace.Trace // recorded when localising; nil otherwise
+	findings               []string     // where this row first parts from the reference and the baseline
+}
+
+// options are the command line's settings.
+type options struct {
+	tol, traceTol float64
+	traceAll      bool // localise every row, not only failing ones
 }
 
 func run(args []string, stdout io.Writer) (int, error) {
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
-	implList := fs.String("impl", strings.Join(implOrder, ","), "comma-separated implementations to run; the first is the baseline for cross-checks")
-	tol := fs.Float64("tol", DefaultTol, "max logit error relative to the case's largest |logit|")
+	implList := fs.String("impl", strings.Join(implOrder, ","), "comma-separated implementations to run, in this order; a case's first row (its first model format, the first implementation) is the baseline every other row is compared with")
+	var o options
+	fs.Float64Var(&o.tol, "tol", DefaultTol, "max logit error relative to the case's largest |logit|")
+	fs.BoolVar(&o.traceAll, "trace", false, "localise every row (failing rows always are): the first op where its trace parts from the reference's and the baseline's")
+	fs.Float64Var(&o.traceTol, "trace-tol", DefaultTraceTol, "a row's first divergence from a trace is the first op whose error exceeds this fraction of its vector's largest |value|")
 	usage := func(w io.Writer) {
-		fmt.Fprintf(w, "usage: compare [-impl %s] [-tol %g] CASE_DIR...\n", strings.Join(implOrder, ","), DefaultTol)
+		fmt.Fprintf(w, "usage: compare [-impl %s] [-tol %g] [-trace] [-trace-tol %g] CASE_DIR...\n", strings.Join(implOrder, ","), DefaultTol, DefaultTraceTol)
 		fs.SetOutput(w)
 		fs.PrintDefaults()
 	}
@@ -80,9 +95,9 @@ func run(args []string, stdout io.Writer) (int, error) {
 
 	var rows []row
 	for _, dir := range fs.Args() {
-		rows = append(rows, compareCase(dir, names, *tol)...)
+		rows = append(rows, compareCase(dir, names, o)...)
 	}
-	failed := printTable(stdout, rows, *tol)
+	failed := printTable(stdout, rows, o.tol)
 	if failed > 0 {
 		return 1, fmt.Errorf("%d of %d checks failed", failed, len(rows))
 	}
@@ -116,37 +131,70 @@ func parseImpls(list string) ([]string, error) {
 
 // compareCase runs every format and implementation on one case. A case or
 // format that cannot be read is a failing row: the rest still runs.
-func compareCase(dir string, names []string, tol float64) []row {
+//
+// The case's first row with logits (its first format, the first
+// implementation of -impl) is the baseline; every other row's NOTE says
+// how far its logits are from the baseline's, and a row further than tol
+// from a baseline that passed fails. When the baseline itself failed, the
+// reference alone decides the other rows, and the baseline's NOTE says how
+// far it is from the first row that passed.
+func compareCase(dir string, names []string, o options) []row {
 	c, err := refcase.Load(dir)
 	if err != nil {
 		return []row{{caseName: dir, format: "-", impl: "-", note: err.Error()}}
 	}
 	var rows []row
-	var baseline [][]float32 // logits of the first row that passed
-	var baseName string
+	base, firstPass := -1, -1 // indexes into rows
 	for _, format := range c.ModelFormats() {
 		w, loadNote, err := openFormat(dir, format)
+		if err == nil && c.Trace != nil {
+			if err = c.Trace.Check(w.Config); err != nil {
+				err = fmt.Errorf("%s: %w", filepath.Join(dir, trace.IndexFile), err)
+				w.Close()
+			}
+		}
 		if err != nil {
 			rows = append(rows, row{caseName: c.Name, format: format, impl: "-", note: err.Error()})
 			continue
 		}
 		for _, name := range names {
-			r := checkImpl(c, w, format, name, tol)
+			r := checkImpl(c, w, format, name, o.tol)
 			r.note = joinNote(loadNote, r.note)
-			if r.res != nil {
-				if baseline == nil && r.pass {
-					baseline, baseName = r.res.Logits, format+"/"+name
-				} else if baseline != nil {
-					d := maxDiff(baseline, r.res.Logits)
-					if d == 0 {
-						r.note = joinNote(r.note, "bit-identical to "+baseName)
-					} else {
-						r.note = joinNote(r.note, fmt.Sprintf("vs %s: %.2g rel", baseName, d/c.MaxAbsLogit()))
-					}
-					if d/c.MaxAbsLogit() > tol {
-						r.pass = false
-					}
+			newModel := func() (model.Mamba, error) { return impls[name](w) }
+			if r.res == nil {
+				rows = append(rows, r)
+				continue
+			}
+			if base < 0 {
+				// The baseline: its trace is kept, to localise the rows that disagree with it.
+				base = len(rows)
+				r.trace, _ = recordTrace(newModel, c, r.impl)
+			} else {
+				b := &rows[base]
+				d := maxDiff(b.res.Logits, r.res.Logits) / c.MaxAbsLogit()
+				r.note = joinNote(r.note, vsNote(d, b))
+				if b.pass && d > o.tol {
+					r.pass = false
 				}
+			}
+			if o.traceAll || !r.pass {
+				var b *row // nil: r is the baseline
+				if base < len(rows) {
+					b = &rows[base]
+				}
+				localiseRow(&r, b, newModel, c, o.traceTol)
+			}
+			if base < len(rows) && !rows[base].pass && r.pass && firstPass < 0 {
+				// The baseline failed: say how far it is from this, the first row that passed.
+				firstPass = len(rows)
+				b := &rows[base]
+				b.note = joinNote(b.note, vsNote(maxDiff(r.res.Logits, b.res.Logits)/c.MaxAbsLogit(), &r)+" (the first row that passed)")
+				if r.trace = record(&r, newModel, c); r.trace != nil && b.trace != nil {
+					b.findings = append(b.findings, localise(r.trace, b.trace, r.format+"/"+r.impl, o.traceTol))
+				}
+			}
+			if base != len(rows) {
+				r.trace = nil // only the baseline's is needed later
 			}
 			rows = append(rows, r)
 		}
@@ -156,6 +204,45 @@ func compareCase(dir string, names []string, tol float64) []row {
 		rows = append(rows, row{caseName: c.Name, format: "-", impl: "-", note: "no model.bin, hf/ or state-spaces/ in the case"})
 	}
 	return rows
+}
+
+// localiseRow adds to r where its trace first parts from the reference's
+// (when the case has one) and from the baseline b's (nil when r is the
+// baseline).
+func localiseRow(r, b *row, newModel func() (model.Mamba, error), c *refcase.Case, tol float64) {
+	if r.trace = record(r, newModel, c); r.trace == nil {
+		return
+	}
+	if c.Trace != nil {
+		r.findings = append(r.findings, localise(c.Trace, r.trace, "reference", tol))
+	} else if b == nil {
+		r.findings = append(r.findings, "nothing to localise against: the case has no trace.json, and this row is the baseline")
+	}
+	if b != nil && b.trace != nil {
+		r.findings = append(r.findings, localise(b.trace, r.trace, b.format+"/"+b.impl, tol))
+	}
+}
+
+// vsNote says how far a row's logits are, relative to the case's largest
+// |logit|, from those of row b.
+func vsNote(rel float64, b *row) string {
+	if rel == 0 {
+		return "bit-identical to " + b.format + "/" + b.impl
+	}
+	return fmt.Sprintf("vs %s/%s: %.2g rel", b.format, b.impl, rel)
+}
+
+// record returns r's trace, recorded now unless it already was; a model
+// that cannot be traced gets a finding that says why, and nil.
+func record(r *row, newModel func() (model.Mamba, error), c *refcase.Case) *trace.Trace {
+	if r.trace != nil {
+		return r.trace
+	}
+	t, err := recordTrace(newModel, c, r.impl)
+	if err != nil {
+		r.findings = append(r.findings, "no trace: "+err.Error())
+	}
+	return t
 }
 
 // openFormat loads one model format of a case. A checkpoint folder stores
@@ -271,6 +358,7 @@ func printTable(out io.Writer, rows []row, tol float64) int {
 			yesNo(r.res.GreedyOK), yesNo(r.res.StateRestoreOK), verdict, r.note)
 	}
 	tw.Flush()
+	printFindings(out, rows)
 	fmt.Fprintf(out, "tolerance: %g of the largest |logit|; %d checks, %d failed\n", tol, len(rows), failed)
 	return failed
 }

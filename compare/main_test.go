@@ -22,6 +22,8 @@ func caseDirs(t *testing.T) []string {
 	dirs := refcase.Dirs(filepath.Join(root, "testdata", "cases"))
 	if shared := refcase.SharedDir(); shared != "" {
 		dirs = append(dirs, refcase.Dirs(filepath.Join(shared, "reference", "hf-transformers"))...)
+	} else {
+		t.Log("skipping HuggingFace transformers' cases: no ../shared beside the project")
 	}
 	if len(dirs) == 0 {
 		t.Skip("no reference cases: run make testdata")

@@ -2,7 +2,7 @@
 // (bin/mamba-learning, bin/mamba-fused, bin/mamba-cuda), with mamba.c's flags:
 //
 //	mamba-IMPL MODEL [-n steps] [-i prompt | -i - | -f FILE | -tokens 1,2,3] [-t temperature] [-p top_p]
-//	           [-s seed] [-z tokenizer] [-save-state FILE] [-load-state FILE [-force-state]] [-ignore-eos]
+//	           [-s seed] [-z tokenizer] [-save-state FILE] [-load-state FILE [-force-state]] [-ignore-eos] [-trace]
 //
 // Generated tokens stream to stdout as they are made; the prompt's and the
 // generation's tok/s go to stderr.
@@ -28,6 +28,7 @@ import (
 	"mamba.go/common/model"
 	"mamba.go/common/sample"
 	"mamba.go/common/tokenizer"
+	"mamba.go/common/trace"
 )
 
 // NewModel makes an implementation's model over loaded weights.
@@ -72,6 +73,7 @@ type flags struct {
 	saveState   string
 	loadState   string
 	ignoreEOS   bool
+	trace       bool
 }
 
 // endOfText is <|endoftext|> in the GPT-NeoX vocabulary: generation stops there.
@@ -93,6 +95,7 @@ func parseFlags(name string, args []string, stdout, stderr io.Writer) (*flags, e
 	fs.StringVar(&f.saveState, "save-state", "", "write the recurrent state after the prompt to FILE")
 	fs.StringVar(&f.loadState, "load-state", "", "start from the state in FILE; the prompt continues it")
 	fs.BoolVar(&f.ignoreEOS, "ignore-eos", false, "do not stop at <|endoftext|>")
+	fs.BoolVar(&f.trace, "trace", false, "print every op the model reports, token by token, to stdout (e.g. -tokens 5 -n 0 -trace: one token's walk through the model)")
 	usage := func(w io.Writer) {
 		fmt.Fprintf(w, "usage: %s MODEL [flags]\n\nMODEL is a mamba.c model.bin, a checkpoint folder (config.json with\nmodel.safetensors or pytorch_model.bin), or an HF repo id in the HF cache.\nA prompt (-i, -f or stdin) that is not valid UTF-8 is refused, as by\n`mamba tokenize`, rather than silently changed.\n\nflags:\n", name)
 		fs.SetOutput(w)
@@ -194,6 +197,13 @@ func Run(name string, args []string, stdout, stderr io.Writer, newModel NewModel
 		return fmt.Errorf("%s: %w", f.model, err)
 	}
 	defer m.Close()
+	if f.trace {
+		tm, ok := m.(model.Traceable)
+		if !ok {
+			return fmt.Errorf("-trace: %s's model reports no trace", name)
+		}
+		tm.SetTracer(&trace.Printer{W: stdout})
+	}
 	if f.loadState != "" {
 		s, err := model.LoadState(f.loadState, c)
 		if err != nil {

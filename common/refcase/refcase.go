@@ -6,6 +6,7 @@
 //	greedy.json   {"prompt": [...], "tokens": [...]}: greedy continuation of prompt
 //	model.bin     the weights in mamba.c's format
 //	hf/, state-spaces/  the same weights as checkpoint folders (optional)
+//	trace.json, trace.npy  every op's result for the first tokens (optional; common/trace)
 package refcase
 
 import (
@@ -16,6 +17,7 @@ import (
 	"runtime"
 
 	"mamba.go/common/npy"
+	"mamba.go/common/trace"
 )
 
 // Case is one reference case loaded from its folder.
@@ -25,6 +27,7 @@ type Case struct {
 	Tokens []int
 	Logits *npy.Array // [len(Tokens)][padded_vocab]
 	Greedy Greedy
+	Trace  *trace.Trace // the reference's intermediates for the first tokens; nil if the case has none
 }
 
 // Greedy is a greedy continuation: Tokens follow Prompt at temperature 0.
@@ -56,6 +59,12 @@ func Load(dir string) (*Case, error) {
 		return nil, fmt.Errorf("%s: logits.npy has %d rows for %d tokens", dir, logits.Rows, len(c.Tokens))
 	}
 	c.Logits = logits
+	if c.Trace, err = trace.Load(dir); err != nil {
+		return nil, err
+	}
+	if c.Trace != nil && c.Trace.Positions() > len(c.Tokens) {
+		return nil, fmt.Errorf("%s: trace.json has %d positions for %d tokens", dir, c.Trace.Positions(), len(c.Tokens))
+	}
 	return c, nil
 }
 

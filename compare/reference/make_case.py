@@ -9,6 +9,7 @@ The folder has the same layout as the HF cases in ../shared/reference/hf-transfo
     tokens.json                 token ids, fed one at a time from an empty state
     logits.npy                  float32 [len(tokens), padded_vocab], logits after each token
     greedy.json                 {"prompt": tokens[:8], "tokens": 16 greedy ids}
+    trace.json, trace.npy       every op's result for the first 3 tokens (see write_trace)
     state-spaces/config.json    + pytorch_model.bin (torch.save of the state dict, state-spaces naming)
     hf/config.json              + generation_config.json + model.safetensors (HF naming)
 
@@ -32,6 +33,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mamba_ref  # noqa: E402
 
 PROMPT_LEN, GREEDY_LEN = 8, 16
+TRACE_TOKENS = 3      # tokens whose every intermediate goes into trace.npy
 EMBED_STD = 0.02      # embedding init std, mamba_ssm's initializer_range
 OUT_PROJ_GAIN = 3     # out_proj scaled up so the mixers, not the token's own embedding, pick the
                       # next token (with gain 1, tied greedy mostly repeats the last token)
@@ -110,7 +112,30 @@ def run(model, tokens):
     return logits, gen, (top2[:, 0] - top2[:, 1]).tolist()
 
 
+def trace(model, tokens):
+    """[(pos, layer, op, float64 values)] of every op, in execution order, for tokens fed
+    from an empty state (mamba_ref.Mamba.tracer)."""
+    entries = []
+    model.tracer = lambda pos, layer, op, v: entries.append((pos, layer, op, v.detach().clone()))
+    try:
+        model.run(tokens)
+    finally:
+        model.tracer = None
+    return entries
+
+
 # ------------------------------------------------------------------ writers
+
+def write_trace(out, entries):
+    """trace.npy: float32 [total], every entry's values one after another; trace.json: one
+    {"pos", "layer", "op", "len"} per entry, in the same order (layer -1: embedding, head).
+    The Go reader is common/trace.Load."""
+    index = [{"pos": p, "layer": l, "op": op, "len": v.numel()} for p, l, op, v in entries]
+    values = torch.cat([v.reshape(-1) for _, _, _, v in entries]).to(torch.float32).numpy()
+    np.save(os.path.join(out, "trace.npy"), values)
+    with open(os.path.join(out, "trace.json"), "w") as f:
+        f.write("[\n" + ",\n".join(json.dumps(e) for e in index) + "\n]\n")
+
 
 def write_json(path, obj, hf=False):
     with open(path, "w") as f:
@@ -191,6 +216,7 @@ def make_case(name, out):
     write_json(os.path.join(out, "tokens.json"), tokens)
     np.save(os.path.join(out, "logits.npy"), logits.to(torch.float32).numpy())
     write_json(os.path.join(out, "greedy.json"), {"prompt": tokens[:PROMPT_LEN], "tokens": gen})
+    write_trace(out, trace(model64, tokens[:TRACE_TOKENS]))
 
     write_json(os.path.join(out, "state-spaces", "config.json"), state_spaces_config(tied, **sizes))
     torch.save(sd, os.path.join(out, "state-spaces", "pytorch_model.bin"))

@@ -11,17 +11,25 @@ Per token, with h the residual stream [d_model]:
 
     RMSNorm(x) = x * rsqrt(mean(x^2) + 1e-5)
 
-Mixer step (per layer state: conv_state [d_inner, d_conv], ssm_state [d_inner, d_state]):
+Mixer step (per layer state: conv_state [d_inner, d_conv], ssm_state [d_inner, d_state]),
+on normed = RMSNorm(h) * norm_w, the mixer's input [d_model]:
 
-    x, z      = split(in_proj @ u)                 x, z: [d_inner]
+    x, z       = split(in_proj @ normed)           x, z: [d_inner]
     conv_state = roll conv_state left by one column, last column = x
-    x         = silu(sum_k conv_state[:, k] * conv_w[:, k] + conv_b)
-    dt_low, B, C = split(x_proj @ x)               [dt_rank], [d_state], [d_state]
-    dt        = softplus(dt_proj_w @ dt_low + dt_proj_b)           [d_inner]
-    dA        = exp(dt[:, None] * A)               A = -exp(A_log)  [d_inner, d_state]
-    ssm_state = ssm_state * dA + x[:, None] * (dt[:, None] * B[None, :])
-    y         = ssm_state @ C + D * x                               [d_inner]
-    out       = out_proj @ (y * silu(z))                            [d_model]
+    u          = silu(sum_k conv_state[:, k] * conv_w[:, k] + conv_b)   the scan's input [d_inner]
+    dt_low, B, C = split(xDBC = x_proj @ u)        [dt_rank], [d_state], [d_state]
+    dt         = softplus(dt_proj_w @ dt_low + dt_proj_b)          [d_inner]
+    dA         = exp(dt[:, None] * A)              A = -exp(A_log)  [d_inner, d_state]
+    ssm_state  = ssm_state * dA + u[:, None] * (dt[:, None] * B[None, :])
+    y          = ssm_state @ C + D * u                              [d_inner]
+    out        = out_proj @ (y * silu(z))                           [d_model]
+
+The names are the project's vocabulary (common/model/ops.go, docs/mamba-step.md): the
+step is grouped under the same phase headings (in_proj_conv, x_proj, dt_scan_gate,
+out_proj, head), and each op's result is reported under its op name (embedding, norm,
+in_proj, conv, silu, x_proj, dt_proj, softplus, scan, skip_d, gate, out_proj,
+residual, norm_f, lm_head) to Mamba.tracer when one is set, as the Go implementations
+report it to a model.Tracer: make_case.py writes these as the case's trace.
 
 Weights can come from mamba.c's model.bin (load_model_bin) or from a state
 dict in state-spaces naming (from_state_dict).
@@ -86,11 +94,13 @@ class Mamba:
         self.layers = [{k: t.to(dtype).contiguous() for k, t in layer.items()} for layer in layers]
         self.norm_f = norm_f.to(dtype)
         self.lm_head = self.embedding if lm_head is None else lm_head.to(dtype).contiguous()
+        self.tracer = None  # tracer(pos, layer, op, values) after every op, or None
         self.reset()
 
     def reset(self):
-        """Empty state: every conv_state and ssm_state is zero."""
+        """Empty state: every conv_state and ssm_state is zero; positions count from 0 again."""
         c = self.config
+        self.pos = 0  # tokens fed since the last reset, for the tracer
         self.conv_state = [torch.zeros(c.d_inner, c.d_conv, dtype=self.dtype) for _ in range(c.n_layers)]
         self.ssm_state = [torch.zeros(c.d_inner, c.d_state, dtype=self.dtype) for _ in range(c.n_layers)]
 
@@ -103,35 +113,71 @@ class Mamba:
         self.conv_state = [t.to(self.dtype).clone() for t in conv]
         self.ssm_state = [t.to(self.dtype).clone() for t in ssm]
 
-    def mixer_step(self, i, u):
-        """One recurrent step of layer i's mixer on u [d_model]; updates its state."""
+    def trace(self, layer, op, values):
+        """Reports op's result to the tracer, if any: tracer(pos, layer, op, values)."""
+        if self.tracer is not None:
+            self.tracer(self.pos, layer, op, values)
+
+    def mixer_step(self, i, normed):
+        """One recurrent step of layer i's mixer on normed [d_model]; updates its state."""
         w, c = self.layers[i], self.config
         conv_state, ssm_state = self.conv_state[i], self.ssm_state[i]
-        xz = F.linear(u, w["in_proj"])                       # [2*d_inner]
+
+        # -- in_proj_conv: norm (in step), in_proj, conv, silu
+        xz = F.linear(normed, w["in_proj"])                  # [2*d_inner]
+        self.trace(i, "in_proj", xz)
         x, z = xz[: c.d_inner], xz[c.d_inner:]               # [d_inner] each
         # Causal depthwise conv over the last d_conv inputs.
         conv_state.copy_(torch.roll(conv_state, shifts=-1, dims=-1))
         conv_state[:, -1] = x
-        x = F.silu((conv_state * w["conv_w"]).sum(-1) + w["conv_b"])  # [d_inner]
-        # Input-dependent dt, B, C.
-        x_db = F.linear(x, w["x_proj"])                      # [dt_rank + 2*d_state]
-        dt_low, B, C = torch.split(x_db, [c.dt_rank, c.d_state, c.d_state])
-        dt = F.softplus(F.linear(dt_low, w["dt_proj_w"], w["dt_proj_b"]))  # [d_inner]; x > 20 -> x
-        # Selective scan, one step: h = h * exp(dt*A) + x * dt * B.
+        u = (conv_state * w["conv_w"]).sum(-1) + w["conv_b"]  # [d_inner]
+        self.trace(i, "conv", u)
+        u = F.silu(u)                                        # the scan's input
+        self.trace(i, "silu", u)
+
+        # -- x_proj: input-dependent dt, B, C
+        xDBC = F.linear(u, w["x_proj"])                      # [dt_rank + 2*d_state]
+        self.trace(i, "x_proj", xDBC)
+        dt_low, B, C = torch.split(xDBC, [c.dt_rank, c.d_state, c.d_state])
+
+        # -- dt_scan_gate: dt_proj, softplus, scan, skip_d, gate
+        dt = F.linear(dt_low, w["dt_proj_w"], w["dt_proj_b"])  # [d_inner]
+        self.trace(i, "dt_proj", dt)
+        dt = F.softplus(dt)                                  # x > 20 -> x
+        self.trace(i, "softplus", dt)
+        # Selective scan, one step: h = h * exp(dt*A) + u * dt * B.
         dA = torch.exp(dt[:, None] * w["A"])                 # [d_inner, d_state]
         dB = dt[:, None] * B[None, :]                        # [d_inner, d_state]
-        ssm_state.copy_(ssm_state * dA + x[:, None] * dB)
-        y = torch.mv(ssm_state, C) + w["D"] * x              # [d_inner]
+        ssm_state.copy_(ssm_state * dA + u[:, None] * dB)
+        y = torch.mv(ssm_state, C)                           # [d_inner]
+        self.trace(i, "scan", y)
+        y = y + w["D"] * u
+        self.trace(i, "skip_d", y)
         y = y * F.silu(z)
-        return F.linear(y, w["out_proj"])                    # [d_model]
+        self.trace(i, "gate", y)
+
+        # -- out_proj: out_proj (residual in step)
+        out = F.linear(y, w["out_proj"])                     # [d_model]
+        self.trace(i, "out_proj", out)
+        return out
 
     @torch.no_grad()
     def step(self, token):
         """Feeds one token id; returns logits [padded_vocab] (a new tensor)."""
         h = self.embedding[token]                            # [d_model]
+        self.trace(-1, "embedding", h)
         for i, w in enumerate(self.layers):
-            h = h + self.mixer_step(i, rms_norm(h, w["norm"]))
-        return F.linear(rms_norm(h, self.norm_f), self.lm_head)
+            normed = rms_norm(h, w["norm"])                  # in_proj_conv: norm
+            self.trace(i, "norm", normed)
+            h = h + self.mixer_step(i, normed)               # out_proj: residual
+            self.trace(i, "residual", h)
+        # -- head: norm_f, lm_head
+        normed = rms_norm(h, self.norm_f)
+        self.trace(-1, "norm_f", normed)
+        logits = F.linear(normed, self.lm_head)
+        self.trace(-1, "lm_head", logits)
+        self.pos += 1
+        return logits
 
     def run(self, tokens):
         """Resets, then feeds tokens one at a time; logits [len(tokens), padded_vocab]."""

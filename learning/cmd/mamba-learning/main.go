@@ -8,6 +8,6 @@ import (
 	"mamba.go/learning"
 )
 
-func main() {
-	cli.Main("mamba-learning", func(w *model.Weights) (model.Mamba, error) { return learning.New(w) })
-}
+func main() { cli.Main("mamba-learning", newModel) }
+
+func newModel(w *model.Weights) (model.Mamba, error) { return learning.New(w) }

@@ -1,0 +1,91 @@
+package trace
+
+import (
+	"math"
+
+	"mamba.go/common/model"
+)
+
+// Diff is how far one entry of a trace is from the same entry of a
+// reference trace: the largest |got − want| over the vector, and the
+// vector's scale, its largest |want|. Errors are measured against the
+// scale of the vector they are in: the ops' results differ in size by
+// orders of magnitude (Δ ~ 1e-2, logits ~ 1).
+type Diff struct {
+	Key
+	MaxAbsErr float64
+	Scale     float64
+}
+
+// Rel is MaxAbsErr relative to Scale (+Inf for an error on an all-zero vector).
+func (d Diff) Rel() float64 {
+	if d.MaxAbsErr == 0 {
+		return 0
+	}
+	if d.Scale == 0 {
+		return math.Inf(1)
+	}
+	return d.MaxAbsErr / d.Scale
+}
+
+// Phase is the phase of the diff's op ("" for the embedding).
+func (d Diff) Phase() model.Phase {
+	info, _ := model.LookupOp(d.Op)
+	return info.Phase
+}
+
+// Comparison is the result of FirstDivergence.
+type Comparison struct {
+	First    *Diff // the first entry over the tolerance, in execution order; nil if none
+	Worst    Diff  // the largest Rel among the entries compared up to First (all if First is nil)
+	Compared int   // entries present in both traces and compared
+}
+
+// FirstDivergence compares got with want entry by entry, in want's
+// (execution) order, over the entries present in both: an implementation
+// that reports only phase ends (fused) is compared at those. The first
+// entry whose error is over tol of its scale is where the two part; every
+// entry after it inherits the error, so only the first one says where a
+// bug is. Entries of different lengths count as diverged (+Inf).
+func FirstDivergence(want, got *Trace, tol float64) Comparison {
+	byKey := make(map[Key][]float32, len(got.Entries))
+	for _, e := range got.Entries {
+		byKey[e.Key()] = e.Values
+	}
+	var c Comparison
+	for _, w := range want.Entries {
+		g, ok := byKey[w.Key()]
+		if !ok {
+			continue
+		}
+		d := diff(w, g)
+		c.Compared++
+		if d.Rel() > c.Worst.Rel() || c.Compared == 1 {
+			c.Worst = d
+		}
+		if d.Rel() > tol {
+			c.First = &d
+			return c
+		}
+	}
+	return c
+}
+
+func diff(want Entry, got []float32) Diff {
+	d := Diff{Key: want.Key()}
+	if len(got) != len(want.Values) {
+		d.MaxAbsErr = math.Inf(1)
+		return d
+	}
+	for i, w := range want.Values {
+		d.Scale = math.Max(d.Scale, math.Abs(float64(w)))
+		e := math.Abs(float64(got[i]) - float64(w))
+		if !(e <= d.MaxAbsErr) { // NaN counts as the largest error
+			d.MaxAbsErr = e
+			if math.IsNaN(e) {
+				d.MaxAbsErr = math.Inf(1)
+			}
+		}
+	}
+	return d
+}
