@@ -183,9 +183,10 @@ func perturbed(w *model.Weights) *model.Weights {
 // writeEmuInput writes config.txt and weights.bin for cuda/emu (emu.cpp).
 func writeEmuInput(t *testing.T, dir string, w *model.Weights, p plan) {
 	t.Helper()
-	c, s := w.Config, shapeOf(w.Config)
-	ts, err := planWeights(c, sharesHead(w)).tensors(w)
+	s := shapeOf(w.Config)
+	lay, err := planWeights(w)
 	require.NoError(t, err)
+	ts := lay.tensors
 	var cfg strings.Builder
 	fmt.Fprintf(&cfg, "%d %d %d %d %d %d %d %d %d %d %g\n", s.L, s.d, s.di, s.r, s.n, s.k, s.vocab, s.vocabPadded,
 		threads, argmaxThreads, float32(1e-5))

@@ -23,8 +23,8 @@ type Mamba struct {
 	plan plan
 	run  launcher
 	k    kernels
-	wmem cu.DevicePtr // the weights, laid out by weightLayout
-	work cu.DevicePtr // activations and state, laid out by workLayout
+	wmem cu.DevicePtr // the weights, laid out by planWeights
+	work cu.DevicePtr // activations and state, laid out by planWork
 	w    devWeights
 	a    devWork
 	host []float32 // [V] logits copied back by Forward
@@ -41,25 +41,14 @@ type kernels struct {
 	argmax        kernel // greedy sampling on the device
 }
 
-// devLayer is one layer's weights on the device.
-type devLayer struct {
-	inProj, convW, convB, xProj, dtW, dtB, A, D, outProj, norm cu.DevicePtr
-}
-
-// devWeights are the device addresses of every weight.
-type devWeights struct {
-	embedding cu.DevicePtr // [V][d]
-	layers    []devLayer
-	normF     cu.DevicePtr // [d]
-	lmHead    cu.DevicePtr // [V][d]
-}
-
-// devWork are the device addresses of the activations and the state.
-type devWork struct {
-	h, u, z, xDBC, y, logits, argmax cu.DevicePtr
-	conv                             cu.DevicePtr // [L][di][k]
-	ssm                              cu.DevicePtr // [L][di][n]
-}
+// devLayer, devWeights and devWork are the device addresses of one
+// layer's weights, of every weight, and of the activations and the state:
+// layout.go's tables of offsets, each offset added to its allocation.
+type (
+	devLayer   = layerTensors[cu.DevicePtr]
+	devWeights = weightTensors[cu.DevicePtr]
+	devWork    = workTensors[cu.DevicePtr]
+)
 
 // New creates a CUDA context on GPU 0, compiles the kernels for it, copies
 // the weights to it and starts from the empty state. Close releases it all.
@@ -102,39 +91,30 @@ func New(w *model.Weights) (*Mamba, error) {
 
 // upload copies every weight to one device allocation.
 func (m *Mamba) upload(w *model.Weights) error {
-	lay := planWeights(m.c, sharesHead(w))
-	ts, err := lay.tensors(w)
+	lay, err := planWeights(w)
 	if err != nil {
 		return err
 	}
 	if m.wmem, err = cu.MemAlloc(lay.size); err != nil {
 		return fmt.Errorf("cuda: %s: allocating %.2f GiB for the weights: %w", m.dev.name, float64(lay.size)/(1<<30), err)
 	}
-	for _, t := range ts {
+	for _, t := range lay.tensors {
 		if err := cu.MemcpyHtoD(m.wmem+cu.DevicePtr(t.off), unsafe.Pointer(&t.data[0]), 4*int64(len(t.data))); err != nil {
 			return fmt.Errorf("cuda: copying %s to the device: %w", t.name, err)
 		}
 	}
-	at := func(off int64) cu.DevicePtr { return m.wmem + cu.DevicePtr(off) }
-	m.w = devWeights{embedding: at(lay.embedding), normF: at(lay.normF), lmHead: at(lay.lmHead),
-		layers: make([]devLayer, len(lay.layers))}
-	for l, o := range lay.layers {
-		m.w.layers[l] = devLayer{inProj: at(o.inProj), convW: at(o.convW), convB: at(o.convB), xProj: at(o.xProj),
-			dtW: at(o.dtW), dtB: at(o.dtB), A: at(o.A), D: at(o.D), outProj: at(o.outProj), norm: at(o.norm)}
-	}
+	m.w = mapWeights(lay.off, func(off int64) cu.DevicePtr { return m.wmem + cu.DevicePtr(off) })
 	return nil
 }
 
 // allocWork allocates the activations and the state.
 func (m *Mamba) allocWork() error {
-	lay := planWork(m.c)
+	_, size := planWork(m.c, offset)
 	var err error
-	if m.work, err = cu.MemAlloc(lay.size); err != nil {
-		return fmt.Errorf("cuda: %s: allocating %d bytes for activations and state: %w", m.dev.name, lay.size, err)
+	if m.work, err = cu.MemAlloc(size); err != nil {
+		return fmt.Errorf("cuda: %s: allocating %d bytes for activations and state: %w", m.dev.name, size, err)
 	}
-	at := func(off int64) cu.DevicePtr { return m.work + cu.DevicePtr(off) }
-	m.a = devWork{h: at(lay.h), u: at(lay.u), z: at(lay.z), xDBC: at(lay.xDBC), y: at(lay.y),
-		logits: at(lay.logits), argmax: at(lay.argmax), conv: at(lay.conv), ssm: at(lay.ssm)}
+	m.a, _ = planWork(m.c, func(off int64) cu.DevicePtr { return m.work + cu.DevicePtr(off) })
 	return nil
 }
 
