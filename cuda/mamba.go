@@ -3,7 +3,6 @@
 package cuda
 
 import (
-	"errors"
 	"fmt"
 	"runtime"
 	"unsafe"
@@ -163,14 +162,14 @@ func (m *Mamba) step(token int) error {
 // Forward runs one token and returns the logits over the padded
 // vocabulary; the slice is overwritten by the next call.
 func (m *Mamba) Forward(token int) ([]float32, error) {
-	if err := model.CheckToken(m.c, token); err != nil {
-		return nil, err
-	}
 	unbind, err := m.bind()
 	if err != nil {
 		return nil, err
 	}
 	defer unbind()
+	if err := model.CheckToken(m.c, token); err != nil {
+		return nil, err
+	}
 	if err := m.step(token); err != nil {
 		return nil, err
 	}
@@ -186,14 +185,14 @@ func (m *Mamba) Forward(token int) ([]float32, error) {
 // would pick from Forward's logits, copying 4 bytes back instead of the
 // logits.
 func (m *Mamba) ForwardArgmax(token int) (int, error) {
-	if err := model.CheckToken(m.c, token); err != nil {
-		return 0, err
-	}
 	unbind, err := m.bind()
 	if err != nil {
 		return 0, err
 	}
 	defer unbind()
+	if err := model.CheckToken(m.c, token); err != nil {
+		return 0, err
+	}
 	if err := m.step(token); err != nil {
 		return 0, err
 	}
@@ -207,14 +206,11 @@ func (m *Mamba) ForwardArgmax(token int) (int, error) {
 	return int(m.best[0]), nil
 }
 
-// errClosed is returned by every method called after Close.
-var errClosed = errors.New("cuda: model is closed")
-
 // bind pins the goroutine and makes the model's context current; the
-// returned func undoes the pinning.
+// returned func undoes the pinning. After Close it returns model.ErrClosed.
 func (m *Mamba) bind() (func(), error) {
 	if m.dev == nil {
-		return nil, errClosed
+		return nil, model.ErrClosed
 	}
 	return m.dev.bind()
 }
@@ -230,19 +226,8 @@ func (m *Mamba) Device() string {
 	return m.dev.name
 }
 
-// State copies the recurrent state back from the device. On a device
-// error it returns the empty state: model.Mamba's State cannot fail, so
-// the error is lost; StateErr reports it.
-func (m *Mamba) State() *model.State {
-	s, err := m.StateErr()
-	if err != nil {
-		return model.NewState(m.c)
-	}
-	return s
-}
-
-// StateErr copies the recurrent state back from the device.
-func (m *Mamba) StateErr() (*model.State, error) {
+// State copies the recurrent state back from the device.
+func (m *Mamba) State() (*model.State, error) {
 	unbind, err := m.bind()
 	if err != nil {
 		return nil, err
@@ -260,14 +245,14 @@ func (m *Mamba) StateErr() (*model.State, error) {
 
 // SetState copies s to the device as the recurrent state.
 func (m *Mamba) SetState(s *model.State) error {
-	if err := s.CheckFor(m.c); err != nil {
-		return err
-	}
 	unbind, err := m.bind()
 	if err != nil {
 		return err
 	}
 	defer unbind()
+	if err := s.CheckFor(m.c); err != nil {
+		return err
+	}
 	if err := cu.MemcpyHtoD(m.a.conv, unsafe.Pointer(&s.Conv[0]), 4*int64(len(s.Conv))); err != nil {
 		return fmt.Errorf("cuda: copying the conv state to the device: %w", err)
 	}
@@ -277,15 +262,14 @@ func (m *Mamba) SetState(s *model.State) error {
 	return nil
 }
 
-// Reset empties the state. model.Mamba's Reset cannot fail; a device
-// error here shows at the next Forward.
-func (m *Mamba) Reset() {
+// Reset empties the state.
+func (m *Mamba) Reset() error {
 	unbind, err := m.bind()
 	if err != nil {
-		return
+		return err
 	}
 	defer unbind()
-	m.zeroState()
+	return m.zeroState()
 }
 
 // zeroState sets the conv and ssm state to 0. The context must be current.
@@ -299,7 +283,8 @@ func (m *Mamba) zeroState() error {
 	return nil
 }
 
-// Close frees the device memory and the context.
+// Close frees the device memory and the context; a second Close does
+// nothing.
 func (m *Mamba) Close() error {
 	if m.dev == nil {
 		return nil
@@ -331,4 +316,7 @@ func (m *Mamba) release() error {
 	return first
 }
 
-var _ model.Mamba = (*Mamba)(nil)
+var (
+	_ model.Mamba           = (*Mamba)(nil)
+	_ model.ArgmaxForwarder = (*Mamba)(nil)
+)

@@ -27,11 +27,8 @@ import (
 	"mamba.go/common/tokenizer"
 )
 
-// NewModel makes an implementation's model over loaded weights.
-type NewModel func(w *model.Weights) (model.Mamba, error)
-
 // Main runs the command line of the binary called name and exits.
-func Main(name string, newModel NewModel) {
+func Main(name string, newModel model.New) {
 	if err := Run(name, os.Args[1:], os.Stdout, os.Stderr, newModel); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
@@ -133,7 +130,7 @@ func parseTokenList(s string) ([]int, error) {
 }
 
 // Run is Main without the exit, for tests.
-func Run(name string, args []string, stdout, stderr io.Writer, newModel NewModel) error {
+func Run(name string, args []string, stdout, stderr io.Writer, newModel model.New) error {
 	f, err := parseFlags(name, args, stderr)
 	if err != nil {
 		return err
@@ -180,7 +177,13 @@ func Run(name string, args []string, stdout, stderr io.Writer, newModel NewModel
 	}
 
 	if f.saveState != "" {
-		opt.AfterPrompt = func() error { return model.SaveState(f.saveState, m.State()) }
+		opt.AfterPrompt = func() error {
+			s, err := m.State()
+			if err != nil {
+				return fmt.Errorf("-save-state %s: %w", f.saveState, err)
+			}
+			return model.SaveState(f.saveState, s)
+		}
 	}
 	st, err := generate.Generate(m, prompt, sampler, opt, out.emit)
 	if ferr := out.flush(); err == nil {
