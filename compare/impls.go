@@ -1,14 +1,13 @@
 package main
 
 import (
-	"mamba.go/common/cli"
 	"mamba.go/common/model"
 	"mamba.go/learning"
 )
 
 // impls are the implementations compare can run, by name. Implementations
 // behind build tags (cuda) add themselves from their own files.
-var impls = map[string]cli.NewModel{
+var impls = map[string]model.New{
 	"learning": func(w *model.Weights) (model.Mamba, error) { return learning.New(w) },
 }
 

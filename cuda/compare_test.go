@@ -2,8 +2,8 @@ package cuda
 
 import "math"
 
-// Helpers for the tests that compare logits (gpu_test.go on a GPU,
-// emu_test.go on the CPU emulator).
+// Helpers for emu_test.go, which compares the CPU emulator's logits with
+// learning's (gpu_test.go has common/model/modeltest's).
 
 // maxAbs is the largest |x|.
 func maxAbs(xs []float32) float64 {

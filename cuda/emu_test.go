@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"mamba.go/common/model"
+	"mamba.go/common/model/modeltest"
 	"mamba.go/common/sample"
 	"mamba.go/learning"
 )
@@ -54,14 +55,8 @@ func TestEmulator(t *testing.T) {
 			t.Run(fmt.Sprintf("%s-sms%d", sh.name, sms), func(t *testing.T) {
 				c := sh.c
 				dir := t.TempDir()
-				path := filepath.Join(dir, "model.bin")
-				require.NoError(t, model.WriteRandomModelBin(path, c, 5))
-				w, err := model.LoadModelBin(path)
-				require.NoError(t, err)
-				defer w.Close()
-				// Perturb what the random model sets to constants (norms 1, D 1,
-				// dt bias −4.6) so that every term counts.
-				w = perturbed(w)
+				// norms, D, conv bias and dt bias vary, so that every term counts.
+				w := modeltest.Weights(t, c, 5)
 				p := makePlan(shapeOf(c), sms)
 				t.Logf("%s, plan %+v", c, p)
 				writeEmuInput(t, dir, w, p)
@@ -90,7 +85,8 @@ func TestEmulator(t *testing.T) {
 					assert.Equal(t, sample.Argmax(got[:c.VocabSize]), gotBest, "token %d: argmax", i)
 				}
 				t.Logf("worst relative logit error %.3g", worst)
-				rs := ref.State()
+				rs, err := ref.State()
+				require.NoError(t, err)
 				conv := readFloats(t, filepath.Join(dir, "conv.bin"))
 				ssm := readFloats(t, filepath.Join(dir, "ssm.bin"))
 				assert.LessOrEqual(t, maxAbsDiff(conv, rs.Conv), 1e-5*math.Max(1, maxAbs(rs.Conv)), "conv state")
@@ -157,35 +153,13 @@ func TestEmulatorArgmax(t *testing.T) {
 	}
 }
 
-// perturbed returns a copy of w whose norms, D, conv bias and dt bias vary.
-func perturbed(w *model.Weights) *model.Weights {
-	cp := func(x []float32, f func(i int, v float32) float32) []float32 {
-		y := make([]float32, len(x))
-		for i, v := range x {
-			y[i] = f(i, v)
-		}
-		return y
-	}
-	wave := func(i int, v float32) float32 { return v * (0.75 + 0.5*float32(math.Sin(float64(i)))) }
-	out := *w
-	out.Layers = append([]model.Layer(nil), w.Layers...)
-	for l := range out.Layers {
-		ly := &out.Layers[l]
-		ly.Norm = cp(ly.Norm, wave)
-		ly.D = cp(ly.D, wave)
-		ly.Conv1dBias = cp(ly.Conv1dBias, func(i int, v float32) float32 { return v + 0.1*float32(math.Cos(float64(i))) })
-		ly.DtProjBias = cp(ly.DtProjBias, func(i int, v float32) float32 { return v + 3*float32(math.Sin(float64(3*i))) })
-	}
-	out.NormF = cp(w.NormF, wave)
-	return &out
-}
-
 // writeEmuInput writes config.txt and weights.bin for cuda/emu (emu.cpp).
 func writeEmuInput(t *testing.T, dir string, w *model.Weights, p plan) {
 	t.Helper()
-	c, s := w.Config, shapeOf(w.Config)
-	ts, err := planWeights(c, sharesHead(w)).tensors(w)
+	s := shapeOf(w.Config)
+	lay, err := planWeights(w)
 	require.NoError(t, err)
+	ts := lay.tensors
 	var cfg strings.Builder
 	fmt.Fprintf(&cfg, "%d %d %d %d %d %d %d %d %d %d %g\n", s.L, s.d, s.di, s.r, s.n, s.k, s.vocab, s.vocabPadded,
 		threads, argmaxThreads, float32(1e-5))

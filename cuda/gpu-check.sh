@@ -29,8 +29,10 @@
 #
 # Steps:
 #  1. nvidia-smi;
-#  2. bin/cuda.test -test.v: cuda against learning on random models of
-#     awkward shapes, ForwardArgmax, state save/restore, Reset, Close;
+#  2. bin/cuda.test -test.v: cuda held to model.Mamba's contract
+#     (common/model/modeltest: against learning on random models of odd
+#     shapes, bad tokens, state copies and restore, Reset, ForwardArgmax,
+#     Close) and against learning on shapes that take every kernel path;
 #  3. bin/compare-cuda -impl learning,cuda on testdata/cases/* and on the
 #     shared HF transformers cases if present ($MAMBA_SHARED_CASES, or
 #     .cache/shared/reference/hf-transformers, or shared/..., ../shared/...);

@@ -36,65 +36,79 @@ func shapeOf(c model.Config) configShape {
 		vocab: c.VocabSize, vocabPadded: c.PaddedVocab()}
 }
 
-// layerOffsets are the byte offsets of one layer's weights in the weights
-// allocation.
-type layerOffsets struct {
-	inProj  int64 // [2di][d]
-	convW   int64 // [di][k]
-	convB   int64 // [di]
-	xProj   int64 // [r+2n][di]
-	dtW     int64 // [di][r]
-	dtB     int64 // [di]
-	A       int64 // [di][n]
-	D       int64 // [di]
-	outProj int64 // [d][di]
-	norm    int64 // [d]
+// layerTensors are one layer's weights under the names the kernels use:
+// their byte offsets in the weights allocation (T = int64) or their device
+// addresses (T = cu.DevicePtr, cuda.go's devLayer). The fields are the
+// tensors of model.Layer.Tensors, which field binds to them by name: that
+// table, not this struct, says what a layer has and how long each tensor is.
+type layerTensors[T any] struct {
+	inProj  T // [2di][d]
+	convW   T // [di][k]
+	convB   T // [di]
+	xProj   T // [r+2n][di]
+	dtW     T // [di][r]
+	dtB     T // [di]
+	A       T // [di][n]
+	D       T // [di]
+	outProj T // [d][di]
+	norm    T // [d]
+}
+
+// field is the field that holds the tensor of model.Layer.Tensors called
+// name (a test checks that every tensor of the table has one).
+func (l *layerTensors[T]) field(name string) *T {
+	switch name {
+	case "in_proj":
+		return &l.inProj
+	case "conv1d.weight":
+		return &l.convW
+	case "conv1d.bias":
+		return &l.convB
+	case "x_proj":
+		return &l.xProj
+	case "dt_proj.weight":
+		return &l.dtW
+	case "dt_proj.bias":
+		return &l.dtB
+	case "A":
+		return &l.A
+	case "D":
+		return &l.D
+	case "out_proj":
+		return &l.outProj
+	case "norm":
+		return &l.norm
+	}
+	return nil
+}
+
+// weightTensors are every weight of the model: byte offsets (T = int64) or
+// device addresses (T = cu.DevicePtr, devWeights).
+type weightTensors[T any] struct {
+	embedding T // [V][d]
+	layers    []layerTensors[T]
+	normF     T // [d]
+	lmHead    T // [V][d]; equal to embedding when the head is tied
+}
+
+// mapWeights turns every offset of o into at(offset): the device address
+// of each weight, once the allocation is made.
+func mapWeights[T any](o weightTensors[int64], at func(int64) T) weightTensors[T] {
+	w := weightTensors[T]{embedding: at(o.embedding), normF: at(o.normF), lmHead: at(o.lmHead),
+		layers: make([]layerTensors[T], len(o.layers))}
+	for l := range o.layers {
+		for _, t := range (&model.Layer{}).Tensors(model.Config{}) {
+			*w.layers[l].field(t.Name) = at(*o.layers[l].field(t.Name))
+		}
+	}
+	return w
 }
 
 // weightLayout is where each weight lives in the weights allocation.
 type weightLayout struct {
-	size      int64
-	embedding int64 // [V][d]
-	layers    []layerOffsets
-	normF     int64 // [d]
-	lmHead    int64 // [V][d]; equal to embedding when the head is tied
-}
-
-// sharesHead reports whether the output head is the embedding itself (a
-// tied head), so that it is uploaded once.
-func sharesHead(w *model.Weights) bool {
-	return len(w.LMHead) > 0 && len(w.Embedding) == len(w.LMHead) && &w.LMHead[0] == &w.Embedding[0]
-}
-
-// planWeights lays out the weights of a model of config c; a tied head
-// shares the embedding's memory.
-func planWeights(c model.Config, tied bool) weightLayout {
-	s := shapeOf(c)
-	var a arena
-	w := weightLayout{layers: make([]layerOffsets, s.L)}
-	w.embedding = a.place(s.vocabPadded * s.d)
-	for l := range w.layers {
-		w.layers[l] = layerOffsets{
-			inProj:  a.place(2 * s.di * s.d),
-			convW:   a.place(s.di * s.k),
-			convB:   a.place(s.di),
-			xProj:   a.place((s.r + 2*s.n) * s.di),
-			dtW:     a.place(s.di * s.r),
-			dtB:     a.place(s.di),
-			A:       a.place(s.di * s.n),
-			D:       a.place(s.di),
-			outProj: a.place(s.d * s.di),
-			norm:    a.place(s.d),
-		}
-	}
-	w.normF = a.place(s.d)
-	if tied {
-		w.lmHead = w.embedding
-	} else {
-		w.lmHead = a.place(s.vocabPadded * s.d)
-	}
-	w.size = a.size
-	return w
+	size    int64
+	off     weightTensors[int64]
+	tensors []hostTensor // every weight with its offset, in upload order
 }
 
 // hostTensor is one weight on the host and where it goes on the device.
@@ -104,72 +118,85 @@ type hostTensor struct {
 	off  int64
 }
 
-// tensors pairs every host weight of w with its device offset, in upload
-// order, checking each length against the layout.
-func (lay weightLayout) tensors(w *model.Weights) ([]hostTensor, error) {
-	s := shapeOf(w.Config)
-	var ts []hostTensor
+// sharesHead reports whether the output head is the embedding itself (a
+// tied head), so that it is uploaded once.
+func sharesHead(w *model.Weights) bool {
+	return len(w.LMHead) > 0 && len(w.Embedding) == len(w.LMHead) && &w.LMHead[0] == &w.Embedding[0]
+}
+
+// planWeights lays out the weights of w, the embedding, each layer's
+// tensors in model.Layer.Tensors order, norm_f and the head (which a tied
+// head shares with the embedding), pairing each with its host data and
+// checking its length against the table.
+func planWeights(w *model.Weights) (weightLayout, error) {
+	c := w.Config
+	d, v := c.DModel, c.PaddedVocab()
+	var a arena
+	var lay weightLayout
 	var err error
-	add := func(name string, data []float32, off int64, n int) {
-		ts = append(ts, hostTensor{name, data, off})
+	place := func(name string, data []float32, n int) int64 {
+		off := a.place(n)
+		lay.tensors = append(lay.tensors, hostTensor{name, data, off})
 		if len(data) != n && err == nil {
 			err = fmt.Errorf("cuda: %s has %d values, want %d", name, len(data), n)
 		}
+		return off
 	}
-	add("embedding", w.Embedding, lay.embedding, s.vocabPadded*s.d)
+	if len(w.Layers) != c.NLayers {
+		return lay, fmt.Errorf("cuda: %d layers, want %d", len(w.Layers), c.NLayers)
+	}
+	lay.off.embedding = place("embedding", w.Embedding, v*d)
+	lay.off.layers = make([]layerTensors[int64], c.NLayers)
 	for l := range w.Layers {
-		lw, o := &w.Layers[l], lay.layers[l]
-		p := fmt.Sprintf("layers.%d.", l)
-		add(p+"in_proj", lw.InProj, o.inProj, 2*s.di*s.d)
-		add(p+"conv1d.weight", lw.Conv1dWeight, o.convW, s.di*s.k)
-		add(p+"conv1d.bias", lw.Conv1dBias, o.convB, s.di)
-		add(p+"x_proj", lw.XProj, o.xProj, (s.r+2*s.n)*s.di)
-		add(p+"dt_proj.weight", lw.DtProjWeight, o.dtW, s.di*s.r)
-		add(p+"dt_proj.bias", lw.DtProjBias, o.dtB, s.di)
-		add(p+"A", lw.A, o.A, s.di*s.n)
-		add(p+"D", lw.D, o.D, s.di)
-		add(p+"out_proj", lw.OutProj, o.outProj, s.d*s.di)
-		add(p+"norm", lw.Norm, o.norm, s.d)
+		for _, t := range w.Layers[l].Tensors(c) {
+			*lay.off.layers[l].field(t.Name) = place(fmt.Sprintf("layers.%d.%s", l, t.Name), *t.Data, t.Len())
+		}
 	}
-	add("norm_f", w.NormF, lay.normF, s.d)
-	if lay.lmHead != lay.embedding {
-		add("lm_head", w.LMHead, lay.lmHead, s.vocabPadded*s.d)
+	lay.off.normF = place("norm_f", w.NormF, d)
+	lay.off.lmHead = lay.off.embedding
+	if !sharesHead(w) {
+		lay.off.lmHead = place("lm_head", w.LMHead, v*d)
 	}
-	return ts, err
+	lay.size = a.size
+	return lay, err
 }
 
-// workLayout is where the activations of one step and the recurrent state
-// live in the work allocation.
-type workLayout struct {
-	size   int64
-	h      int64 // [d]     the residual stream
-	u      int64 // [di]    SiLU(conv(x)), the scan's input
-	z      int64 // [di]    the gate branch of in_proj
-	xDBC   int64 // [r+2n]  x_proj's output: Δ_low, B, C
-	y      int64 // [di]    the gated scan output
-	logits int64 // [V]
-	argmax int64 // [1]     int32
-	conv   int64 // [L][di][k]  state
-	ssm    int64 // [L][di][n]  state
+// workTensors are where the activations of one step and the recurrent
+// state live: byte offsets in the work allocation (T = int64) or device
+// addresses (T = cu.DevicePtr, devWork).
+type workTensors[T any] struct {
+	h      T // [d]     the residual stream
+	u      T // [di]    SiLU(conv(x)), the scan's input
+	z      T // [di]    the gate branch of in_proj
+	xDBC   T // [r+2n]  x_proj's output: Δ_low, B, C
+	y      T // [di]    the gated scan output
+	logits T // [V]
+	argmax T // [1]     int32
+	conv   T // [L][di][k]  state
+	ssm    T // [L][di][n]  state
 }
 
-func planWork(c model.Config) workLayout {
+// planWork lays out the activations and the state of a model of config c
+// and returns at(offset) of each, and the size of the allocation.
+func planWork[T any](c model.Config, at func(int64) T) (workTensors[T], int64) {
 	s := shapeOf(c)
 	var a arena
-	w := workLayout{
-		h:      a.place(s.d),
-		u:      a.place(s.di),
-		z:      a.place(s.di),
-		xDBC:   a.place(s.r + 2*s.n),
-		y:      a.place(s.di),
-		logits: a.place(s.vocabPadded),
-		argmax: a.place(1),
-		conv:   a.place(s.L * s.di * s.k),
-		ssm:    a.place(s.L * s.di * s.n),
+	w := workTensors[T]{
+		h:      at(a.place(s.d)),
+		u:      at(a.place(s.di)),
+		z:      at(a.place(s.di)),
+		xDBC:   at(a.place(s.r + 2*s.n)),
+		y:      at(a.place(s.di)),
+		logits: at(a.place(s.vocabPadded)),
+		argmax: at(a.place(1)),
+		conv:   at(a.place(s.L * s.di * s.k)),
+		ssm:    at(a.place(s.L * s.di * s.n)),
 	}
-	w.size = a.size
-	return w
+	return w, a.size
 }
+
+// offset is planWork's at for byte offsets.
+func offset(off int64) int64 { return off }
 
 // checkShape refuses a model the kernels cannot run.
 func checkShape(c model.Config) error {

@@ -1,6 +1,7 @@
 package cuda
 
 import (
+	"fmt"
 	"sort"
 	"testing"
 
@@ -9,22 +10,6 @@ import (
 
 	"mamba.go/common/model"
 )
-
-// testWeights are zero weights of config c, with the head tied as c says.
-func testWeights(c model.Config) *model.Weights {
-	f := func(n int) []float32 { return make([]float32, n) }
-	d, di, r, n, k, v := c.DModel, c.DInner, c.DtRank, c.DState, c.DConv, c.PaddedVocab()
-	w := &model.Weights{Config: c, Embedding: f(v * d), NormF: f(d), Layers: make([]model.Layer, c.NLayers)}
-	for l := range w.Layers {
-		w.Layers[l] = model.Layer{Norm: f(d), InProj: f(2 * di * d), Conv1dWeight: f(di * k), Conv1dBias: f(di),
-			XProj: f((r + 2*n) * di), DtProjWeight: f(di * r), DtProjBias: f(di), A: f(di * n), D: f(di), OutProj: f(d * di)}
-	}
-	w.LMHead = w.Embedding
-	if !c.TiedHead {
-		w.LMHead = f(v * d)
-	}
-	return w
-}
 
 type span struct {
 	name     string
@@ -47,39 +32,69 @@ func checkSpans(t *testing.T, spans []span, size int64) {
 func TestWeightLayout(t *testing.T) {
 	for _, tied := range []bool{true, false} {
 		c := model.Config{NLayers: 3, VocabSize: 101, DModel: 48, DInner: 96, DtRank: 3, DState: 16, DConv: 4, TiedHead: tied}
-		w := testWeights(c)
-		lay := planWeights(c, sharesHead(w))
+		w := model.NewWeights(c)
 		assert.Equal(t, tied, sharesHead(w))
-		ts, err := lay.tensors(w)
+		lay, err := planWeights(w)
 		require.NoError(t, err)
 		var spans []span
 		var floats int64
-		for _, x := range ts {
+		for _, x := range lay.tensors {
 			spans = append(spans, span{x.name, x.off, x.off + 4*int64(len(x.data))})
 			floats += int64(len(x.data))
 		}
 		checkSpans(t, spans, lay.size)
 		assert.Equal(t, c.NumParams(), floats, "every parameter uploaded once")
 		if tied {
-			assert.Equal(t, lay.embedding, lay.lmHead)
+			assert.Equal(t, lay.off.embedding, lay.off.lmHead)
 		} else {
-			assert.NotEqual(t, lay.embedding, lay.lmHead)
+			assert.NotEqual(t, lay.off.embedding, lay.off.lmHead)
 		}
 	}
 }
 
+// Every tensor of model.Layer.Tensors has a field of its own, and the
+// offset planWeights puts there is that tensor's.
+func TestLayerFieldsFollowTheTable(t *testing.T) {
+	c := model.Config{NLayers: 2, VocabSize: 9, DModel: 4, DInner: 8, DtRank: 1, DState: 2, DConv: 3}
+	w := model.NewWeights(c)
+	lay, err := planWeights(w)
+	require.NoError(t, err)
+	at := map[string]int64{}
+	for _, x := range lay.tensors {
+		at[x.name] = x.off
+	}
+	fields := map[*int64]string{}
+	for l := range w.Layers {
+		for _, tn := range w.Layers[l].Tensors(c) {
+			f := lay.off.layers[l].field(tn.Name)
+			require.NotNil(t, f, tn.Name)
+			assert.NotContains(t, fields, f, "%s shares a field with %s", tn.Name, fields[f])
+			fields[f] = tn.Name
+			name := fmt.Sprintf("layers.%d.%s", l, tn.Name)
+			assert.Equal(t, at[name], *f, name)
+		}
+	}
+	// mapWeights moves every offset, the layers' too.
+	dev := mapWeights(lay.off, func(off int64) int64 { return off + 1000 })
+	assert.Equal(t, lay.off.layers[1].outProj+1000, dev.layers[1].outProj)
+	assert.Equal(t, lay.off.normF+1000, dev.normF)
+}
+
 func TestWeightLayoutRefusesWrongLengths(t *testing.T) {
 	c := model.Config{NLayers: 1, VocabSize: 8, DModel: 4, DInner: 8, DtRank: 1, DState: 2, DConv: 2, TiedHead: true}
-	w := testWeights(c)
+	w := model.NewWeights(c)
 	w.Layers[0].D = w.Layers[0].D[:3]
-	_, err := planWeights(c, true).tensors(w)
+	_, err := planWeights(w)
 	assert.ErrorContains(t, err, "layers.0.D")
+	w.Layers = w.Layers[:0]
+	_, err = planWeights(w)
+	assert.ErrorContains(t, err, "0 layers")
 }
 
 func TestWorkLayout(t *testing.T) {
 	c := model.Shapes["130m"]
 	s := shapeOf(c)
-	w := planWork(c)
+	w, size := planWork(c, offset)
 	checkSpans(t, []span{
 		{"h", w.h, w.h + 4*int64(s.d)},
 		{"u", w.u, w.u + 4*int64(s.di)},
@@ -90,7 +105,7 @@ func TestWorkLayout(t *testing.T) {
 		{"argmax", w.argmax, w.argmax + 4},
 		{"conv", w.conv, w.conv + 4*int64(s.L*s.di*s.k)},
 		{"ssm", w.ssm, w.ssm + 4*int64(s.L*s.di*s.n)},
-	}, w.size)
+	}, size)
 }
 
 func TestCheckShape(t *testing.T) {

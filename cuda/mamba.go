@@ -3,7 +3,6 @@
 package cuda
 
 import (
-	"errors"
 	"fmt"
 	"runtime"
 	"unsafe"
@@ -23,8 +22,8 @@ type Mamba struct {
 	plan plan
 	run  launcher
 	k    kernels
-	wmem cu.DevicePtr // the weights, laid out by weightLayout
-	work cu.DevicePtr // activations and state, laid out by workLayout
+	wmem cu.DevicePtr // the weights, laid out by planWeights
+	work cu.DevicePtr // activations and state, laid out by planWork
 	w    devWeights
 	a    devWork
 	host []float32 // [V] logits copied back by Forward
@@ -41,25 +40,14 @@ type kernels struct {
 	argmax        kernel // greedy sampling on the device
 }
 
-// devLayer is one layer's weights on the device.
-type devLayer struct {
-	inProj, convW, convB, xProj, dtW, dtB, A, D, outProj, norm cu.DevicePtr
-}
-
-// devWeights are the device addresses of every weight.
-type devWeights struct {
-	embedding cu.DevicePtr // [V][d]
-	layers    []devLayer
-	normF     cu.DevicePtr // [d]
-	lmHead    cu.DevicePtr // [V][d]
-}
-
-// devWork are the device addresses of the activations and the state.
-type devWork struct {
-	h, u, z, xDBC, y, logits, argmax cu.DevicePtr
-	conv                             cu.DevicePtr // [L][di][k]
-	ssm                              cu.DevicePtr // [L][di][n]
-}
+// devLayer, devWeights and devWork are the device addresses of one
+// layer's weights, of every weight, and of the activations and the state:
+// layout.go's tables of offsets, each offset added to its allocation.
+type (
+	devLayer   = layerTensors[cu.DevicePtr]
+	devWeights = weightTensors[cu.DevicePtr]
+	devWork    = workTensors[cu.DevicePtr]
+)
 
 // New creates a CUDA context on GPU 0, compiles the kernels for it, copies
 // the weights to it and starts from the empty state. Close releases it all.
@@ -102,39 +90,30 @@ func New(w *model.Weights) (*Mamba, error) {
 
 // upload copies every weight to one device allocation.
 func (m *Mamba) upload(w *model.Weights) error {
-	lay := planWeights(m.c, sharesHead(w))
-	ts, err := lay.tensors(w)
+	lay, err := planWeights(w)
 	if err != nil {
 		return err
 	}
 	if m.wmem, err = cu.MemAlloc(lay.size); err != nil {
 		return fmt.Errorf("cuda: %s: allocating %.2f GiB for the weights: %w", m.dev.name, float64(lay.size)/(1<<30), err)
 	}
-	for _, t := range ts {
+	for _, t := range lay.tensors {
 		if err := cu.MemcpyHtoD(m.wmem+cu.DevicePtr(t.off), unsafe.Pointer(&t.data[0]), 4*int64(len(t.data))); err != nil {
 			return fmt.Errorf("cuda: copying %s to the device: %w", t.name, err)
 		}
 	}
-	at := func(off int64) cu.DevicePtr { return m.wmem + cu.DevicePtr(off) }
-	m.w = devWeights{embedding: at(lay.embedding), normF: at(lay.normF), lmHead: at(lay.lmHead),
-		layers: make([]devLayer, len(lay.layers))}
-	for l, o := range lay.layers {
-		m.w.layers[l] = devLayer{inProj: at(o.inProj), convW: at(o.convW), convB: at(o.convB), xProj: at(o.xProj),
-			dtW: at(o.dtW), dtB: at(o.dtB), A: at(o.A), D: at(o.D), outProj: at(o.outProj), norm: at(o.norm)}
-	}
+	m.w = mapWeights(lay.off, func(off int64) cu.DevicePtr { return m.wmem + cu.DevicePtr(off) })
 	return nil
 }
 
 // allocWork allocates the activations and the state.
 func (m *Mamba) allocWork() error {
-	lay := planWork(m.c)
+	_, size := planWork(m.c, offset)
 	var err error
-	if m.work, err = cu.MemAlloc(lay.size); err != nil {
-		return fmt.Errorf("cuda: %s: allocating %d bytes for activations and state: %w", m.dev.name, lay.size, err)
+	if m.work, err = cu.MemAlloc(size); err != nil {
+		return fmt.Errorf("cuda: %s: allocating %d bytes for activations and state: %w", m.dev.name, size, err)
 	}
-	at := func(off int64) cu.DevicePtr { return m.work + cu.DevicePtr(off) }
-	m.a = devWork{h: at(lay.h), u: at(lay.u), z: at(lay.z), xDBC: at(lay.xDBC), y: at(lay.y),
-		logits: at(lay.logits), argmax: at(lay.argmax), conv: at(lay.conv), ssm: at(lay.ssm)}
+	m.a, _ = planWork(m.c, func(off int64) cu.DevicePtr { return m.work + cu.DevicePtr(off) })
 	return nil
 }
 
@@ -183,14 +162,14 @@ func (m *Mamba) step(token int) error {
 // Forward runs one token and returns the logits over the padded
 // vocabulary; the slice is overwritten by the next call.
 func (m *Mamba) Forward(token int) ([]float32, error) {
-	if err := model.CheckToken(m.c, token); err != nil {
-		return nil, err
-	}
 	unbind, err := m.bind()
 	if err != nil {
 		return nil, err
 	}
 	defer unbind()
+	if err := model.CheckToken(m.c, token); err != nil {
+		return nil, err
+	}
 	if err := m.step(token); err != nil {
 		return nil, err
 	}
@@ -206,14 +185,14 @@ func (m *Mamba) Forward(token int) ([]float32, error) {
 // would pick from Forward's logits, copying 4 bytes back instead of the
 // logits.
 func (m *Mamba) ForwardArgmax(token int) (int, error) {
-	if err := model.CheckToken(m.c, token); err != nil {
-		return 0, err
-	}
 	unbind, err := m.bind()
 	if err != nil {
 		return 0, err
 	}
 	defer unbind()
+	if err := model.CheckToken(m.c, token); err != nil {
+		return 0, err
+	}
 	if err := m.step(token); err != nil {
 		return 0, err
 	}
@@ -227,14 +206,11 @@ func (m *Mamba) ForwardArgmax(token int) (int, error) {
 	return int(m.best[0]), nil
 }
 
-// errClosed is returned by every method called after Close.
-var errClosed = errors.New("cuda: model is closed")
-
 // bind pins the goroutine and makes the model's context current; the
-// returned func undoes the pinning.
+// returned func undoes the pinning. After Close it returns model.ErrClosed.
 func (m *Mamba) bind() (func(), error) {
 	if m.dev == nil {
-		return nil, errClosed
+		return nil, model.ErrClosed
 	}
 	return m.dev.bind()
 }
@@ -250,19 +226,8 @@ func (m *Mamba) Device() string {
 	return m.dev.name
 }
 
-// State copies the recurrent state back from the device. On a device
-// error it returns the empty state: model.Mamba's State cannot fail, so
-// the error is lost; StateErr reports it.
-func (m *Mamba) State() *model.State {
-	s, err := m.StateErr()
-	if err != nil {
-		return model.NewState(m.c)
-	}
-	return s
-}
-
-// StateErr copies the recurrent state back from the device.
-func (m *Mamba) StateErr() (*model.State, error) {
+// State copies the recurrent state back from the device.
+func (m *Mamba) State() (*model.State, error) {
 	unbind, err := m.bind()
 	if err != nil {
 		return nil, err
@@ -280,14 +245,14 @@ func (m *Mamba) StateErr() (*model.State, error) {
 
 // SetState copies s to the device as the recurrent state.
 func (m *Mamba) SetState(s *model.State) error {
-	if err := s.CheckFor(m.c); err != nil {
-		return err
-	}
 	unbind, err := m.bind()
 	if err != nil {
 		return err
 	}
 	defer unbind()
+	if err := s.CheckFor(m.c); err != nil {
+		return err
+	}
 	if err := cu.MemcpyHtoD(m.a.conv, unsafe.Pointer(&s.Conv[0]), 4*int64(len(s.Conv))); err != nil {
 		return fmt.Errorf("cuda: copying the conv state to the device: %w", err)
 	}
@@ -297,15 +262,14 @@ func (m *Mamba) SetState(s *model.State) error {
 	return nil
 }
 
-// Reset empties the state. model.Mamba's Reset cannot fail; a device
-// error here shows at the next Forward.
-func (m *Mamba) Reset() {
+// Reset empties the state.
+func (m *Mamba) Reset() error {
 	unbind, err := m.bind()
 	if err != nil {
-		return
+		return err
 	}
 	defer unbind()
-	m.zeroState()
+	return m.zeroState()
 }
 
 // zeroState sets the conv and ssm state to 0. The context must be current.
@@ -319,7 +283,8 @@ func (m *Mamba) zeroState() error {
 	return nil
 }
 
-// Close frees the device memory and the context.
+// Close frees the device memory and the context; a second Close does
+// nothing.
 func (m *Mamba) Close() error {
 	if m.dev == nil {
 		return nil
@@ -351,4 +316,7 @@ func (m *Mamba) release() error {
 	return first
 }
 
-var _ model.Mamba = (*Mamba)(nil)
+var (
+	_ model.Mamba           = (*Mamba)(nil)
+	_ model.ArgmaxForwarder = (*Mamba)(nil)
+)

@@ -21,8 +21,8 @@ var (
 // clearUpper is VZEROUPPER, run before scalar float code. Scalar SSE
 // instructions after AVX-512 code pay for false dependencies on the upper
 // register halves, and in a GOEXPERIMENT=simd build something outside our
-// kernels leaves them dirty too: rmsNorm took 2.3 µs instead of 0.6 µs
-// until it cleared them first.
+// kernels leaves them dirty too (docs/fused.md, "The simd build and
+// VZEROUPPER").
 func clearUpper() {
 	if hasAVX {
 		archsimd.ClearAVXUpperBits()
@@ -59,11 +59,11 @@ func gemv(out, w []float32, ld int, x []float32, add bool) {
 // 16-lane accumulators: the weights stream as a single sequential run,
 // which the hardware prefetchers follow best (x stays in L1). Taking four
 // rows at once (each x load serving four rows) is faster in cache but
-// streamed from memory at half the speed here, 13 against 30 GB/s: four
-// interleaved streams 3 KB apart defeat the prefetchers. The row's sum is
-// reduced and stored as a vector, and VZEROUPPER ends the function: scalar
-// SSE code after AVX-512 code pays for false dependencies on the upper
-// register halves (2–3× measured here).
+// slower from memory: four interleaved streams a row apart defeat the
+// prefetchers (docs/fused.md, "The products"). The row's sum is reduced
+// and stored as a vector, and VZEROUPPER ends the function: scalar SSE
+// code after AVX-512 code pays for false dependencies on the upper
+// register halves.
 func matVec16Row(out, w []float32, ld int, x []float32, add bool) {
 	n := len(x)
 	body := n &^ 63

@@ -1,7 +1,6 @@
 package fused
 
 import (
-	"errors"
 	"fmt"
 	"runtime"
 
@@ -77,7 +76,7 @@ func (m *Mamba) Workers() int { return m.nw }
 // Forward runs one token through the model: the recurrent step, on all workers.
 func (m *Mamba) Forward(token int) ([]float32, error) {
 	if m.done {
-		return nil, errors.New("fused: Forward after Close")
+		return nil, model.ErrClosed
 	}
 	if err := model.CheckToken(m.c, token); err != nil {
 		return nil, err
@@ -169,10 +168,18 @@ func (m *Mamba) SetTracer(t model.Tracer) { m.tracer = t }
 func (m *Mamba) Config() model.Config { return m.c }
 
 // State returns a copy of the recurrent state.
-func (m *Mamba) State() *model.State { return m.state.Clone() }
+func (m *Mamba) State() (*model.State, error) {
+	if m.done {
+		return nil, model.ErrClosed
+	}
+	return m.state.Clone(), nil
+}
 
 // SetState replaces the recurrent state with a copy of s.
 func (m *Mamba) SetState(s *model.State) error {
+	if m.done {
+		return model.ErrClosed
+	}
 	if err := s.CheckFor(m.c); err != nil {
 		return err
 	}
@@ -182,10 +189,14 @@ func (m *Mamba) SetState(s *model.State) error {
 }
 
 // Reset empties the state.
-func (m *Mamba) Reset() {
+func (m *Mamba) Reset() error {
+	if m.done {
+		return model.ErrClosed
+	}
 	clear(m.state.Conv)
 	clear(m.state.SSM)
 	m.pos = 0
+	return nil
 }
 
 // Close stops the workers; the weights belong to the caller.

@@ -17,19 +17,12 @@ import (
 
 // barrier makes n goroutines wait for each other. A waiter first spins on
 // the generation counter, then blocks on a condition variable so that idle
-// workers between tokens do not burn a core. Measured on the 130m model
-// (98 waits per token):
-//
-//   - The spin must be long. Waking a parked goroutine takes tens of µs to
-//     ms (the waker's P, busy with its own share, gets the woken goroutine),
-//     and the late worker holds up every later phase. Spinning ~23 µs, 45 of
-//     the 98 waits blocked and the workers spent a third of their time
-//     waiting (21.6 ms a token); spinning up to 200 µs or more, almost none
-//     blocked and waiting fell to 1 ms (10.6 ms a token).
-//   - The spin must give the core away now and then. When another process
-//     holds one of the cores, the worker we wait for may be queued behind
-//     us: pure spinning then ran at 25 tok/s, spinning with a sched_yield
-//     every 4096 polls at 45.
+// workers between tokens do not burn a core. The spin is long (spinFor):
+// waking a parked goroutine is slow (the waker's P, busy with its own
+// share, gets the woken goroutine), and a late worker holds up every later
+// phase. And the spin gives the core away now and then: when another
+// process holds one of the cores, the worker we wait for may be queued
+// behind us. docs/fused.md ("The barrier") has the measurements.
 type barrier struct {
 	n        int32
 	spinFor  time.Duration // how long to poll gen before blocking
@@ -52,9 +45,9 @@ func newBarrier(n int, spinFor time.Duration) *barrier {
 // warms next (up to warmBytes of it, a chunk between polls): the block of
 // weights the caller streams in its next phase. A worker that arrives
 // early so turns its wait into a prefetch, and starts the next phase from
-// its cache instead of from a cold stream. Measured on the 130m model,
-// interleaved against waiting idle: +2% tok/s in both builds, at ~40 and
-// at ~60 GB/s; warming 256 KB or 1 MB instead of 512 KB was no better.
+// its cache instead of from a cold stream whose prefetchers still have to
+// ramp up (docs/fused.md, "Waiting that prefetches", has what it gains and
+// the variants tried).
 func (b *barrier) wait(next []float32) {
 	next = next[:min(len(next), warmBytes/4)]
 	g := b.gen.Load()

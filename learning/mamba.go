@@ -12,6 +12,7 @@ type Mamba struct {
 	buf    buffers
 	tracer model.Tracer // nil: no tracing
 	pos    int          // tokens fed since New or Reset, for the tracer
+	closed bool
 }
 
 // buffers are the activations of one step, allocated once. Their names are
@@ -54,6 +55,9 @@ func New(w *model.Weights) (*Mamba, error) {
 
 // Forward runs one token through the model: the recurrent step.
 func (m *Mamba) Forward(token int) ([]float32, error) {
+	if m.closed {
+		return nil, model.ErrClosed
+	}
 	if err := model.CheckToken(m.c, token); err != nil {
 		return nil, err
 	}
@@ -157,10 +161,18 @@ func (m *Mamba) SetTracer(t model.Tracer) { m.tracer = t }
 func (m *Mamba) Config() model.Config { return m.c }
 
 // State returns a copy of the recurrent state.
-func (m *Mamba) State() *model.State { return m.state.Clone() }
+func (m *Mamba) State() (*model.State, error) {
+	if m.closed {
+		return nil, model.ErrClosed
+	}
+	return m.state.Clone(), nil
+}
 
 // SetState replaces the recurrent state with a copy of s.
 func (m *Mamba) SetState(s *model.State) error {
+	if m.closed {
+		return model.ErrClosed
+	}
 	if err := s.CheckFor(m.c); err != nil {
 		return err
 	}
@@ -169,13 +181,20 @@ func (m *Mamba) SetState(s *model.State) error {
 }
 
 // Reset empties the state.
-func (m *Mamba) Reset() {
+func (m *Mamba) Reset() error {
+	if m.closed {
+		return model.ErrClosed
+	}
 	m.state = model.NewState(m.c)
 	m.pos = 0
+	return nil
 }
 
-// Close does nothing: the weights belong to the caller.
-func (m *Mamba) Close() error { return nil }
+// Close marks the model closed; the weights belong to the caller.
+func (m *Mamba) Close() error {
+	m.closed = true
+	return nil
+}
 
 var (
 	_ model.Mamba     = (*Mamba)(nil)

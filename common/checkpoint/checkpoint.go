@@ -222,12 +222,14 @@ func (ck *Checkpoint) plan() error {
 	if err != nil {
 		return err
 	}
-	d, di, r, n, k := c.DModel, c.DInner, c.DtRank, c.DState, c.DConv
-	shapes := map[string][]int{
-		"mixer.in_proj.weight": {2 * di, d}, "mixer.conv1d.weight": {di, 1, k}, "mixer.conv1d.bias": {di},
-		"mixer.x_proj.weight": {r + 2*n, di}, "mixer.dt_proj.weight": {di, r}, "mixer.dt_proj.bias": {di},
-		"mixer.A_log": {di, n}, "mixer.D": {di}, "mixer.out_proj.weight": {d, di}, "norm.weight": {d},
+	d := c.DModel
+	// A checkpoint stores each layer's tensors in model.Layer.Tensors'
+	// shapes, except conv1d.weight: [di][1][k], a Conv1d's weight.
+	shapes := map[string][]int{}
+	for _, t := range (&model.Layer{}).Tensors(c) {
+		shapes[t.Checkpoint] = t.Shape
 	}
+	shapes["mixer.conv1d.weight"] = []int{c.DInner, 1, c.DConv}
 	for j, kind := range layerKinds {
 		for i := range c.NLayers {
 			name := layerName(i, kind)

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"mamba.go/common/model"
 )
 
 // Tensor names, shared by both dialects except for the embedding:
@@ -35,13 +37,15 @@ func canonical(name string) string {
 	return n
 }
 
-// layerKinds are the per-layer tensors in model.bin order: the same order
-// as model.Layer.Tensors, which layerSetter relies on (a test checks it).
-var layerKinds = []string{
-	"mixer.in_proj.weight", "mixer.conv1d.weight", "mixer.conv1d.bias", "mixer.x_proj.weight",
-	"mixer.dt_proj.weight", "mixer.dt_proj.bias", "mixer.A_log", "mixer.D",
-	"mixer.out_proj.weight", "norm.weight",
-}
+// layerKinds are the per-layer tensors' checkpoint names, in the order of
+// model.Layer.Tensors (model.bin order), which layerSetter relies on.
+var layerKinds = func() []string {
+	var kinds []string
+	for _, t := range (&model.Layer{}).Tensors(model.Config{}) {
+		kinds = append(kinds, t.Checkpoint)
+	}
+	return kinds
+}()
 
 // refusedKinds are tensors a Mamba-1 checkpoint may have that the model has
 // no slot for.

@@ -31,14 +31,11 @@ import (
 	"mamba.go/common/trace"
 )
 
-// NewModel makes an implementation's model over loaded weights.
-type NewModel func(w *model.Weights) (model.Mamba, error)
-
 // Main runs the command line of the binary called name and exits: 0 on
 // success and for -h (whose usage goes to stdout), 1 on an error. The
 // binary's own file name, when it has one, replaces name in messages
 // (bin/mamba-fused-simd is the fused command built another way).
-func Main(name string, newModel NewModel) {
+func Main(name string, newModel model.New) {
 	if len(os.Args) > 0 && strings.HasPrefix(filepath.Base(os.Args[0]), name) {
 		name = filepath.Base(os.Args[0])
 	}
@@ -170,7 +167,7 @@ func parseTokenList(s string) ([]int, error) {
 }
 
 // Run is Main without the exit, for tests.
-func Run(name string, args []string, stdout, stderr io.Writer, newModel NewModel) error {
+func Run(name string, args []string, stdout, stderr io.Writer, newModel model.New) error {
 	f, err := parseFlags(name, args, stdout, stderr)
 	if err != nil {
 		return err
@@ -229,7 +226,10 @@ func Run(name string, args []string, stdout, stderr io.Writer, newModel NewModel
 
 	if f.saveState != "" {
 		opt.AfterPrompt = func() error {
-			s := m.State()
+			s, err := m.State()
+			if err != nil {
+				return fmt.Errorf("-save-state %s: %w", f.saveState, err)
+			}
 			s.Fingerprint = fingerprint
 			return model.SaveState(f.saveState, s)
 		}

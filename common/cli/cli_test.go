@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,7 +39,7 @@ func (m *counter) Forward(tok int) ([]float32, error) {
 	m.logits[(tok+1+seen)%m.c.VocabSize] = 1
 	return m.logits, nil
 }
-func (m *counter) State() *model.State { return m.state.Clone() }
+func (m *counter) State() (*model.State, error) { return m.state.Clone(), nil }
 func (m *counter) SetState(s *model.State) error {
 	if err := s.CheckFor(m.c); err != nil {
 		return err
@@ -46,7 +47,7 @@ func (m *counter) SetState(s *model.State) error {
 	m.state = s.Clone()
 	return nil
 }
-func (m *counter) Reset()       { m.state = model.NewState(m.c) }
+func (m *counter) Reset() error { m.state = model.NewState(m.c); return nil }
 func (m *counter) Close() error { return nil }
 
 func testModel(t *testing.T, vocab int) string {
@@ -107,6 +108,25 @@ func TestSaveAndLoadState(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), state)
 	assert.Contains(t, err.Error(), "another model")
+}
+
+// brokenState is a counter whose State fails, as a GPU's copy back can.
+type brokenState struct{ model.Mamba }
+
+func (brokenState) State() (*model.State, error) { return nil, errors.New("device lost") }
+
+func TestSaveStateReportsAFailedState(t *testing.T) {
+	path := testModel(t, 100)
+	state := filepath.Join(t.TempDir(), "state.bin")
+	var stdout, stderr bytes.Buffer
+	err := Run("mamba-test", []string{path, "-tokens", "1,2", "-n", "0", "-save-state", state}, &stdout, &stderr,
+		func(w *model.Weights) (model.Mamba, error) {
+			m, err := newCounter(w)
+			return brokenState{m}, err
+		})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "-save-state "+state+": device lost")
+	assert.NoFileExists(t, state, "no state file is written from a failed State")
 }
 
 func TestSamplingIsReproducible(t *testing.T) {

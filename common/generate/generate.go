@@ -44,18 +44,10 @@ type Options struct {
 	AfterPrompt func() error
 }
 
-// ArgmaxForwarder is a model that can return the greedy choice, the id of
-// the largest logit over the unpadded vocabulary, instead of the logits
-// (cuda.Mamba: 4 bytes back from the GPU per token instead of the whole
-// vocabulary). Generate uses it when the sampler is greedy (temperature 0);
-// the tokens are the same as sampling Forward's logits.
-type ArgmaxForwarder interface {
-	ForwardArgmax(token int) (int, error)
-}
-
 // Generate feeds prompt into m (continuing from m's current state), then
 // generates up to opt.Steps tokens with s, calling emit for each as soon as
-// it is sampled.
+// it is sampled. A greedy sampler and a model.ArgmaxForwarder take the
+// argmax on the model's side; the tokens are the same.
 func Generate(m model.Mamba, prompt []int, s *sample.Sampler, opt Options, emit func(id int) error) (Stats, error) {
 	var st Stats
 	if len(prompt) == 0 {
@@ -67,7 +59,7 @@ func Generate(m model.Mamba, prompt []int, s *sample.Sampler, opt Options, emit 
 		return guardFault(func() (err error) { logits, err = m.Forward(tok); return err })
 	}
 	pick := func() (int, error) { return s.Sample(logits) }
-	if g, ok := m.(ArgmaxForwarder); ok && s.Temperature <= 0 {
+	if g, ok := m.(model.ArgmaxForwarder); ok && s.Temperature <= 0 {
 		var best int
 		forward = func(tok int) error {
 			return guardFault(func() (err error) { best, err = g.ForwardArgmax(tok); return err })

@@ -33,11 +33,11 @@ func (f *fakeModel) Forward(token int) ([]float32, error) {
 	f.logits[f.c.VocabSize] = 1000 // padding: must never be chosen
 	return f.logits, nil
 }
-func (f *fakeModel) Config() model.Config        { return f.c }
-func (f *fakeModel) State() *model.State         { return model.NewState(f.c) }
-func (f *fakeModel) SetState(*model.State) error { return nil }
-func (f *fakeModel) Reset()                      { f.sum = 0 }
-func (f *fakeModel) Close() error                { return nil }
+func (f *fakeModel) Config() model.Config         { return f.c }
+func (f *fakeModel) State() (*model.State, error) { return model.NewState(f.c), nil }
+func (f *fakeModel) SetState(*model.State) error  { return nil }
+func (f *fakeModel) Reset() error                 { f.sum = 0; return nil }
+func (f *fakeModel) Close() error                 { return nil }
 
 // argmaxModel adds ForwardArgmax, as cuda.Mamba has it.
 type argmaxModel struct {

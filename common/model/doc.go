@@ -3,10 +3,14 @@
 // reader and writer of mamba.c's model.bin format, the recurrent state that a
 // model carries from token to token (State) with its versioned file format,
 // and the small interface (Mamba) that the learning, fused and cuda
-// implementations satisfy. Beside them: the memory map and float32 view
-// that the loaders share (MapFile, BytesAsFloat32), atomic file writes
+// implementations satisfy (with ErrClosed, New and ArgmaxForwarder;
+// modeltest holds every implementation to it). Layer.Tensors is the one
+// table of a layer's tensors (name, shape, checkpoint name) that the
+// model.bin format, the checkpoint loader, the random models and cuda's
+// device layout walk. Beside them: the memory map and float32 view that
+// the loaders share (MapFile, BytesAsFloat32), atomic file writes
 // (WriteFileAtomic) and the random-weight models of real shapes that the
-// benchmarks use (Shapes, WriteRandomModelBin).
+// benchmarks and tests use (Shapes, WriteRandomModelBin, RandomWeights).
 //
 // Shapes are written as [rows][cols] in row-major order; every weight is a
 // flat []float32 whose length is the product of its shape.

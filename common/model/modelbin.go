@@ -31,9 +31,6 @@ const (
 	ModelBinHeaderSize = 256
 )
 
-// numLayerKinds is the number of tensors of a layer (Layer.Tensors).
-var numLayerKinds = len((&Layer{}).Tensors(Config{}))
-
 // readHeader parses and validates the 256-byte header.
 func readHeader(h []byte) (Config, error) {
 	if len(h) < ModelBinHeaderSize {
@@ -105,10 +102,10 @@ func parseModelBin(data []byte) (*Weights, error) {
 	w := &Weights{Config: c, Layers: make([]Layer, c.NLayers)}
 	w.Embedding = next(c.PaddedVocab() * c.DModel)
 	// Each kind is stored for all layers before the next kind.
-	for k := range numLayerKinds {
+	for k := range NumLayerTensors {
 		for i := range w.Layers {
 			t := w.Layers[i].Tensors(c)[k]
-			*t.Data = next(t.Len)
+			*t.Data = next(t.Len())
 		}
 	}
 	w.NormF = next(c.DModel)
@@ -138,7 +135,7 @@ func EncodeModelBin(out io.Writer, w *Weights) error {
 	if err := WriteFloat32s(out, w.Embedding); err != nil {
 		return err
 	}
-	for k := range numLayerKinds {
+	for k := range NumLayerTensors {
 		for i := range w.Layers {
 			if err := WriteFloat32s(out, *w.Layers[i].Tensors(c)[k].Data); err != nil {
 				return err

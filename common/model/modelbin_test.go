@@ -1,6 +1,7 @@
 package model
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math"
 	"os"
@@ -115,4 +116,21 @@ func TestWeightsCheckFindsWrongLengths(t *testing.T) {
 	defer w.Close()
 	w.Layers[1].XProj = w.Layers[1].XProj[:5]
 	assert.ErrorContains(t, w.Check(), "layer 1 x_proj has 5 values, want 156")
+}
+
+// RandomWeights is, in memory, the model WriteRandomModelBin writes.
+func TestRandomWeightsIsTheRandomModelBin(t *testing.T) {
+	for _, tied := range []bool{true, false} {
+		c := smallConfig
+		c.TiedHead = tied
+		_, data := writeRandom(t, c)
+		w, err := RandomWeights(c, 7)
+		require.NoError(t, err)
+		require.NoError(t, w.Check())
+		var b bytes.Buffer
+		require.NoError(t, EncodeModelBin(&b, w))
+		assert.Equal(t, data, b.Bytes())
+	}
+	_, err := RandomWeights(Config{}, 1)
+	assert.Error(t, err)
 }

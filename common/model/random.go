@@ -26,67 +26,110 @@ func ShapeOf(dModel, nLayers int) Config {
 // WriteRandomModelBin writes a model.bin of config c with random weights of
 // a sensible scale (so activations stay finite over long runs), streaming
 // them so that even the 10 GiB 2.8b shape never sits in memory. The same
-// seed gives the same file. It is for benchmarks: the model says nothing.
+// seed gives the same file, the one EncodeModelBin(RandomWeights(c, seed))
+// writes. It is for benchmarks and tests: the model says nothing.
 func WriteRandomModelBin(path string, c Config, seed uint64) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	return WriteFileAtomic(path, func(out io.Writer) error { return encodeRandom(out, c, seed) })
+	return WriteFileAtomic(path, func(out io.Writer) error {
+		if err := WriteModelBinHeader(out, c); err != nil {
+			return err
+		}
+		buf := make([]float32, 1<<16)
+		return randomTensors(c, seed, func(_ string, _, n int, gen func(i int) float32) error {
+			// Write n values from gen a chunk at a time.
+			for i := 0; i < n; {
+				chunk := buf[:min(n-i, len(buf))]
+				for j := range chunk {
+					chunk[j] = gen(i + j)
+				}
+				if err := WriteFloat32s(out, chunk); err != nil {
+					return err
+				}
+				i += len(chunk)
+			}
+			return nil
+		})
+	})
 }
 
-func encodeRandom(out io.Writer, c Config, seed uint64) error {
-	rng := rand.New(rand.NewPCG(seed, 0x6d616d6261))
-	buf := make([]float32, 0, 1<<16)
-	// emit writes n values from gen, a chunk at a time.
-	emit := func(n int, gen func(i int) float32) error {
-		for i := 0; i < n; {
-			buf = buf[:0]
-			for ; i < n && len(buf) < cap(buf); i++ {
-				buf = append(buf, gen(i))
-			}
-			if err := WriteFloat32s(out, buf); err != nil {
-				return err
-			}
+// RandomWeights is the model WriteRandomModelBin writes, in memory: for
+// tests of small shapes.
+func RandomWeights(c Config, seed uint64) (*Weights, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	w := NewWeights(c)
+	err := randomTensors(c, seed, func(name string, layer, n int, gen func(i int) float32) error {
+		var dst []float32
+		switch {
+		case layer >= 0:
+			dst = *w.Layers[layer].Tensors(c)[layerTensorIndex[name]].Data
+		case name == "embedding":
+			dst = w.Embedding
+		case name == "norm_f":
+			dst = w.NormF
+		case name == "lm_head":
+			dst = w.LMHead
+		}
+		for i := range dst[:n] {
+			dst[i] = gen(i)
 		}
 		return nil
+	})
+	return w, err
+}
+
+// layerTensorIndex is the position of each of Layer.Tensors, by name.
+var layerTensorIndex = func() map[string]int {
+	m := map[string]int{}
+	for i, t := range (&Layer{}).Tensors(Config{}) {
+		m[t.Name] = i
 	}
+	return m
+}()
+
+// randomTensors draws every tensor of a random model of config c, in
+// model.bin order, and hands each to put with its name, its layer (-1 for
+// the embedding, norm_f and lm_head), its length and the generator of its
+// values (called for i = 0..n-1 in order).
+func randomTensors(c Config, seed uint64, put func(name string, layer, n int, gen func(i int) float32) error) error {
+	rng := rand.New(rand.NewPCG(seed, 0x6d616d6261))
 	// uniform in ±1/sqrt(fanIn), PyTorch's default Linear init.
 	uniform := func(fanIn int) func(int) float32 {
 		bound := 1 / math.Sqrt(float64(fanIn))
 		return func(int) float32 { return float32((2*rng.Float64() - 1) * bound) }
 	}
 	constant := func(v float32) func(int) float32 { return func(int) float32 { return v } }
-	d, di, r, n, k, L := c.DModel, c.DInner, c.DtRank, c.DState, c.DConv, c.NLayers
-	if err := WriteModelBinHeader(out, c); err != nil {
+	d, di, r, n, k := c.DModel, c.DInner, c.DtRank, c.DState, c.DConv
+	init := map[string]func(int) float32{
+		"in_proj":        uniform(d),
+		"conv1d.weight":  uniform(k),
+		"conv1d.bias":    uniform(k),
+		"x_proj":         uniform(di),
+		"dt_proj.weight": uniform(r),
+		"dt_proj.bias":   constant(-4.6),                                   // softplus⁻¹(0.01)
+		"A":              func(i int) float32 { return -float32(i%n + 1) }, // A = −(1..n) in each channel
+		"D":              constant(1),
+		"out_proj":       uniform(di),
+		"norm":           constant(1),
+	}
+	if err := put("embedding", -1, c.PaddedVocab()*d, uniform(d)); err != nil {
 		return err
 	}
-	steps := []struct {
-		n   int
-		gen func(int) float32
-	}{
-		{c.PaddedVocab() * d, uniform(d)},                              // embedding
-		{L * 2 * di * d, uniform(d)},                                   // in_proj
-		{L * di * k, uniform(k)},                                       // conv1d weight
-		{L * di, uniform(k)},                                           // conv1d bias
-		{L * (r + 2*n) * di, uniform(di)},                              // x_proj
-		{L * di * r, uniform(r)},                                       // dt_proj weight
-		{L * di, constant(-4.6)},                                       // dt_proj bias: softplus⁻¹(0.01)
-		{L * di * n, func(i int) float32 { return -float32(i%n + 1) }}, // A = −(1..n)
-		{L * di, constant(1)},                                          // D
-		{L * d * di, uniform(di)},                                      // out_proj
-		{L * d, constant(1)},                                           // norms
-		{d, constant(1)},                                               // norm_f
+	for _, t := range (&Layer{}).Tensors(c) {
+		for layer := range c.NLayers {
+			if err := put(t.Name, layer, t.Len(), init[t.Name]); err != nil {
+				return err
+			}
+		}
+	}
+	if err := put("norm_f", -1, d, constant(1)); err != nil {
+		return err
 	}
 	if !c.TiedHead {
-		steps = append(steps, struct {
-			n   int
-			gen func(int) float32
-		}{c.PaddedVocab() * d, uniform(d)})
-	}
-	for _, s := range steps {
-		if err := emit(s.n, s.gen); err != nil {
-			return err
-		}
+		return put("lm_head", -1, c.PaddedVocab()*d, uniform(d))
 	}
 	return nil
 }

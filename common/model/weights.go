@@ -47,31 +47,64 @@ func (w *Weights) Close() error {
 func (w *Weights) SetCloser(c io.Closer) { w.closer = c }
 
 // LayerTensor is one tensor of a layer: its name, where it lives in the
-// Layer, and the number of values its Config asks for.
+// Layer, its shape for a model of some Config, and its name in a PyTorch
+// checkpoint.
 type LayerTensor struct {
-	Name string
-	Data *[]float32
-	Len  int
+	Name       string     // model.bin's name, and the docs' (in_proj, conv1d.weight, ...)
+	Data       *[]float32 // the Layer's field
+	Shape      []int      // [rows][cols], or [n] for a vector
+	Checkpoint string     // after "backbone.layers.N." in a checkpoint; A is stored as A_log there
 }
 
-// Tensors lists the layer's tensors in model.bin order (each kind for all
-// layers in turn, in this order; norm last although it comes first in a
-// block), so that readers and writers of the format, and the checkpoint
-// loaders that stream it, walk one list.
+// Len is the number of values the tensor has: the product of its shape.
+func (t LayerTensor) Len() int {
+	n := 1
+	for _, d := range t.Shape {
+		n *= d
+	}
+	return n
+}
+
+// Tensors is the table of a layer's tensors, in model.bin order (each kind
+// for all layers in turn, in this order; norm last although it comes first
+// in a block). It is the one list of them: the model.bin reader and writer,
+// Check, the checkpoint loader, the random models and cuda's device layout
+// all walk it.
 func (l *Layer) Tensors(c Config) []LayerTensor {
 	d, di, r, n, k := c.DModel, c.DInner, c.DtRank, c.DState, c.DConv
 	return []LayerTensor{
-		{"in_proj", &l.InProj, 2 * di * d},
-		{"conv1d.weight", &l.Conv1dWeight, di * k},
-		{"conv1d.bias", &l.Conv1dBias, di},
-		{"x_proj", &l.XProj, (r + 2*n) * di},
-		{"dt_proj.weight", &l.DtProjWeight, di * r},
-		{"dt_proj.bias", &l.DtProjBias, di},
-		{"A", &l.A, di * n},
-		{"D", &l.D, di},
-		{"out_proj", &l.OutProj, d * di},
-		{"norm", &l.Norm, d},
+		{"in_proj", &l.InProj, []int{2 * di, d}, "mixer.in_proj.weight"},
+		{"conv1d.weight", &l.Conv1dWeight, []int{di, k}, "mixer.conv1d.weight"},
+		{"conv1d.bias", &l.Conv1dBias, []int{di}, "mixer.conv1d.bias"},
+		{"x_proj", &l.XProj, []int{r + 2*n, di}, "mixer.x_proj.weight"},
+		{"dt_proj.weight", &l.DtProjWeight, []int{di, r}, "mixer.dt_proj.weight"},
+		{"dt_proj.bias", &l.DtProjBias, []int{di}, "mixer.dt_proj.bias"},
+		{"A", &l.A, []int{di, n}, "mixer.A_log"},
+		{"D", &l.D, []int{di}, "mixer.D"},
+		{"out_proj", &l.OutProj, []int{d, di}, "mixer.out_proj.weight"},
+		{"norm", &l.Norm, []int{d}, "norm.weight"},
 	}
+}
+
+// NumLayerTensors is the number of tensors of a layer, len(Layer.Tensors).
+var NumLayerTensors = len((&Layer{}).Tensors(Config{}))
+
+// NewWeights returns weights of config c whose tensors are all zeros, with
+// the head tied to the embedding when c says so; fill them in place.
+func NewWeights(c Config) *Weights {
+	d, v := c.DModel, c.PaddedVocab()
+	w := &Weights{Config: c, Embedding: make([]float32, v*d), NormF: make([]float32, d),
+		Layers: make([]Layer, c.NLayers)}
+	for i := range w.Layers {
+		for _, t := range w.Layers[i].Tensors(c) {
+			*t.Data = make([]float32, t.Len())
+		}
+	}
+	w.LMHead = w.Embedding
+	if !c.TiedHead {
+		w.LMHead = make([]float32, v*d)
+	}
+	return w
 }
 
 // Check verifies that every tensor has the length its Config asks for, so
@@ -96,8 +129,8 @@ func (w *Weights) Check() error {
 	}
 	for i := range w.Layers {
 		for _, t := range w.Layers[i].Tensors(c) {
-			if len(*t.Data) != t.Len {
-				return fmt.Errorf("layer %d %s has %d values, want %d", i, t.Name, len(*t.Data), t.Len)
+			if len(*t.Data) != t.Len() {
+				return fmt.Errorf("layer %d %s has %d values, want %d", i, t.Name, len(*t.Data), t.Len())
 			}
 		}
 	}

@@ -45,7 +45,9 @@ func Check(c *Case, m model.Mamba, newModel func() (model.Mamba, error)) (*Resul
 	maxLogit := c.MaxAbsLogit()
 	half := len(c.Tokens) / 2
 	var halfState *model.State
-	m.Reset()
+	if err := m.Reset(); err != nil {
+		return nil, fmt.Errorf("%s: reset: %w", c.Name, err)
+	}
 	for i, tok := range c.Tokens {
 		logits, err := m.Forward(tok)
 		if err != nil {
@@ -60,7 +62,9 @@ func Check(c *Case, m model.Mamba, newModel func() (model.Mamba, error)) (*Resul
 			r.ArgmaxAgree++
 		}
 		if i+1 == half {
-			halfState = m.State()
+			if halfState, err = m.State(); err != nil {
+				return nil, fmt.Errorf("%s: state after token %d: %w", c.Name, i, err)
+			}
 		}
 	}
 	if maxLogit > 0 {
@@ -106,7 +110,9 @@ func GreedyContinuation(m model.Mamba, prompt []int, n int) ([]int, error) {
 	if len(prompt) == 0 {
 		return nil, fmt.Errorf("empty prompt")
 	}
-	m.Reset()
+	if err := m.Reset(); err != nil {
+		return nil, err
+	}
 	var logits []float32
 	var err error
 	for _, tok := range prompt {

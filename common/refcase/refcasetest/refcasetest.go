@@ -43,7 +43,7 @@ func SharedCases(t *testing.T) []string {
 // model.bin) and requires what compare requires: logits within
 // refcase.DefaultTol of the case's largest |logit|, argmax at every
 // position, the greedy continuation, and a bit-identical state restore.
-func Check(t *testing.T, dir string, newModel func(*model.Weights) (model.Mamba, error)) {
+func Check(t *testing.T, dir string, newModel model.New) {
 	t.Helper()
 	c, err := refcase.Load(dir)
 	require.NoError(t, err)
