@@ -35,6 +35,9 @@ func WriteRandomModelBin(path string, c Config, seed uint64) error {
 }
 
 func encodeRandom(out io.Writer, c Config, seed uint64) error {
+	if c.Arch == Mamba2 {
+		return encodeRandom2(out, c, seed)
+	}
 	rng := rand.New(rand.NewPCG(seed, 0x6d616d6261))
 	buf := make([]float32, 0, 1<<16)
 	// emit writes n values from gen, a chunk at a time.

@@ -6,7 +6,16 @@ import (
 )
 
 // Layer holds the weights of one residual block: h += Mixer(RMSNorm(h)).
-// Shapes use d = DModel, di = DInner, r = DtRank, n = DState, k = DConv.
+// Shapes use d = DModel, di = DInner, r = DtRank, n = DState, k = DConv;
+// they are Mamba-1's. A Mamba-2 layer (Tensors2) has no XProj and no
+// DtProjWeight, and other shapes for some of the rest: with h = NHeads,
+// g·n = NGroups·DState and cd = ConvDim() = di + 2·g·n,
+//
+//	InProj       [2·di+2·g·n+h][d]  rows give z (di), x (di), B (g·n), C (g·n), Δ (h)
+//	Conv1dWeight [cd][k], Conv1dBias [cd]  over x, B and C together
+//	DtProjBias   [h]   dt_bias, added to Δ before the softplus
+//	A, D         [h]   one scalar per head
+//	GatedNorm    [di]  weight of the RMSNorm after the gate
 type Layer struct {
 	Norm         []float32 // [d]          RMSNorm weight before the mixer
 	InProj       []float32 // [2·di][d]    rows 0..di-1 give x, rows di..2di-1 give the gate z
@@ -18,6 +27,7 @@ type Layer struct {
 	A            []float32 // [di][n]      A = −exp(A_log), negative so the state decays
 	D            []float32 // [di]         skip connection y += D·x
 	OutProj      []float32 // [d][di]
+	GatedNorm    []float32 // Mamba-2 only: [di] RMSNormGated weight (mixer.norm.weight)
 }
 
 // Weights is a whole model. The slices may point into a memory-mapped file:
@@ -59,6 +69,9 @@ type LayerTensor struct {
 // block), so that readers and writers of the format, and the checkpoint
 // loaders that stream it, walk one list.
 func (l *Layer) Tensors(c Config) []LayerTensor {
+	if c.Arch == Mamba2 {
+		return l.tensors2(c)
+	}
 	d, di, r, n, k := c.DModel, c.DInner, c.DtRank, c.DState, c.DConv
 	return []LayerTensor{
 		{"in_proj", &l.InProj, 2 * di * d},
@@ -69,6 +82,22 @@ func (l *Layer) Tensors(c Config) []LayerTensor {
 		{"dt_proj.bias", &l.DtProjBias, di},
 		{"A", &l.A, di * n},
 		{"D", &l.D, di},
+		{"out_proj", &l.OutProj, d * di},
+		{"norm", &l.Norm, d},
+	}
+}
+
+// tensors2 is Tensors for a Mamba-2 layer, in model.bin version 2's order.
+func (l *Layer) tensors2(c Config) []LayerTensor {
+	d, di, h, cd, k := c.DModel, c.DInner, c.NHeads, c.ConvDim(), c.DConv
+	return []LayerTensor{
+		{"in_proj", &l.InProj, c.InProjRows() * d},
+		{"conv1d.weight", &l.Conv1dWeight, cd * k},
+		{"conv1d.bias", &l.Conv1dBias, cd},
+		{"dt_bias", &l.DtProjBias, h},
+		{"A", &l.A, h},
+		{"D", &l.D, h},
+		{"gated_norm", &l.GatedNorm, di},
 		{"out_proj", &l.OutProj, d * di},
 		{"norm", &l.Norm, d},
 	}
