@@ -1,9 +1,15 @@
 package model
 
 import (
+	"errors"
 	"fmt"
 	"math"
 )
+
+// ErrUnsupported is wrapped by the error of an implementation that does not
+// run a model's architecture (cuda and Mamba-2): compare skips such a pair
+// instead of failing it.
+var ErrUnsupported = errors.New("not supported by this implementation")
 
 // Arch is a model's architecture: which mixer its blocks have.
 type Arch uint8
