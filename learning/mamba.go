@@ -9,8 +9,8 @@ type Mamba struct {
 	w      *model.Weights
 	c      model.Config
 	state  *model.State
-	buf    buffers  // Mamba-1's activations
-	buf2   buffers2 // Mamba-2's (mamba2.go)
+	buf    buffers      // Mamba-1's activations
+	buf2   buffers2     // Mamba-2's (mamba2.go)
 	tracer model.Tracer // nil: no tracing
 	pos    int          // tokens fed since New or Reset, for the tracer
 }
