@@ -1,5 +1,6 @@
-// Package checkpoint reads Mamba-1 checkpoints as people have them, without
-// Python: a folder with config.json (state-spaces or transformers dialect)
+// Package checkpoint reads Mamba-1 and Mamba-2 checkpoints as people have
+// them, without Python: a folder with config.json (state-spaces or
+// transformers dialect)
 // and either pytorch_model.bin (PyTorch's zip pickle) or model.safetensors
 // (or shards listed in model.safetensors.index.json). It loads them as
 // model.Weights (F32 safetensors and uncompressed pickles as zero-copy views
@@ -214,13 +215,9 @@ func (ck *Checkpoint) plan() error {
 	if err != nil {
 		return err
 	}
-	d, di, r, n, k := c.DModel, c.DInner, c.DtRank, c.DState, c.DConv
-	shapes := map[string][]int{
-		"mixer.in_proj.weight": {2 * di, d}, "mixer.conv1d.weight": {di, 1, k}, "mixer.conv1d.bias": {di},
-		"mixer.x_proj.weight": {r + 2*n, di}, "mixer.dt_proj.weight": {di, r}, "mixer.dt_proj.bias": {di},
-		"mixer.A_log": {di, n}, "mixer.D": {di}, "mixer.out_proj.weight": {d, di}, "norm.weight": {d},
-	}
-	for j, kind := range layerKinds {
+	d := c.DModel
+	kinds, shapes := layerPlan(c)
+	for j, kind := range kinds {
 		for i := range c.NLayers {
 			name := layerName(i, kind)
 			optional := kind == "mixer.conv1d.bias" && !mc.ConvBias

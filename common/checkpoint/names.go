@@ -2,6 +2,8 @@ package checkpoint
 
 import (
 	"fmt"
+
+	"mamba.go/common/model"
 	"slices"
 	"strconv"
 	"strings"
@@ -43,6 +45,34 @@ var layerKinds = []string{
 	"mixer.out_proj.weight", "norm.weight",
 }
 
+// layerKinds2 are a Mamba-2 layer's tensors in model.bin order, the order of
+// model.Layer.Tensors for a Mamba-2 config. mixer.norm.weight is the
+// weight of the gated RMSNorm inside the mixer; norm.weight is the block's.
+var layerKinds2 = []string{
+	"mixer.in_proj.weight", "mixer.conv1d.weight", "mixer.conv1d.bias", "mixer.dt_bias", "mixer.A_log",
+	"mixer.D", "mixer.norm.weight", "mixer.out_proj.weight", "norm.weight",
+}
+
+// layerPlan lists the per-layer tensors of a model of config c in model.bin
+// order, with the shape each has in a checkpoint.
+func layerPlan(c model.Config) ([]string, map[string][]int) {
+	d, di, n, k := c.DModel, c.DInner, c.DState, c.DConv
+	if c.Arch == model.Mamba2 {
+		h, cd := c.NHeads, c.ConvDim()
+		return layerKinds2, map[string][]int{
+			"mixer.in_proj.weight": {c.InProjRows(), d}, "mixer.conv1d.weight": {cd, 1, k}, "mixer.conv1d.bias": {cd},
+			"mixer.dt_bias": {h}, "mixer.A_log": {h}, "mixer.D": {h}, "mixer.norm.weight": {di},
+			"mixer.out_proj.weight": {d, di}, "norm.weight": {d},
+		}
+	}
+	r := c.DtRank
+	return layerKinds, map[string][]int{
+		"mixer.in_proj.weight": {2 * di, d}, "mixer.conv1d.weight": {di, 1, k}, "mixer.conv1d.bias": {di},
+		"mixer.x_proj.weight": {r + 2*n, di}, "mixer.dt_proj.weight": {di, r}, "mixer.dt_proj.bias": {di},
+		"mixer.A_log": {di, n}, "mixer.D": {di}, "mixer.out_proj.weight": {d, di}, "norm.weight": {d},
+	}
+}
+
 // refusedKinds are tensors a Mamba-1 checkpoint may have that the model has
 // no slot for.
 var refusedKinds = map[string]string{
@@ -68,12 +98,12 @@ func checkUnknown(c ModelConfig, byName map[string]*tensor) error {
 				if why, bad := refusedKinds[kind]; bad {
 					return fmt.Errorf("%s: %s", t.where(), why)
 				}
-				if slices.Contains(layerKinds, kind) {
+				if kinds, _ := layerPlan(c.Config); slices.Contains(kinds, kind) {
 					continue
 				}
 			}
 		}
-		return fmt.Errorf("%s: unexpected tensor for a %d-layer Mamba-1 model", t.where(), c.NLayers)
+		return fmt.Errorf("%s: unexpected tensor for a %d-layer %s model", t.where(), c.NLayers, c.Arch)
 	}
 	return nil
 }
