@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -147,4 +148,28 @@ func TestCompareFailsWhenImplementationsDisagree(t *testing.T) {
 	assert.Equal(t, 1, code)
 	assert.Contains(t, out.String(), "vs model.bin/plus")
 	assert.Contains(t, out.String(), "FAIL")
+}
+
+// An implementation that does not run an architecture (cuda and Mamba-2)
+// says so with model.ErrUnsupported: its rows are skipped, not failed,
+// while the same implementation still fails on a real error.
+func TestCompareSkipsUnsupportedArchitecture(t *testing.T) {
+	dir := filepath.Join(refcase.RepoRoot(), "testdata", "cases", "m2default")
+	if _, err := os.Stat(dir); err != nil {
+		t.Skip("testdata/cases/m2default is absent: run make testdata")
+	}
+	impls["mamba1only"] = func(w *model.Weights) (model.Mamba, error) {
+		if w.Config.Arch != model.Mamba1 {
+			return nil, fmt.Errorf("mamba1only: %w", model.ErrUnsupported)
+		}
+		return learning.New(w)
+	}
+	defer delete(impls, "mamba1only")
+	var out bytes.Buffer
+	code, err := run([]string{"-impl", "learning,mamba1only", dir}, &out)
+	t.Log("\n" + out.String())
+	require.NoError(t, err)
+	assert.Equal(t, 0, code)
+	assert.Contains(t, out.String(), "SKIP")
+	assert.Contains(t, out.String(), "skipped: mamba1only: not supported")
 }

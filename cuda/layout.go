@@ -200,6 +200,9 @@ func offset(off int64) int64 { return off }
 
 // checkShape refuses a model the kernels cannot run.
 func checkShape(c model.Config) error {
+	if c.Arch != model.Mamba1 {
+		return fmt.Errorf("cuda: %s models are %w yet (learning and fused run them)", c.Arch, model.ErrUnsupported)
+	}
 	if maxD := (maxSharedBytes - staticSharedBytes) / 4; c.DModel > maxD {
 		return fmt.Errorf("cuda: d_model %d is too wide: RMSNorm(h) must fit in a block's shared memory (d_model ≤ %d)",
 			c.DModel, maxD)

@@ -110,6 +110,9 @@ func TestWorkLayout(t *testing.T) {
 
 func TestCheckShape(t *testing.T) {
 	assert.NoError(t, checkShape(model.Shapes["2.8b"]))
+	err := checkShape(model.Shapes2["130m"])
+	assert.ErrorIs(t, err, model.ErrUnsupported)
+	assert.ErrorContains(t, err, "Mamba-2")
 	assert.NoError(t, checkShape(model.ShapeOf(12032, 1)))
 	assert.ErrorContains(t, checkShape(model.ShapeOf(12033, 1)), "d_model 12033")
 }

@@ -40,3 +40,8 @@ func biasSoftplus(x, b []float32) { biasSoftplusGeneric(x, b) }
 
 // clearUpper does nothing: this build has no AVX code (see kernels_simd.go).
 func clearUpper() {}
+
+// headScanSkipGate: see headScanSkipGateGeneric.
+func headScanSkipGate(y, ssmState, x, dt, A, B, C, D, z []float32, p, perGroup int, gate bool, hlo, hhi int) {
+	headScanSkipGateGeneric(y, ssmState, x, dt, A, B, C, D, z, p, perGroup, gate, hlo, hhi)
+}

@@ -17,7 +17,8 @@ type Mamba struct {
 	nw     int  // number of workers, P
 	done   bool // closed
 	step   func(worker int)
-	buf    buffers
+	buf    buffers      // Mamba-1's activations
+	buf2   buffers2     // Mamba-2's (mamba2.go)
 	tracer model.Tracer // nil: no tracing
 	pos    int          // tokens fed since New or Reset, for the tracer
 }
@@ -54,6 +55,12 @@ func NewWorkers(w *model.Weights, n int) (*Mamba, error) {
 	c := w.Config
 	n = min(n, c.DInner) // every worker owns at least one channel
 	m := &Mamba{w: w, c: c, state: model.NewState(c), nw: n}
+	if c.Arch == model.Mamba2 {
+		m.buf2 = newBuffers2(c, n)
+		m.step = m.worker2
+		m.pool = newPool(n)
+		return m, nil
+	}
 	b := &m.buf
 	b.h = make([]float32, c.DModel)
 	b.xz = make([]float32, 2*c.DInner)
@@ -81,11 +88,15 @@ func (m *Mamba) Forward(token int) ([]float32, error) {
 	if err := model.CheckToken(m.c, token); err != nil {
 		return nil, err
 	}
+	h, logits := m.buf.h, m.buf.logits
+	if m.c.Arch == model.Mamba2 {
+		h, logits = m.buf2.h, m.buf2.logits
+	}
 	// h = embedding[token]  [d], before the workers start
-	copy(m.buf.h, m.w.Embedding[token*m.c.DModel:(token+1)*m.c.DModel])
+	copy(h, m.w.Embedding[token*m.c.DModel:(token+1)*m.c.DModel])
 	m.pool.run(m.step)
 	m.pos++
-	return m.buf.logits, nil
+	return logits, nil
 }
 
 // worker is worker w's part of one step. Per layer it runs the four

@@ -9,7 +9,8 @@ type Mamba struct {
 	w      *model.Weights
 	c      model.Config
 	state  *model.State
-	buf    buffers
+	buf    buffers      // Mamba-1's activations
+	buf2   buffers2     // Mamba-2's (mamba2.go)
 	tracer model.Tracer // nil: no tracing
 	pos    int          // tokens fed since New or Reset, for the tracer
 	closed bool
@@ -35,6 +36,9 @@ func New(w *model.Weights) (*Mamba, error) {
 		return nil, err
 	}
 	c := w.Config
+	if c.Arch == model.Mamba2 {
+		return &Mamba{w: w, c: c, state: model.NewState(c), buf2: newBuffers2(c)}, nil
+	}
 	return &Mamba{
 		w:     w,
 		c:     c,
@@ -60,6 +64,9 @@ func (m *Mamba) Forward(token int) ([]float32, error) {
 	}
 	if err := model.CheckToken(m.c, token); err != nil {
 		return nil, err
+	}
+	if m.c.Arch == model.Mamba2 {
+		return m.forward2(token), nil
 	}
 	c, b := m.c, &m.buf
 

@@ -1,5 +1,6 @@
-// Package checkpoint reads Mamba-1 checkpoints as people have them, without
-// Python: a folder with config.json (state-spaces or transformers dialect)
+// Package checkpoint reads Mamba-1 and Mamba-2 checkpoints as people have
+// them, without Python: a folder with config.json (state-spaces or
+// transformers dialect)
 // and either pytorch_model.bin (PyTorch's zip pickle) or model.safetensors
 // (or shards listed in model.safetensors.index.json). It loads them as
 // model.Weights (F32 safetensors and uncompressed pickles as zero-copy views
@@ -223,14 +224,8 @@ func (ck *Checkpoint) plan() error {
 		return err
 	}
 	d := c.DModel
-	// A checkpoint stores each layer's tensors in model.Layer.Tensors'
-	// shapes, except conv1d.weight: [di][1][k], a Conv1d's weight.
-	shapes := map[string][]int{}
-	for _, t := range (&model.Layer{}).Tensors(c) {
-		shapes[t.Checkpoint] = t.Shape
-	}
-	shapes["mixer.conv1d.weight"] = []int{c.DInner, 1, c.DConv}
-	for j, kind := range layerKinds {
+	kinds, shapes := layerPlan(c)
+	for j, kind := range kinds {
 		for i := range c.NLayers {
 			name := layerName(i, kind)
 			optional := kind == "mixer.conv1d.bias" && !mc.ConvBias
@@ -271,7 +266,7 @@ func (ck *Checkpoint) plan() error {
 }
 
 // layerSetter puts a loaded tensor into layer i's j-th tensor of
-// model.Layer.Tensors, which layerKinds lists in the same order.
+// model.Layer.Tensors, which layerPlan lists in the same order.
 func layerSetter(i, j int) func(*model.Weights, []float32) {
 	return func(w *model.Weights, v []float32) { *w.Layers[i].Tensors(w.Config)[j].Data = v }
 }

@@ -122,7 +122,11 @@ func TestCaseFormatsAgree(t *testing.T) {
 				if w.Config.VocabSize == mb.Config.VocabSize {
 					assert.True(t, bytes.Equal(mbBytes, got), "%s: export differs from model.bin", f)
 				} else {
-					assert.True(t, bytes.Equal(mbBytes[:12], got[:12]) && bytes.Equal(mbBytes[16:], got[16:]),
+					v := 12 // the byte offset of vocab_size in the header
+					if mb.Config.Arch == model.Mamba2 {
+						v = 16
+					}
+					assert.True(t, bytes.Equal(mbBytes[:v], got[:v]) && bytes.Equal(mbBytes[v+4:], got[v+4:]),
 						"%s: export differs from model.bin beyond the header's vocab_size", f)
 				}
 			}
@@ -225,7 +229,7 @@ func TestRealTorchFixture(t *testing.T) {
 	assert.NotEqual(t, got.Layers[0].D, got.Layers[0].DtProjBias)
 }
 
-// layerKinds and model.Layer.Tensors must list the same tensors in the same
+// layerPlan and model.Layer.Tensors must list the same tensors in the same
 // order: layerSetter puts the j-th kind into the j-th tensor.
 func TestLayerKindsFollowModelOrder(t *testing.T) {
 	want := map[string]string{
@@ -234,7 +238,9 @@ func TestLayerKindsFollowModelOrder(t *testing.T) {
 		"mixer.A_log": "A", "mixer.D": "D", "mixer.out_proj.weight": "out_proj", "norm.weight": "norm",
 	}
 	ts := (&model.Layer{}).Tensors(model.Config{})
+	layerKinds, shapes := layerPlan(model.Shapes["130m"])
 	require.Len(t, layerKinds, len(ts))
+	require.Equal(t, []int{1536, 1, 4}, shapes["mixer.conv1d.weight"])
 	for j, kind := range layerKinds {
 		assert.Equal(t, want[kind], ts[j].Name, kind)
 	}

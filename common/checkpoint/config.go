@@ -41,7 +41,9 @@ type ModelConfig struct {
 // logits very negative).
 func ParseConfig(data []byte) (ModelConfig, error) {
 	var raw map[string]json.RawMessage
-	dec := json.NewDecoder(bytes.NewReader(data))
+	// transformers writes Python's json: an unlimited time_step_limit is
+	// [0.0, Infinity], which is no JSON number.
+	dec := json.NewDecoder(bytes.NewReader(pythonJSON(data)))
 	dec.UseNumber()
 	if err := dec.Decode(&raw); err != nil {
 		return ModelConfig{}, fmt.Errorf("not a JSON object: %w", err)
@@ -58,6 +60,8 @@ func ParseConfig(data []byte) (ModelConfig, error) {
 	switch {
 	case f.has("d_model") || f.has("n_layer"):
 		mc, err = parseStateSpaces(&f)
+	case (f.has("hidden_size") || f.has("num_hidden_layers")) && f.str("model_type", "mamba") == "mamba2":
+		mc, err = parseHF2(&f)
 	case f.has("hidden_size") || f.has("num_hidden_layers"):
 		mc, err = parseHF(&f)
 	default:
@@ -100,8 +104,12 @@ func parseStateSpaces(f *fields) (ModelConfig, error) {
 			return mc, fmt.Errorf("ssm_cfg is not a JSON object")
 		}
 	}
-	if layer := ssm.str("layer", "Mamba1"); layer != "Mamba1" {
-		return mc, fmt.Errorf("ssm_cfg.layer is %q: only Mamba1 models are supported", layer)
+	switch layer := ssm.str("layer", "Mamba1"); layer {
+	case "Mamba1":
+	case "Mamba2":
+		return parseStateSpaces2(mc, f, &ssm)
+	default:
+		return mc, fmt.Errorf("ssm_cfg.layer is %q: only Mamba1 and Mamba2 models are supported", layer)
 	}
 	c.DState = ssm.int("d_state", 16)
 	c.DConv = ssm.int("d_conv", 4)
@@ -127,7 +135,7 @@ func parseHF(f *fields) (ModelConfig, error) {
 	if mt := f.str("model_type", "mamba"); f.err != nil {
 		return mc, f.err
 	} else if mt != "mamba" {
-		return mc, fmt.Errorf("model_type is %q: only \"mamba\" (Mamba-1) is supported", mt)
+		return mc, fmt.Errorf("model_type is %q: only \"mamba\" (Mamba-1) and \"mamba2\" are supported", mt)
 	}
 	c.DModel = f.int("hidden_size", -1)
 	c.NLayers = f.int("num_hidden_layers", -1)

@@ -184,8 +184,8 @@ func TestNotAConfig(t *testing.T) {
 		"string":    `"hello"`,
 		"bad type":  `{"d_model": "sixty-four", "n_layer": 2, "vocab_size": 10}`,
 		"no layer":  `{"d_model": 64, "vocab_size": 10}`,
-		"mamba2":    `{"d_model": 64, "n_layer": 2, "vocab_size": 10, "ssm_cfg": {"layer": "Mamba2"}}`,
-		"hf mamba2": `{"model_type": "mamba2", "hidden_size": 64, "num_hidden_layers": 2, "vocab_size": 16}`,
+		"mamba3":    `{"d_model": 64, "n_layer": 2, "vocab_size": 10, "ssm_cfg": {"layer": "Mamba3"}}`,
+		"hf mamba3": `{"model_type": "mamba3", "hidden_size": 64, "num_hidden_layers": 2, "vocab_size": 16}`,
 		"zero":      `{"d_model": 0, "n_layer": 2, "vocab_size": 10}`,
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -37,15 +37,22 @@ func canonical(name string) string {
 	return n
 }
 
-// layerKinds are the per-layer tensors' checkpoint names, in the order of
-// model.Layer.Tensors (model.bin order), which layerSetter relies on.
-var layerKinds = func() []string {
+// layerPlan lists the per-layer tensors of a model of config c by their
+// checkpoint names, in model.Layer.Tensors' order (model.bin order, which
+// layerSetter relies on), with the shape each has in a checkpoint: the
+// table's, except conv1d.weight, which a Conv1d stores as [rows][1][k].
+func layerPlan(c model.Config) ([]string, map[string][]int) {
 	var kinds []string
-	for _, t := range (&model.Layer{}).Tensors(model.Config{}) {
+	shapes := map[string][]int{}
+	for _, t := range (&model.Layer{}).Tensors(c) {
 		kinds = append(kinds, t.Checkpoint)
+		shapes[t.Checkpoint] = t.Shape
 	}
-	return kinds
-}()
+	if conv := shapes["mixer.conv1d.weight"]; len(conv) == 2 {
+		shapes["mixer.conv1d.weight"] = []int{conv[0], 1, conv[1]}
+	}
+	return kinds, shapes
+}
 
 // refusedKinds are tensors a Mamba-1 checkpoint may have that the model has
 // no slot for.
@@ -72,12 +79,12 @@ func checkUnknown(c ModelConfig, byName map[string]*tensor) error {
 				if why, bad := refusedKinds[kind]; bad {
 					return fmt.Errorf("%s: %s", t.where(), why)
 				}
-				if slices.Contains(layerKinds, kind) {
+				if kinds, _ := layerPlan(c.Config); slices.Contains(kinds, kind) {
 					continue
 				}
 			}
 		}
-		return fmt.Errorf("%s: unexpected tensor for a %d-layer Mamba-1 model", t.where(), c.NLayers)
+		return fmt.Errorf("%s: unexpected tensor for a %d-layer %s model", t.where(), c.NLayers, c.Arch)
 	}
 	return nil
 }

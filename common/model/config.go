@@ -7,17 +7,21 @@ import "fmt"
 // are never sampled (state-spaces' pad_vocab_size_multiple, mamba.c's rounding).
 const VocabMultiple = 8
 
-// Config is the shape of a Mamba-1 language model. No size is fixed: the real
-// models use DState 16 and DConv 4, but nothing here depends on that.
+// Config is the shape of a Mamba language model: Mamba-1 (the zero Arch)
+// or Mamba-2 (config2.go). No size is fixed: the real Mamba-1 models use
+// DState 16 and DConv 4, but nothing here depends on that.
 type Config struct {
+	Arch      Arch // Mamba1 (the zero value) or Mamba2
 	NLayers   int  // number of residual blocks
 	VocabSize int  // unpadded vocabulary size (50277 for GPT-NeoX-20B's tokenizer)
 	DModel    int  // residual stream width ("dim" in mamba.c)
 	DInner    int  // mixer width, expand·DModel
-	DtRank    int  // rank of the Δ projection, ceil(DModel/16) in real models
+	DtRank    int  // Mamba-1: rank of the Δ projection, ceil(DModel/16) in real models; 0 in Mamba-2
 	DState    int  // N: size of each channel's SSM state
 	DConv     int  // width of the causal depthwise convolution
 	TiedHead  bool // the output head is the embedding matrix (mamba.c's shared_classifier)
+
+	Mamba2Config // the sizes only Mamba-2 has; zero in a Mamba-1 model
 }
 
 // PaddedVocab is VocabSize rounded up to a multiple of VocabMultiple.
@@ -34,6 +38,13 @@ const maxDim = 1 << 24
 
 // Validate reports the first size that cannot be a Mamba model.
 func (c Config) Validate() error {
+	switch c.Arch {
+	case Mamba1:
+	case Mamba2:
+		return c.validate2()
+	default:
+		return fmt.Errorf("unknown architecture %d", c.Arch)
+	}
 	for _, f := range []struct {
 		name string
 		v    int
@@ -75,6 +86,9 @@ func (c Config) NumParams() int64 {
 }
 
 func (c Config) layerParams() int64 {
+	if c.Arch == Mamba2 {
+		return c.layerParams2()
+	}
 	d, di := int64(c.DModel), int64(c.DInner)
 	r, s, k := int64(c.DtRank), int64(c.DState), int64(c.DConv)
 	return 2*di*d + // in_proj
@@ -87,6 +101,9 @@ func (c Config) layerParams() int64 {
 }
 
 func (c Config) String() string {
+	if c.Arch == Mamba2 {
+		return c.string2()
+	}
 	return fmt.Sprintf("n_layers=%d vocab=%d (padded %d) d_model=%d d_inner=%d dt_rank=%d d_state=%d d_conv=%d tied_head=%v",
 		c.NLayers, c.VocabSize, c.PaddedVocab(), c.DModel, c.DInner, c.DtRank, c.DState, c.DConv, c.TiedHead)
 }

@@ -15,6 +15,11 @@ package model
 //	  out_proj [L][dim][d_inner], norm [L][dim]
 //	norm_f [dim]
 //	lm_head [padded_vocab][dim], only when shared_classifier is 0
+//
+// mamba.c has no Mamba-2. A Mamba-2 model is written as version 2 of the
+// format, whose header names the architecture (modelbin2.go and
+// docs/checkpoints.md); Mamba-1 models are always written as version 1, so
+// that mamba.c reads them.
 
 import (
 	"encoding/binary"
@@ -40,8 +45,12 @@ func readHeader(h []byte) (Config, error) {
 	if m := u32(0); m != ModelBinMagic {
 		return Config{}, fmt.Errorf("bad magic %#08x, want %#08x (not a mamba.c model.bin)", m, ModelBinMagic)
 	}
-	if v := int32(u32(1)); v != ModelBinVersion {
-		return Config{}, fmt.Errorf("unsupported version %d, want %d", v, ModelBinVersion)
+	switch v := int32(u32(1)); v {
+	case ModelBinVersion:
+	case ModelBinVersion2:
+		return readHeader2(h)
+	default:
+		return Config{}, fmt.Errorf("unsupported version %d, want %d (Mamba-1, mamba.c's) or %d (Mamba-2)", v, ModelBinVersion, ModelBinVersion2)
 	}
 	i32 := func(i int) int { return int(int32(u32(i))) }
 	c := Config{
@@ -102,7 +111,7 @@ func parseModelBin(data []byte) (*Weights, error) {
 	w := &Weights{Config: c, Layers: make([]Layer, c.NLayers)}
 	w.Embedding = next(c.PaddedVocab() * c.DModel)
 	// Each kind is stored for all layers before the next kind.
-	for k := range NumLayerTensors {
+	for k := range NumLayerTensors(c) {
 		for i := range w.Layers {
 			t := w.Layers[i].Tensors(c)[k]
 			*t.Data = next(t.Len())
@@ -135,7 +144,7 @@ func EncodeModelBin(out io.Writer, w *Weights) error {
 	if err := WriteFloat32s(out, w.Embedding); err != nil {
 		return err
 	}
-	for k := range NumLayerTensors {
+	for k := range NumLayerTensors(c) {
 		for i := range w.Layers {
 			if err := WriteFloat32s(out, *w.Layers[i].Tensors(c)[k].Data); err != nil {
 				return err
@@ -153,6 +162,9 @@ func EncodeModelBin(out io.Writer, w *Weights) error {
 
 // WriteModelBinHeader writes the 256-byte header for c.
 func WriteModelBinHeader(out io.Writer, c Config) error {
+	if c.Arch == Mamba2 {
+		return writeHeader2(out, c)
+	}
 	h := make([]byte, ModelBinHeaderSize)
 	shared := 0
 	if c.TiedHead {

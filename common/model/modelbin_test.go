@@ -75,7 +75,7 @@ func TestModelBinRefusesBadFiles(t *testing.T) {
 		{"truncated", good[:len(good)-4], "truncated"},
 		{"trailing bytes", append(append([]byte(nil), good...), 0, 0, 0, 0), "needs"},
 		{"wrong magic", put(good, 0, 0x12345678), "bad magic"},
-		{"wrong version", put(good, 1, 2), "unsupported version 2"},
+		{"wrong version", put(good, 1, 3), "unsupported version 3"},
 		{"zero layers", put(good, 2, 0), "n_layers is 0"},
 		{"negative dim", put(good, 4, math.MaxUint32), "d_model is -1"},
 		{"huge vocab", put(good, 3, 1<<30), "vocab_size"},

@@ -86,14 +86,13 @@ var Ops = []OpInfo{
 	{OpLMHead, PhaseHead, "logits", "[V]", func(c Config) int { return c.PaddedVocab() }, false},
 }
 
-// LookupOp returns the description of op, and false for a name that is no op.
+// LookupOp returns the description of op (as Mamba-1 has it, else as
+// Mamba-2 has it: Ops2), and false for a name that is no op.
 func LookupOp(op Op) (OpInfo, bool) {
-	for _, o := range Ops {
-		if o.Op == op {
-			return o, true
-		}
+	if o, ok := lookupIn(Ops, op); ok {
+		return o, true
 	}
-	return OpInfo{}, false
+	return lookupIn(Ops2, op)
 }
 
 // RMSEps is the epsilon of every RMSNorm in Mamba: RMSNorm(x) = x / sqrt(mean(x²) + RMSEps).

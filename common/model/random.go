@@ -61,11 +61,12 @@ func RandomWeights(c Config, seed uint64) (*Weights, error) {
 		return nil, err
 	}
 	w := NewWeights(c)
+	index := layerTensorIndex(c)
 	err := randomTensors(c, seed, func(name string, layer, n int, gen func(i int) float32) error {
 		var dst []float32
 		switch {
 		case layer >= 0:
-			dst = *w.Layers[layer].Tensors(c)[layerTensorIndex[name]].Data
+			dst = *w.Layers[layer].Tensors(c)[index[name]].Data
 		case name == "embedding":
 			dst = w.Embedding
 		case name == "norm_f":
@@ -81,14 +82,14 @@ func RandomWeights(c Config, seed uint64) (*Weights, error) {
 	return w, err
 }
 
-// layerTensorIndex is the position of each of Layer.Tensors, by name.
-var layerTensorIndex = func() map[string]int {
+// layerTensorIndex is the position of each of Layer.Tensors(c), by name.
+func layerTensorIndex(c Config) map[string]int {
 	m := map[string]int{}
-	for i, t := range (&Layer{}).Tensors(Config{}) {
+	for i, t := range (&Layer{}).Tensors(c) {
 		m[t.Name] = i
 	}
 	return m
-}()
+}
 
 // randomTensors draws every tensor of a random model of config c, in
 // model.bin order, and hands each to put with its name, its layer (-1 for
@@ -114,6 +115,12 @@ func randomTensors(c Config, seed uint64, put func(name string, layer, n int, ge
 		"D":              constant(1),
 		"out_proj":       uniform(di),
 		"norm":           constant(1),
+	}
+	if c.Arch == Mamba2 {
+		h := c.NHeads
+		init["dt_bias"] = constant(-4.6)                             // softplus⁻¹(0.01)
+		init["A"] = func(i int) float32 { return -float32(i%h + 1) } // A = −(1..n_heads)
+		init["gated_norm"] = constant(1)
 	}
 	if err := put("embedding", -1, c.PaddedVocab()*d, uniform(d)); err != nil {
 		return err

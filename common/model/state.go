@@ -18,16 +18,19 @@ type State struct {
 	// Fingerprint identifies the weights that made the state (Fingerprint
 	// of them); 0 when unknown. Two models of one shape differ here.
 	Fingerprint uint64
-	Conv        []float32 // [n_layers][d_inner][d_conv]  the last d_conv inputs of each channel's convolution, oldest first
-	SSM         []float32 // [n_layers][d_inner][d_state] h, the selective-scan state
+	Conv        []float32 // [n_layers][conv_dim][d_conv]  the last d_conv inputs of each channel's convolution, oldest first
+	SSM         []float32 // [n_layers][d_inner][d_state] h, the selective-scan state; Mamba-2: [n_layers][n_heads][head_dim][d_state]
 }
+
+// conv_dim is d_inner in Mamba-1 and d_inner + 2·n_groups·d_state in
+// Mamba-2, whose convolution runs over x, B and C (Config.ConvDim).
 
 // NewState returns the empty state (all zeros) for c.
 func NewState(c Config) *State {
 	return &State{
 		Config: c,
-		Conv:   make([]float32, c.NLayers*c.DInner*c.DConv),
-		SSM:    make([]float32, c.NLayers*c.DInner*c.DState),
+		Conv:   make([]float32, c.NLayers*c.ConvStateLen()),
+		SSM:    make([]float32, c.NLayers*c.SSMStateLen()),
 	}
 }
 
@@ -41,9 +44,9 @@ func (s *State) CheckFor(c Config) error {
 	if err := s.checkConfig(c); err != nil {
 		return err
 	}
-	if len(s.Conv) != c.NLayers*c.DInner*c.DConv || len(s.SSM) != c.NLayers*c.DInner*c.DState {
+	if len(s.Conv) != c.NLayers*c.ConvStateLen() || len(s.SSM) != c.NLayers*c.SSMStateLen() {
 		return fmt.Errorf("state has %d conv and %d ssm values, want %d and %d",
-			len(s.Conv), len(s.SSM), c.NLayers*c.DInner*c.DConv, c.NLayers*c.DInner*c.DState)
+			len(s.Conv), len(s.SSM), c.NLayers*c.ConvStateLen(), c.NLayers*c.SSMStateLen())
 	}
 	return nil
 }
@@ -51,6 +54,12 @@ func (s *State) CheckFor(c Config) error {
 // checkConfig refuses a state whose header names another model than c.
 func (s *State) checkConfig(c Config) error {
 	sc := s.Config
+	if sc.Arch != c.Arch {
+		return fmt.Errorf("state is for a %s model, this model is %s", sc.Arch, c.Arch)
+	}
+	if sc.NHeads != c.NHeads || sc.HeadDim != c.HeadDim || sc.NGroups != c.NGroups {
+		return fmt.Errorf("state is for another model (%s), this model is %s", stateShape(sc), stateShape(c))
+	}
 	if sc.NLayers != c.NLayers || sc.DModel != c.DModel || sc.DInner != c.DInner ||
 		sc.DState != c.DState || sc.DConv != c.DConv || sc.DtRank != c.DtRank || sc.VocabSize != c.VocabSize {
 		return fmt.Errorf("state is for another model (%s), this model is %s", stateShape(sc), stateShape(c))
@@ -59,6 +68,10 @@ func (s *State) checkConfig(c Config) error {
 }
 
 func stateShape(c Config) string {
+	if c.Arch == Mamba2 {
+		return fmt.Sprintf("Mamba-2 n_layers=%d vocab=%d d_model=%d d_inner=%d n_heads=%d head_dim=%d n_groups=%d d_state=%d d_conv=%d",
+			c.NLayers, c.VocabSize, c.DModel, c.DInner, c.NHeads, c.HeadDim, c.NGroups, c.DState, c.DConv)
+	}
 	return fmt.Sprintf("n_layers=%d vocab=%d d_model=%d d_inner=%d dt_rank=%d d_state=%d d_conv=%d",
 		c.NLayers, c.VocabSize, c.DModel, c.DInner, c.DtRank, c.DState, c.DConv)
 }
@@ -121,13 +134,18 @@ func Fingerprint(w *Weights) uint64 {
 
 // The state file: a 64-byte little-endian header, then Conv, then SSM as float32.
 //
-//	uint32 magic 0x7453624d ("MbSt"), uint32 version 1,
+//	uint32 magic 0x7453624d ("MbSt"), uint32 version 2,
 //	int32 n_layers, vocab_size, d_model, d_inner, dt_rank, d_state, d_conv,
-//	uint64 weights fingerprint (0: unknown, as in the first files, which
-//	have zeros there), zeros to 64 bytes
+//	uint64 weights fingerprint (0: unknown),
+//	int32 architecture (1 = Mamba-1, 2 = Mamba-2), n_heads, head_dim, n_groups
+//	(0 in Mamba-1), zeros to 64 bytes
+//
+// Version 1 (before Mamba-2) has no architecture and is read as a Mamba-1
+// state; its words 9 and 10 are the fingerprint, or zeros in the first files.
 const (
 	stateMagic      = 0x7453624d
-	stateVersion    = 1
+	stateVersion    = 2
+	stateVersion1   = 1
 	stateHeaderSize = 64
 )
 
@@ -149,6 +167,9 @@ func (s *State) Encode(w io.Writer) error {
 		binary.LittleEndian.PutUint32(h[4*i:], v)
 	}
 	binary.LittleEndian.PutUint64(h[36:], s.Fingerprint)
+	for i, v := range []uint32{uint32(c.Arch) + 1, uint32(c.NHeads), uint32(c.HeadDim), uint32(c.NGroups)} {
+		binary.LittleEndian.PutUint32(h[44+4*i:], v)
+	}
 	if _, err := w.Write(h); err != nil {
 		return err
 	}
@@ -164,7 +185,7 @@ func (s *State) UnmarshalBinary(data []byte) error {
 	if err != nil {
 		return err
 	}
-	nConv := c.NLayers * c.DInner * c.DConv
+	nConv := c.NLayers * c.ConvStateLen()
 	if want := stateSize(c); int64(len(data)) != want {
 		return fmt.Errorf("state is %d bytes, its header needs %d", len(data), want)
 	}
@@ -177,7 +198,7 @@ func (s *State) UnmarshalBinary(data []byte) error {
 
 // stateSize is the length of the state file of a model of config c.
 func stateSize(c Config) int64 {
-	return stateHeaderSize + 4*int64(c.NLayers)*int64(c.DInner)*int64(c.DConv+c.DState)
+	return stateHeaderSize + 4*int64(c.NLayers)*(int64(c.ConvStateLen())+int64(c.SSMStateLen()))
 }
 
 // parseStateHeader reads the model config and the weights fingerprint
@@ -190,11 +211,24 @@ func parseStateHeader(data []byte) (Config, uint64, error) {
 	if u32(0) != stateMagic {
 		return Config{}, 0, errors.New("not a mamba.go state file (bad magic)")
 	}
-	if v := u32(1); v != stateVersion {
-		return Config{}, 0, fmt.Errorf("unsupported state version %d, want %d", v, stateVersion)
+	v := u32(1)
+	if v != stateVersion && v != stateVersion1 {
+		return Config{}, 0, fmt.Errorf("unsupported state version %d, want %d or %d", v, stateVersion1, stateVersion)
 	}
 	i32 := func(i int) int { return int(int32(u32(i))) }
 	c := Config{NLayers: i32(2), VocabSize: i32(3), DModel: i32(4), DInner: i32(5), DtRank: i32(6), DState: i32(7), DConv: i32(8)}
+	if v == stateVersion {
+		switch a := i32(11); a {
+		case 1:
+		case 2:
+			// The state does not depend on time_step_limit or the gate's order.
+			c.Arch = Mamba2
+			c.Mamba2Config = Mamba2Config{NHeads: i32(12), HeadDim: i32(13), NGroups: i32(14),
+				DtMin: DtUnlimited[0], DtMax: DtUnlimited[1]}
+		default:
+			return Config{}, 0, fmt.Errorf("state names architecture %d, want 1 (Mamba-1) or 2 (Mamba-2)", a)
+		}
+	}
 	if err := c.Validate(); err != nil {
 		return Config{}, 0, fmt.Errorf("bad state header: %w", err)
 	}

@@ -6,7 +6,16 @@ import (
 )
 
 // Layer holds the weights of one residual block: h += Mixer(RMSNorm(h)).
-// Shapes use d = DModel, di = DInner, r = DtRank, n = DState, k = DConv.
+// Shapes use d = DModel, di = DInner, r = DtRank, n = DState, k = DConv;
+// they are Mamba-1's. A Mamba-2 layer (Tensors2) has no XProj and no
+// DtProjWeight, and other shapes for some of the rest: with h = NHeads,
+// g·n = NGroups·DState and cd = ConvDim() = di + 2·g·n,
+//
+//	InProj       [2·di+2·g·n+h][d]  rows give z (di), x (di), B (g·n), C (g·n), Δ (h)
+//	Conv1dWeight [cd][k], Conv1dBias [cd]  over x, B and C together
+//	DtProjBias   [h]   dt_bias, added to Δ before the softplus
+//	A, D         [h]   one scalar per head
+//	GatedNorm    [di]  weight of the RMSNorm after the gate
 type Layer struct {
 	Norm         []float32 // [d]          RMSNorm weight before the mixer
 	InProj       []float32 // [2·di][d]    rows 0..di-1 give x, rows di..2di-1 give the gate z
@@ -18,6 +27,7 @@ type Layer struct {
 	A            []float32 // [di][n]      A = −exp(A_log), negative so the state decays
 	D            []float32 // [di]         skip connection y += D·x
 	OutProj      []float32 // [d][di]
+	GatedNorm    []float32 // Mamba-2 only: [di] RMSNormGated weight (mixer.norm.weight)
 }
 
 // Weights is a whole model. The slices may point into a memory-mapped file:
@@ -71,6 +81,9 @@ func (t LayerTensor) Len() int {
 // Check, the checkpoint loader, the random models and cuda's device layout
 // all walk it.
 func (l *Layer) Tensors(c Config) []LayerTensor {
+	if c.Arch == Mamba2 {
+		return l.tensors2(c)
+	}
 	d, di, r, n, k := c.DModel, c.DInner, c.DtRank, c.DState, c.DConv
 	return []LayerTensor{
 		{"in_proj", &l.InProj, []int{2 * di, d}, "mixer.in_proj.weight"},
@@ -86,8 +99,9 @@ func (l *Layer) Tensors(c Config) []LayerTensor {
 	}
 }
 
-// NumLayerTensors is the number of tensors of a layer, len(Layer.Tensors).
-var NumLayerTensors = len((&Layer{}).Tensors(Config{}))
+// NumLayerTensors is the number of tensors of a layer of config c,
+// len(Layer.Tensors(c)): 10 in Mamba-1, 9 in Mamba-2.
+func NumLayerTensors(c Config) int { return len((&Layer{}).Tensors(c)) }
 
 // NewWeights returns weights of config c whose tensors are all zeros, with
 // the head tied to the embedding when c says so; fill them in place.
@@ -105,6 +119,22 @@ func NewWeights(c Config) *Weights {
 		w.LMHead = make([]float32, v*d)
 	}
 	return w
+}
+
+// tensors2 is Tensors for a Mamba-2 layer, in model.bin version 2's order.
+func (l *Layer) tensors2(c Config) []LayerTensor {
+	d, di, h, cd, k := c.DModel, c.DInner, c.NHeads, c.ConvDim(), c.DConv
+	return []LayerTensor{
+		{"in_proj", &l.InProj, []int{c.InProjRows(), d}, "mixer.in_proj.weight"},
+		{"conv1d.weight", &l.Conv1dWeight, []int{cd, k}, "mixer.conv1d.weight"},
+		{"conv1d.bias", &l.Conv1dBias, []int{cd}, "mixer.conv1d.bias"},
+		{"dt_bias", &l.DtProjBias, []int{h}, "mixer.dt_bias"},
+		{"A", &l.A, []int{h}, "mixer.A_log"},
+		{"D", &l.D, []int{h}, "mixer.D"},
+		{"gated_norm", &l.GatedNorm, []int{di}, "mixer.norm.weight"},
+		{"out_proj", &l.OutProj, []int{d, di}, "mixer.out_proj.weight"},
+		{"norm", &l.Norm, []int{d}, "norm.weight"},
+	}
 }
 
 // Check verifies that every tensor has the length its Config asks for, so

@@ -23,10 +23,11 @@ func runRandomModel(args []string) error {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	shape := fs.String("shape", "130m", "model shape: "+strings.Join(names, ", "))
+	shape := fs.String("shape", "130m", "model shape: "+strings.Join(names, ", ")+" (Mamba-2: 130m, 370m, 780m, 1.3b, 2.7b)")
+	arch := fs.Int("arch", 1, "architecture: 1 (Mamba-1) or 2 (Mamba-2)")
 	seed := fs.Uint64("seed", 1, "random seed (same seed, same file)")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: mamba random-model [-shape 130m] [-seed 1] OUT.bin")
+		fmt.Fprintln(fs.Output(), "usage: mamba random-model [-arch 1|2] [-shape 130m] [-seed 1] OUT.bin")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -36,7 +37,20 @@ func runRandomModel(args []string) error {
 		fs.Usage()
 		return fmt.Errorf("want one output path")
 	}
-	c, ok := model.Shapes[*shape]
+	shapes := model.Shapes
+	switch *arch {
+	case 1:
+	case 2:
+		shapes = model.Shapes2
+		names = names[:0]
+		for n := range shapes {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+	default:
+		return fmt.Errorf("-arch %d: want 1 (Mamba-1) or 2 (Mamba-2)", *arch)
+	}
+	c, ok := shapes[*shape]
 	if !ok {
 		return fmt.Errorf("unknown shape %q (have %s)", *shape, strings.Join(names, ", "))
 	}

@@ -60,7 +60,7 @@ type options struct {
 func main() {
 	var o options
 	flag.StringVar(&o.model, "model", filepath.Join(".cache", "bench", "130m.bin"), "model.bin to run; written with random weights if absent")
-	flag.StringVar(&o.shape, "shape", "130m", "shape of the random model written when -model is absent")
+	flag.StringVar(&o.shape, "shape", "130m", "shape of the random model written when -model is absent (mamba2-130m ...: Mamba-2)")
 	flag.StringVar(&o.bin, "bin", "bin", "folder of the mamba-IMPL binaries")
 	flag.StringVar(&o.impls, "impls", "learning,fused,fused-simd", "implementations (bin/mamba-IMPL) to run; missing binaries are skipped")
 	flag.StringVar(&o.python, "python", "/usr/bin/python3", "Python with torch for the PyTorch row")
@@ -175,6 +175,10 @@ func run(o options, out io.Writer) error {
 	torch := &result{name: "pytorch"}
 	script := filepath.Join("compare", "reference", "bench.py")
 	switch {
+	case o.torchRuns == 0:
+		torch.skipped, torch.note = true, "-pytorch-runs 0"
+	case c.Arch != model.Mamba1:
+		torch.skipped, torch.note = true, script+" runs Mamba-1 only"
 	case !exists(script):
 		torch.skipped, torch.note = true, script+" is not here yet"
 	case exec.Command(o.python, "-c", "import torch").Run() != nil:
@@ -288,6 +292,9 @@ func ensureModel(path, shape string) error {
 		return nil
 	}
 	c, ok := model.Shapes[shape]
+	if s, m2 := strings.CutPrefix(shape, "mamba2-"); m2 {
+		c, ok = model.Shapes2[s]
+	}
 	if !ok {
 		return fmt.Errorf("unknown shape %q", shape)
 	}
@@ -301,11 +308,15 @@ func ensureModel(path, shape string) error {
 // bytesPerToken is what one recurrent step must read: every layer's
 // weights, the final norm, the head (once, tied or not), one embedding row,
 // and the recurrent state, read and written.
+// For either architecture: the parameters, less the embedding but one row
+// (the head is read once, tied or not), and both halves of the state.
 func bytesPerToken(c model.Config) int64 {
-	d, di, r, n, k := int64(c.DModel), int64(c.DInner), int64(c.DtRank), int64(c.DState), int64(c.DConv)
-	layer := 2*di*d + di*k + di + (r+2*n)*di + di*r + di + di*n + di + d*di + d
-	floats := int64(c.NLayers)*layer + d + int64(c.PaddedVocab())*d + d
-	state := 2 * int64(c.NLayers) * di * (k + n)
+	d, vd := int64(c.DModel), int64(c.PaddedVocab())*int64(c.DModel)
+	floats := c.NumParams() + d
+	if !c.TiedHead {
+		floats -= vd // the embedding: only its row is read
+	}
+	state := 2 * int64(c.NLayers) * int64(c.ConvStateLen()+c.SSMStateLen())
 	return 4 * (floats + state)
 }
 

@@ -17,6 +17,15 @@ func TestBytesPerToken(t *testing.T) {
 	state := 2 * int64(c.NLayers*c.DInner*(c.DConv+c.DState))
 	assert.Equal(t, 4*(params+state), bytesPerToken(c))
 	assert.InDelta(t, 522.4e6, float64(bytesPerToken(c)), 0.1e6)
+
+	// Mamba-2 130m: in_proj (3352 rows), conv over 1792 channels, out_proj
+	// and the rest, the head once, and a state of 24·(1792·4 + 24·64·128) floats.
+	c2 := model.Shapes2["130m"]
+	layer := int64(3352*768 + 1792*4 + 1792 + 3*24 + 1536 + 768*1536 + 768)
+	floats := 24*layer + 768 + int64(50280*768) + 768
+	state2 := int64(2 * 24 * (1792*4 + 24*64*128))
+	assert.Equal(t, 4*(floats+state2), bytesPerToken(c2))
+	assert.InDelta(t, 18.9e6, float64(4*24*24*64*128), 0.1e6, "the SSM state")
 }
 
 func TestMedian(t *testing.T) {

@@ -1,0 +1,162 @@
+package fused
+
+import (
+	"math"
+
+	"mamba.go/common/model"
+)
+
+// The Mamba-2 kernels, beside Mamba-1's in kernels.go: the phase functions
+// inProjConv2, dtScanGate2 and groupNormOutProj (model.Ops2's in_proj_conv,
+// dt_scan_gate and out_proj; the head is Mamba-1's head), each naming the
+// learning functions it stands for (learning/ops2.go). Shapes as in
+// mamba2.go.
+
+// inProjRows2 are a worker's row ranges [lo, hi) of in_proj, as indices
+// into zxbcdt: the z, x and Δ rows of its heads and its share of B and C.
+type inProjRows2 struct{ z, x, bc, dt [2]int }
+
+// inProjConv2 is phase in_proj_conv for one worker:
+//
+//	normed = RMSNorm(h) · norm                 (learning: rmsNorm)
+//	zxbcdt[i] = in_proj[i] · normed, its rows  (learning: matVec)
+//	xBC[c] = SiLU(conv1d(xBC)[c]), its x, B and C channels
+//	                                           (learning: shiftAndAppend, depthwiseConv, silu)
+//
+// The conv channels of x are the worker's own heads' and those of B and C
+// its share of them, so no worker needs another's rows before the barrier.
+// inProj: [2di+2gn+h][d]; convState, convW: [cd][k]; convB, xBC: [cd]
+func inProjConv2(zxbcdt, xBC, normed, h, norm, inProj, convState, convW, convB []float32, c model.Config, r inProjRows2) {
+	d, di, k := c.DModel, c.DInner, c.DConv
+	rmsNorm(normed, h, norm)
+	for _, rr := range [][2]int{r.z, r.x, r.bc, r.dt} {
+		matVec(zxbcdt[rr[0]:rr[1]], inProj[rr[0]*d:], d, normed)
+	}
+	in := zxbcdt[di : di+c.ConvDim()] // the conv's input, x then B then C
+	convSiLU(xBC, convState, in, convW, convB, k, r.x[0]-di, r.x[1]-di)
+	convSiLU(xBC, convState, in, convW, convB, k, r.bc[0]-di, r.bc[1]-di)
+}
+
+// dtScanGate2 is phase dt_scan_gate for the heads [hlo, hhi):
+//
+//	dt[hd] = clamp(softplus(Δ[hd] + dt_bias[hd]), time_step_limit)
+//	                                     (learning: addBias, softplus, clampTo)
+//	y = scan + D·x, gated               (learning: headScan, skipDHeads, gate)
+//
+// With norm_before_gate the gate waits for group_norm; SiLU(z) of the
+// heads' channels is computed here all the same, into z, so out_proj only
+// multiplies.
+// dtRaw, dtB, dt, A, D: [h]; x, z, y: [di]; ssmState: [h][p][n]; B, C: [g][n]
+func dtScanGate2(y, dt, ssmState, x, z, dtRaw, dtB, A, B, C, D []float32, c model.Config, hlo, hhi int) {
+	clearUpper()
+	for hd := hlo; hd < hhi; hd++ {
+		dt[hd] = min(max(softplus32(dtRaw[hd]+dtB[hd]), c.DtMin), c.DtMax)
+	}
+	gate := !c.NormBeforeGate
+	headScanSkipGate(y, ssmState, x, dt, A, B, C, D, z, c.HeadDim, c.HeadsPerGroup(), gate, hlo, hhi)
+	if !gate {
+		p := c.HeadDim
+		for i := hlo * p; i < hhi*p; i++ {
+			z[i] = silu32(z[i])
+		}
+	}
+}
+
+// headScanSkipGateGeneric is the scan step of the heads [hlo, hhi) with
+// their D skip and (when gate) the gate, one pass over each channel's n
+// states:
+//
+//	dA = exp(Δ·A[hd])                       once per head
+//	state[i][s] = dA·state[i][s] + (Δ·x[i])·B[s]   (learning: headScan)
+//	y[i] = Σ_s C[s]·state[i][s] + D[hd]·x[i]       (learning: headScan, skipDHeads)
+//	y[i] *= SiLU(z[i])                             (learning: gate)
+//
+// for the channels i of head hd, B and C its group's. Four channels go
+// together: their four sums are independent, so the adds overlap instead
+// of waiting for each other, and each B[s], C[s] is loaded once for four.
+// learning computes (Δ·B[s])·x; here Δ·x is computed once per channel,
+// which can change the last bit.
+// ssmState: [h][p][n]; x, z, y: [h][p]; dt, A, D: [h]; B, C: [g][n]
+func headScanSkipGateGeneric(y, ssmState, x, dt, A, B, C, D, z []float32, p, perGroup int, gate bool, hlo, hhi int) {
+	clearUpper()
+	n := len(ssmState) / len(y) // d_state
+	for hd := hlo; hd < hhi; hd++ {
+		gr := hd / perGroup
+		Bg, Cg := B[gr*n:(gr+1)*n:(gr+1)*n], C[gr*n:(gr+1)*n:(gr+1)*n]
+		dA := exp32(dt[hd] * A[hd])
+		i, end := hd*p, (hd+1)*p
+		for ; i+4 <= end; i += 4 {
+			s0 := ssmState[i*n : (i+1)*n : (i+1)*n]
+			s1 := ssmState[(i+1)*n : (i+2)*n : (i+2)*n]
+			s2 := ssmState[(i+2)*n : (i+3)*n : (i+3)*n]
+			s3 := ssmState[(i+3)*n : (i+4)*n : (i+4)*n]
+			d0, d1, d2, d3 := dt[hd]*x[i], dt[hd]*x[i+1], dt[hd]*x[i+2], dt[hd]*x[i+3]
+			var a0, a1, a2, a3 float32
+			for s := range Bg {
+				b, cs := Bg[s], Cg[s]
+				v0 := dA*s0[s] + d0*b
+				v1 := dA*s1[s] + d1*b
+				v2 := dA*s2[s] + d2*b
+				v3 := dA*s3[s] + d3*b
+				s0[s], s1[s], s2[s], s3[s] = v0, v1, v2, v3
+				a0 += cs * v0
+				a1 += cs * v1
+				a2 += cs * v2
+				a3 += cs * v3
+			}
+			y[i], y[i+1], y[i+2], y[i+3] = a0, a1, a2, a3
+		}
+		for ; i < end; i++ {
+			st := ssmState[i*n : (i+1)*n : (i+1)*n]
+			di := dt[hd] * x[i]
+			var a float32
+			for s := range Bg {
+				v := dA*st[s] + di*Bg[s]
+				st[s] = v
+				a += Cg[s] * v
+			}
+			y[i] = a
+		}
+		for i := hd * p; i < end; i++ {
+			y[i] += D[hd] * x[i]
+			if gate {
+				y[i] *= silu32(z[i])
+			}
+		}
+	}
+}
+
+// groupNormOutProj is phase out_proj for the rows [lo, hi) of out_proj:
+//
+//	yn = RMSNorm(y) within each group · gated_norm   (learning: groupRMSNorm)
+//	yn *= SiLU(z), with norm_before_gate             (learning: gate)
+//	h[i] += out_proj[i] · yn                         (learning: matVec, addResidual)
+//
+// Every worker normalises all of y into its own yn, as every worker
+// normalises h for itself: d_inner values are cheaper to normalise P times
+// than to share behind one more barrier.
+// y, yn, zs, g: [di]; outW: [d][di]; h: [d]
+func groupNormOutProj(h, yn, y, zs, g, outW []float32, c model.Config, lo, hi int) {
+	clearUpper()
+	di := len(y)
+	size := di / c.NGroups
+	yn, g = yn[:di], g[:di]
+	for gr := range c.NGroups {
+		part := y[gr*size : (gr+1)*size]
+		var ss float32
+		for _, v := range part {
+			ss += v * v
+		}
+		scale := 1 / float32(math.Sqrt(float64(ss/float32(size)+model.RMSEps)))
+		for i, v := range part {
+			yn[gr*size+i] = v * scale * g[gr*size+i]
+		}
+	}
+	if c.NormBeforeGate {
+		zs = zs[:di]
+		for i := range yn {
+			yn[i] *= zs[i]
+		}
+	}
+	matVecAdd(h[lo:hi], outW[lo*di:], di, yn)
+}
