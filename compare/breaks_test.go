@@ -21,18 +21,20 @@ import (
 // The tests below plant a known mistake in an implementation, through its
 // tracer (a tracer may change the values it is given; what follows reads
 // the changed values), and require compare -trace to name the op, layer 0
-// and token 0 where it was planted.
+// and token 0 where it was planted, in Mamba-1 (testdata/cases/default)
+// and in Mamba-2 (m2default, m2groups).
 
 // shadow follows a step from the reports of an implementation, keeping
 // what a planted mistake needs to recompute an op's result the wrong way:
 // the residual stream, every layer's latest reports and its own window of
-// the last k values of x. plant changes values in place before they are
-// kept.
+// the last k conv inputs (x in Mamba-1, x, B and C in Mamba-2). plant
+// changes values in place before they are kept; while it runs, h is still
+// the residual stream before this layer's residual.
 type shadow struct {
 	w     *model.Weights
 	h     []float32               // the residual stream [d]
 	last  map[trace.Key][]float32 // latest report of each (layer, op), Pos 0
-	xWin  map[int][]float32       // per layer: [di][k] x of the last k tokens, oldest first
+	xWin  map[int][]float32       // per layer: [cd][k] conv input of the last k tokens, oldest first
 	plant func(s *shadow, layer int, op model.Op, v []float32)
 }
 
@@ -45,15 +47,19 @@ func (s *shadow) Trace(pos, layer int, op model.Op, v []float32) {
 	if op == model.OpEmbedding && pos == 0 {
 		clear(s.xWin)
 	}
-	if op == model.OpInProj { // shift the window, append this token's x
+	if op == model.OpInProj { // shift the window, append this token's conv input
 		win, k := s.xWin[layer], c.DConv
 		if win == nil {
-			win = make([]float32, c.DInner*k)
+			win = make([]float32, c.ConvDim()*k)
 			s.xWin[layer] = win
 		}
-		for ch := range c.DInner {
+		in := v[:c.DInner] // Mamba-1: xz = x, z
+		if c.Arch == model.Mamba2 {
+			in = v[c.DInner : c.DInner+c.ConvDim()] // zxbcdt = z, xBC, Δ
+		}
+		for ch := range c.ConvDim() {
 			copy(win[ch*k:], win[ch*k+1:(ch+1)*k])
-			win[ch*k+k-1] = v[ch]
+			win[ch*k+k-1] = in[ch]
 		}
 	}
 	s.plant(s, layer, op, v)
@@ -96,6 +102,14 @@ func reversedConv(out []float32, s *shadow, layer int) {
 	}
 }
 
+// groupNorm is Mamba-2's group_norm: RMSNorm within each of g groups, times w.
+func groupNorm(out, y, w []float32, g int) {
+	n := len(y) / g
+	for i := range g {
+		rmsNormEps(out[i*n:(i+1)*n], y[i*n:(i+1)*n], w[i*n:(i+1)*n], model.RMSEps)
+	}
+}
+
 func matVecInto(out, w, x []float32) {
 	for i := range out {
 		var s float32
@@ -106,11 +120,12 @@ func matVecInto(out, w, x []float32) {
 	}
 }
 
-// aBreak is one mistake: how to plant it in learning (which reports every
-// op) and in fused (which reports phase ends), and the op each must be
-// localised to.
+// aBreak is one mistake: the case (testdata/cases/NAME) it is planted in,
+// how to plant it in learning (which reports every op) and in fused (which
+// reports phase ends), and the op each must be localised to.
 type aBreak struct {
 	name       string
+	caseName   string
 	learningOp model.Op
 	learning   func(s *shadow, layer int, op model.Op, v []float32)
 	fusedOp    model.Op // the report that ends the phase of learningOp
@@ -120,6 +135,7 @@ type aBreak struct {
 var breaks = []aBreak{
 	{
 		name:       "no D skip",
+		caseName:   "default",
 		learningOp: model.OpSkipD,
 		learning: func(s *shadow, l int, op model.Op, v []float32) {
 			if op == model.OpSkipD { // y = scan's y, without + D·u
@@ -138,6 +154,7 @@ var breaks = []aBreak{
 	},
 	{
 		name:       "conv window shifted the wrong way",
+		caseName:   "default",
 		learningOp: model.OpConv,
 		learning: func(s *shadow, l int, op model.Op, v []float32) {
 			if op == model.OpConv {
@@ -156,6 +173,7 @@ var breaks = []aBreak{
 	},
 	{
 		name:       "RMSNorm eps 1e-6",
+		caseName:   "default",
 		learningOp: model.OpNorm,
 		learning: func(s *shadow, l int, op model.Op, v []float32) {
 			switch op {
@@ -176,6 +194,7 @@ var breaks = []aBreak{
 	},
 	{
 		name:       "softplus replaced by identity",
+		caseName:   "default",
 		learningOp: model.OpSoftplus,
 		learning: func(s *shadow, l int, op model.Op, v []float32) {
 			if op == model.OpSoftplus {
@@ -195,6 +214,7 @@ var breaks = []aBreak{
 	},
 	{
 		name:       "gate with z and x swapped",
+		caseName:   "default",
 		learningOp: model.OpGate,
 		learning: func(s *shadow, l int, op model.Op, v []float32) {
 			if op == model.OpGate { // y = (scan + D·u) · SiLU(x)
@@ -210,6 +230,101 @@ var breaks = []aBreak{
 				xz := s.get(l, model.OpInProj)
 				for c := range v {
 					v[c] = float32(float64(v[c]) * float64(siluOf(xz[c])) / float64(siluOf(xz[s.w.Config.DInner+c])))
+				}
+			}
+		},
+	},
+
+	// Mamba-2 (docs/mamba2-step.md): fused reports in_proj and silu, dt_limit
+	// and gate (skip_d with norm_before_gate), the ends of in_proj_conv and
+	// dt_scan_gate, then residual, the end of out_proj.
+	{
+		name:       "Mamba-2 no D skip",
+		caseName:   "m2default",
+		learningOp: model.OpSkipD,
+		learning: func(s *shadow, l int, op model.Op, v []float32) {
+			if op == model.OpSkipD { // y = scan's y, without + D·x
+				copy(v, s.get(l, model.OpScan))
+			}
+		},
+		fusedOp: model.OpGate,
+		fused: func(s *shadow, l int, op model.Op, v []float32) {
+			if op == model.OpGate { // y −= D[head]·x·SiLU(z)
+				c := s.w.Config
+				x, z := s.get(l, model.OpSiLU)[:c.DInner], s.get(l, model.OpInProj)[:c.DInner]
+				for ch := range v {
+					v[ch] -= s.w.Layers[l].D[ch/c.HeadDim] * x[ch] * siluOf(z[ch])
+				}
+			}
+		},
+	},
+	{
+		name:       "Mamba-2 conv window shifted the wrong way",
+		caseName:   "m2default",
+		learningOp: model.OpConv,
+		learning: func(s *shadow, l int, op model.Op, v []float32) {
+			if op == model.OpConv {
+				reversedConv(v, s, l)
+			}
+		},
+		fusedOp: model.OpSiLU,
+		fused: func(s *shadow, l int, op model.Op, v []float32) {
+			if op == model.OpSiLU {
+				reversedConv(v, s, l)
+				for c := range v {
+					v[c] = siluOf(v[c])
+				}
+			}
+		},
+	},
+	{
+		// With n_groups 2, RMSNorm over all of y instead of each half.
+		name:       "Mamba-2 group norm over the whole width",
+		caseName:   "m2groups",
+		learningOp: model.OpGroupNorm,
+		learning: func(s *shadow, l int, op model.Op, v []float32) {
+			if op == model.OpGroupNorm {
+				rmsNormEps(v, s.get(l, model.OpGate), s.w.Layers[l].GatedNorm, model.RMSEps)
+			}
+		},
+		fusedOp: model.OpResidual,
+		fused: func(s *shadow, l int, op model.Op, v []float32) {
+			if op == model.OpResidual { // h = h + out_proj · RMSNorm_whole(y)·w
+				c, lw := s.w.Config, &s.w.Layers[l]
+				y := make([]float32, c.DInner)
+				rmsNormEps(y, s.get(l, model.OpGate), lw.GatedNorm, model.RMSEps)
+				matVecInto(v, lw.OutProj, y)
+				for i := range v {
+					v[i] += s.h[i]
+				}
+			}
+		},
+	},
+	{
+		// norm_before_gate: the gate follows group_norm, in out_proj's phase.
+		name:       "Mamba-2 gate with z and x swapped",
+		caseName:   "m2odd",
+		learningOp: model.OpGate,
+		learning: func(s *shadow, l int, op model.Op, v []float32) {
+			if op == model.OpGate { // y = group_norm(y) · SiLU(x)
+				y, x := s.get(l, model.OpGroupNorm), s.get(l, model.OpSiLU)
+				for c := range v {
+					v[c] = y[c] * siluOf(x[c])
+				}
+			}
+		},
+		fusedOp: model.OpResidual,
+		fused: func(s *shadow, l int, op model.Op, v []float32) {
+			if op == model.OpResidual { // h = h + out_proj · (group_norm(y) · SiLU(x))
+				c, lw := s.w.Config, &s.w.Layers[l]
+				y, x := make([]float32, c.DInner), s.get(l, model.OpSiLU)
+				groupNorm(y, s.get(l, model.OpSkipD), lw.GatedNorm, c.NGroups)
+				for ch := range y {
+					y[ch] *= siluOf(x[ch])
+				}
+				matVecInto(v, lw.OutProj, y)
+				for i := range v {
+					v[i] += s.h[i]
 				}
 			}
 		},
@@ -236,12 +351,12 @@ func plantIn(m model.Mamba, err error, w *model.Weights, plant func(*shadow, int
 	return p, nil
 }
 
-// runBroken runs compare -trace with -impl list on testdata/cases/default,
+// runBroken runs compare -trace with -impl list on testdata/cases/NAME,
 // with "broken" made by newBroken, and returns its output.
-func runBroken(t *testing.T, list string, newBroken func(w *model.Weights) (model.Mamba, error)) (string, int) {
+func runBroken(t *testing.T, name, list string, newBroken func(w *model.Weights) (model.Mamba, error)) (string, int) {
 	impls["broken"] = newBroken
 	defer delete(impls, "broken")
-	dir := filepath.Join(refcase.RepoRoot(), "testdata", "cases", "default")
+	dir := filepath.Join(refcase.RepoRoot(), "testdata", "cases", name)
 	var out bytes.Buffer
 	code, _ := run([]string{"-trace", "-impl", list, dir}, &out)
 	return out.String(), code
@@ -260,7 +375,7 @@ func finding(out, row, vs string) string {
 func TestTraceLocalisesLearningBreaks(t *testing.T) {
 	for _, b := range breaks {
 		t.Run(b.name, func(t *testing.T) {
-			out, code := runBroken(t, "learning,broken", func(w *model.Weights) (model.Mamba, error) {
+			out, code := runBroken(t, b.caseName, "learning,broken", func(w *model.Weights) (model.Mamba, error) {
 				m, err := learning.New(w)
 				return plantIn(m, err, w, b.learning)
 			})
@@ -284,11 +399,14 @@ func TestTraceLocalisesFusedBreaks(t *testing.T) {
 			// phases that follow: a Δ planted at softplus changes the
 			// trace but not this token's y. The localiser must still name
 			// the phase.
-			out, _ := runBroken(t, "learning,broken", func(w *model.Weights) (model.Mamba, error) {
+			var cfg model.Config
+			out, _ := runBroken(t, b.caseName, "learning,broken", func(w *model.Weights) (model.Mamba, error) {
+				cfg = w.Config
 				m, err := fused.New(w)
 				return plantIn(m, err, w, b.fused)
 			})
-			info, _ := model.LookupOp(b.learningOp)
+			info, ok := model.LookupOp(cfg, b.learningOp)
+			require.True(t, ok, "%s is no op of %s", b.learningOp, cfg.Arch)
 			want := "first divergence: token 0, layer 0, op " + string(b.fusedOp) + " (end of phase " + string(info.Phase) + "): "
 			for _, vs := range []string{"model.bin/learning", "reference"} {
 				line := finding(out, "model.bin/broken", vs)
@@ -304,7 +422,7 @@ func TestTraceLocalisesFusedBreaks(t *testing.T) {
 func TestCompareFailingBaselineIsCrossChecked(t *testing.T) {
 	noD := breaks[0]
 	require.Equal(t, model.OpSkipD, noD.learningOp)
-	out, code := runBroken(t, "broken,learning", func(w *model.Weights) (model.Mamba, error) {
+	out, code := runBroken(t, "default", "broken,learning", func(w *model.Weights) (model.Mamba, error) {
 		m, err := learning.New(w)
 		return plantIn(m, err, w, noD.learning)
 	})
@@ -344,7 +462,7 @@ func TestTraceNoiseFarBelowTolerance(t *testing.T) {
 				}
 			}
 			var line strings.Builder
-			for _, o := range model.Ops {
+			for _, o := range model.OpsFor(w.Config) {
 				if v, ok := worst[o.Op]; ok {
 					fmt.Fprintf(&line, " %s %.1e", o.Op, v)
 					assert.Less(t, v*margin, DefaultTraceTol, "%s %s op %s", c.Name, name, o.Op)

@@ -52,14 +52,15 @@ func recordTrace(newModel func() (model.Mamba, error), c *refcase.Case, impl str
 }
 
 // localise says where got first parts from want, the trace of the
-// reference or of another row (named by vs): one line.
-func localise(want, got *trace.Trace, vs string, tol float64) string {
+// reference or of another row (named by vs), both of a model of config mc:
+// one line.
+func localise(want, got *trace.Trace, mc model.Config, vs string, tol float64) string {
 	cmp := trace.FirstDivergence(want, got, tol)
 	if cmp.Compared == 0 {
 		return "no op in common with " + vs
 	}
 	if d := cmp.First; d != nil {
-		return fmt.Sprintf("first divergence: %s%s: max abs err %.3g (scale %.3g) vs %s", d.Key, phaseNote(d, want, got), d.MaxAbsErr, d.Scale, vs)
+		return fmt.Sprintf("first divergence: %s%s: max abs err %.3g (scale %.3g) vs %s", d.Key, phaseNote(d, mc, want, got), d.MaxAbsErr, d.Scale, vs)
 	}
 	w := cmp.Worst
 	if w.Rel() == 0 {
@@ -71,20 +72,22 @@ func localise(want, got *trace.Trace, vs string, tol float64) string {
 
 // phaseNote names the phase of the divergent op when one of the traces
 // reports only phase ends (fused, cuda): the bug is then somewhere in that
-// phase, not necessarily in the op that ends it.
-func phaseNote(d *trace.Diff, a, b *trace.Trace) string {
-	if d.Phase() == "" || (reportsEveryOp(a) && reportsEveryOp(b)) {
+// phase, not necessarily in the op that ends it. The phases are those of
+// mc's architecture.
+func phaseNote(d *trace.Diff, mc model.Config, a, b *trace.Trace) string {
+	if d.Phase(mc) == "" || (reportsEveryOp(a, mc) && reportsEveryOp(b, mc)) {
 		return ""
 	}
-	return fmt.Sprintf(" (end of phase %s)", d.Phase())
+	return fmt.Sprintf(" (end of phase %s)", d.Phase(mc))
 }
 
-func reportsEveryOp(t *trace.Trace) bool {
+// reportsEveryOp says whether t has every op of mc's architecture.
+func reportsEveryOp(t *trace.Trace, mc model.Config) bool {
 	seen := map[model.Op]bool{}
 	for _, e := range t.Entries {
 		seen[e.Op] = true
 	}
-	for _, o := range model.Ops {
+	for _, o := range model.OpsFor(mc) {
 		if !seen[o.Op] {
 			return false
 		}

@@ -182,7 +182,7 @@ func compareCase(dir string, names []string, o options) []row {
 				if base < len(rows) {
 					b = &rows[base]
 				}
-				localiseRow(&r, b, newModel, c, o.traceTol)
+				localiseRow(&r, b, newModel, c, w.Config, o.traceTol)
 			}
 			if base < len(rows) && !rows[base].pass && r.pass && firstPass < 0 {
 				// The baseline failed: say how far it is from this, the first row that passed.
@@ -190,7 +190,7 @@ func compareCase(dir string, names []string, o options) []row {
 				b := &rows[base]
 				b.note = joinNote(b.note, vsNote(maxDiff(r.res.Logits, b.res.Logits)/c.MaxAbsLogit(), &r)+" (the first row that passed)")
 				if r.trace = record(&r, newModel, c); r.trace != nil && b.trace != nil {
-					b.findings = append(b.findings, localise(r.trace, b.trace, r.format+"/"+r.impl, o.traceTol))
+					b.findings = append(b.findings, localise(r.trace, b.trace, w.Config, r.format+"/"+r.impl, o.traceTol))
 				}
 			}
 			if base != len(rows) {
@@ -208,18 +208,18 @@ func compareCase(dir string, names []string, o options) []row {
 
 // localiseRow adds to r where its trace first parts from the reference's
 // (when the case has one) and from the baseline b's (nil when r is the
-// baseline).
-func localiseRow(r, b *row, newModel func() (model.Mamba, error), c *refcase.Case, tol float64) {
+// baseline); mc is the model's config.
+func localiseRow(r, b *row, newModel func() (model.Mamba, error), c *refcase.Case, mc model.Config, tol float64) {
 	if r.trace = record(r, newModel, c); r.trace == nil {
 		return
 	}
 	if c.Trace != nil {
-		r.findings = append(r.findings, localise(c.Trace, r.trace, "reference", tol))
+		r.findings = append(r.findings, localise(c.Trace, r.trace, mc, "reference", tol))
 	} else if b == nil {
 		r.findings = append(r.findings, "nothing to localise against: the case has no trace.json, and this row is the baseline")
 	}
 	if b != nil && b.trace != nil {
-		r.findings = append(r.findings, localise(b.trace, r.trace, b.format+"/"+b.impl, tol))
+		r.findings = append(r.findings, localise(b.trace, r.trace, mc, b.format+"/"+b.impl, tol))
 	}
 }
 

@@ -199,7 +199,7 @@ func Run(name string, args []string, stdout, stderr io.Writer, newModel model.Ne
 		if !ok {
 			return fmt.Errorf("-trace: %s's model reports no trace", name)
 		}
-		tm.SetTracer(&trace.Printer{W: stdout})
+		tm.SetTracer(&trace.Printer{W: stdout, Config: c})
 	}
 	if f.loadState != "" {
 		s, err := model.LoadState(f.loadState, c)

@@ -149,7 +149,28 @@ func TestOpsFor(t *testing.T) {
 	c.NormBeforeGate = false
 	assert.Equal(t, names(Ops2), names(OpsFor(c)))
 	assert.Equal(t, names(Ops), names(OpsFor(smallConfig)))
-	o, ok := LookupOp(OpGroupNorm)
+	o, ok := LookupOp(c, OpGroupNorm)
 	require.True(t, ok)
 	assert.Equal(t, c.DInner, o.Len(c))
+	// The same name has the architecture's length and phase.
+	o, ok = LookupOp(c, OpInProj)
+	require.True(t, ok)
+	assert.Equal(t, c.InProjRows(), o.Len(c))
+	assert.Equal(t, "[2di+2gn+h]", o.Shape)
+	o, ok = LookupOp(smallConfig, OpInProj)
+	require.True(t, ok)
+	assert.Equal(t, 2*smallConfig.DInner, o.Len(smallConfig))
+	o, _ = LookupOp(c, OpGate)
+	assert.Equal(t, PhaseDtScanGate, o.Phase)
+	c.NormBeforeGate = true
+	o, _ = LookupOp(c, OpGate)
+	assert.Equal(t, PhaseOutProj, o.Phase, "with norm_before_gate the gate follows group_norm")
+	// An op of the other architecture is no op of this one, but still an op.
+	_, ok = LookupOp(c, OpXProj)
+	assert.False(t, ok)
+	_, ok = LookupOp(smallConfig, OpGroupNorm)
+	assert.False(t, ok)
+	assert.True(t, IsOp(OpXProj))
+	assert.True(t, IsOp(OpDtLimit))
+	assert.False(t, IsOp("attention"))
 }

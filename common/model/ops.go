@@ -86,13 +86,19 @@ var Ops = []OpInfo{
 	{OpLMHead, PhaseHead, "logits", "[V]", func(c Config) int { return c.PaddedVocab() }, false},
 }
 
-// LookupOp returns the description of op (as Mamba-1 has it, else as
-// Mamba-2 has it: Ops2), and false for a name that is no op.
-func LookupOp(op Op) (OpInfo, bool) {
-	if o, ok := lookupIn(Ops, op); ok {
-		return o, true
-	}
-	return lookupIn(Ops2, op)
+// LookupOp returns the description of op in a step of a model of config c
+// (OpsFor(c): in_proj's length, and the gate's phase, depend on the
+// architecture), and false for a name that is no op of that architecture.
+func LookupOp(c Config, op Op) (OpInfo, bool) {
+	return lookupIn(OpsFor(c), op)
+}
+
+// IsOp says whether op names an op of some architecture's step: the check a
+// trace file can have before the model it belongs to is known.
+func IsOp(op Op) bool {
+	_, ok1 := lookupIn(Ops, op)
+	_, ok2 := lookupIn(Ops2, op)
+	return ok1 || ok2
 }
 
 // RMSEps is the epsilon of every RMSNorm in Mamba: RMSNorm(x) = x / sqrt(mean(x²) + RMSEps).

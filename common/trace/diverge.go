@@ -28,9 +28,11 @@ func (d Diff) Rel() float64 {
 	return d.MaxAbsErr / d.Scale
 }
 
-// Phase is the phase of the diff's op ("" for the embedding).
-func (d Diff) Phase() model.Phase {
-	info, _ := model.LookupOp(d.Op)
+// Phase is the phase of the diff's op in a step of a model of config c
+// ("" for the embedding): Mamba-2's gate is in out_proj when the norm
+// comes before it.
+func (d Diff) Phase(c model.Config) model.Phase {
+	info, _ := model.LookupOp(c, d.Op)
 	return info.Phase
 }
 

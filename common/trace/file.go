@@ -53,7 +53,7 @@ func Load(dir string) (*Trace, error) {
 	t := &Trace{Entries: make([]Entry, 0, len(index))}
 	off := 0
 	for i, e := range index {
-		if _, ok := model.LookupOp(e.Op); !ok {
+		if !model.IsOp(e.Op) {
 			return nil, fmt.Errorf("%s: entry %d: %q is no op", indexPath, i, e.Op)
 		}
 		if e.Pos < 0 || e.Len < 0 || e.Len > len(values.Data)-off {

@@ -1,10 +1,11 @@
 // Package trace records, reads, compares and prints the named intermediate
-// vectors of a step (model.Ops) that an implementation reports to a
-// model.Tracer:
+// vectors of a step (model.OpsFor: Mamba-1's model.Ops or Mamba-2's
+// model.Ops2) that an implementation reports to a model.Tracer:
 //
 //   - Recorder keeps a copy of every report: a Trace;
 //   - Load reads the trace a reference case carries (trace.json, trace.npy:
-//     every op of its first tokens, from compare/reference/mamba_ref.py);
+//     every op of its first tokens, from compare/reference/mamba_ref.py or
+//     mamba2_ref.py);
 //   - FirstDivergence walks two traces in execution order and finds the
 //     first op where they part, which is how compare localises a bug;
 //   - Printer writes one token's walk through the model, op by op, for
@@ -56,14 +57,15 @@ func (t *Trace) Positions() int {
 	return n
 }
 
-// Check makes sure every entry names an op of model.Ops with the length
-// that op has for a model of shape c, and a layer the model has.
+// Check makes sure every entry names an op of c's architecture
+// (model.OpsFor(c)) with the length that op has for a model of shape c,
+// and a layer the model has.
 func (t *Trace) Check(c model.Config) error {
 	for i, e := range t.Entries {
-		info, ok := model.LookupOp(e.Op)
+		info, ok := model.LookupOp(c, e.Op)
 		switch {
 		case !ok:
-			return fmt.Errorf("entry %d: %q is no op", i, e.Op)
+			return fmt.Errorf("entry %d: %q is no op of %s", i, e.Op, c.Arch)
 		case info.PerLayer && (e.Layer < 0 || e.Layer >= c.NLayers):
 			return fmt.Errorf("entry %d: op %s in layer %d of a %d-layer model", i, e.Op, e.Layer, c.NLayers)
 		case !info.PerLayer && e.Layer != -1:

@@ -25,41 +25,53 @@ func defaultCase(t *testing.T) string {
 	return dir
 }
 
-// Every project case's trace has every op of model.Ops, in order, for its
-// first tokens, with the model's shapes; and its lm_head entries are the
-// logits.npy rows bit for bit (both are float32 roundings of the same
-// float64 reference).
+// Every project case's trace has every op of its architecture
+// (model.OpsFor: Mamba-1's or Mamba-2's), in order, for its first tokens,
+// with the model's shapes; and its lm_head entries are the logits.npy rows
+// bit for bit (both are float32 roundings of the same float64 reference).
 func TestCaseTracesMatchTheirModelAndLogits(t *testing.T) {
 	defaultCase(t)
+	archs := map[model.Arch]int{}
 	for _, dir := range refcase.Dirs(filepath.Join(refcase.RepoRoot(), "testdata", "cases")) {
 		c, err := refcase.Load(dir)
 		require.NoError(t, err)
 		require.NotNil(t, c.Trace, dir)
 		w, err := model.LoadModelBin(filepath.Join(dir, "model.bin"))
 		require.NoError(t, err)
-		require.NoError(t, c.Trace.Check(w.Config), dir)
 		cfg := w.Config
 		w.Close()
+		require.NoError(t, c.Trace.Check(cfg), dir)
+		archs[cfg.Arch]++
 
-		perToken := 2 + cfg.NLayers*(len(model.Ops)-3) + 1
+		// The keys a step reports, in order: the embedding, every layer's
+		// ops, the head's.
+		ops := model.OpsFor(cfg)
+		var want []trace.Key
+		for pos := range 3 {
+			for _, o := range ops {
+				if !o.PerLayer {
+					want = append(want, trace.Key{Pos: pos, Layer: -1, Op: o.Op})
+				}
+				if o.Op == model.OpEmbedding {
+					for l := range cfg.NLayers {
+						for _, lo := range ops {
+							if lo.PerLayer {
+								want = append(want, trace.Key{Pos: pos, Layer: l, Op: lo.Op})
+							}
+						}
+					}
+				}
+			}
+		}
 		assert.Equal(t, 3, c.Trace.Positions())
-		require.Len(t, c.Trace.Entries, 3*perToken)
+		require.Len(t, c.Trace.Entries, len(want), dir)
+		assert.Len(t, want, 3*(3+cfg.NLayers*(len(ops)-3)), "embedding, norm_f, lm_head and the layers' ops")
 		lmHeads := 0
 		for i, e := range c.Trace.Entries {
-			j := i % perToken
-			var want model.Op
-			switch {
-			case j == 0:
-				want = model.OpEmbedding
-			case j == perToken-2:
-				want = model.OpNormF
-			case j == perToken-1:
-				want = model.OpLMHead
-			default:
-				want = model.Ops[1+(j-1)%(len(model.Ops)-3)].Op
-				assert.Equal(t, (j-1)/(len(model.Ops)-3), e.Layer)
-			}
-			assert.Equal(t, want, e.Op, "%s entry %d", dir, i)
+			assert.Equal(t, want[i], e.Key(), "%s entry %d", dir, i)
+			info, ok := model.LookupOp(cfg, e.Op)
+			require.True(t, ok)
+			assert.Len(t, e.Values, info.Len(cfg), "%s entry %d (%s)", dir, i, e.Key())
 			if e.Op == model.OpLMHead {
 				assert.Equal(t, c.Logits.Row(e.Pos), e.Values, "%s position %d", dir, e.Pos)
 				lmHeads++
@@ -67,6 +79,8 @@ func TestCaseTracesMatchTheirModelAndLogits(t *testing.T) {
 		}
 		assert.Equal(t, 3, lmHeads)
 	}
+	assert.NotZero(t, archs[model.Mamba1], "no Mamba-1 case")
+	assert.NotZero(t, archs[model.Mamba2], "no Mamba-2 case")
 }
 
 func writeCase(t *testing.T, index string, values []float32) string {
@@ -121,6 +135,21 @@ func TestCheckRefusesATraceOfAnotherShape(t *testing.T) {
 	} {
 		assert.ErrorContains(t, (&trace.Trace{Entries: []trace.Entry{e}}).Check(c), want)
 	}
+
+	// A Mamba-2 trace is checked against Mamba-2's ops and lengths:
+	// in_proj is z, x, B, C and Δ (2·4 + 2·1·1 + 2 = 12), not Mamba-1's x and z (8).
+	c2 := model.NewMamba2Config(1, 8, 2, 2, 2, 1, 1, 2, true)
+	ok = &trace.Trace{Entries: []trace.Entry{{0, 0, model.OpInProj, make([]float32, 12)}, {0, 0, model.OpDtLimit, make([]float32, 2)}}}
+	assert.NoError(t, ok.Check(c2))
+	for want, e := range map[string]trace.Entry{
+		"8 values, want 12":            {0, 0, model.OpInProj, make([]float32, 8)},
+		`"x_proj" is no op of Mamba-2`: {0, 0, model.OpXProj, make([]float32, 3)},
+		"2 values, want 6":             {0, 0, model.OpConv, make([]float32, 2)}, // x, B, C: 4 + 2·1·1
+	} {
+		assert.ErrorContains(t, (&trace.Trace{Entries: []trace.Entry{e}}).Check(c2), want)
+	}
+	assert.ErrorContains(t, (&trace.Trace{Entries: []trace.Entry{{0, 0, model.OpDtLimit, make([]float32, 2)}}}).Check(c),
+		`"dt_limit" is no op of Mamba-1`)
 }
 
 func TestFirstDivergence(t *testing.T) {
@@ -141,7 +170,7 @@ func TestFirstDivergence(t *testing.T) {
 	assert.Equal(t, trace.Key{Pos: 0, Layer: 0, Op: model.OpSiLU}, cmp.First.Key)
 	assert.InDelta(t, 0.5, cmp.First.MaxAbsErr, 1e-9)
 	assert.Equal(t, 0.5, cmp.First.Scale)
-	assert.Equal(t, model.PhaseInProjConv, cmp.First.Phase())
+	assert.Equal(t, model.PhaseInProjConv, cmp.First.Phase(model.Config{}))
 	assert.Equal(t, 3, cmp.Compared, "norm is in want only")
 	assert.Equal(t, "token 0, layer 0, op silu", cmp.First.Key.String())
 
@@ -188,4 +217,16 @@ func TestPrinter(t *testing.T) {
 	assert.Equal(t, "    0  x_proj        x_proj     xDBC    [r+2n]       2        0.5       1e-06       -0.5", lines[3])
 	assert.Equal(t, "", lines[4])
 	assert.Equal(t, "position 1", lines[5])
+
+	// Mamba-2's ops, phases and shapes, in columns as wide as its names.
+	out.Reset()
+	p = &trace.Printer{W: &out, Values: 1, Config: model.NewMamba2Config(1, 8, 2, 2, 2, 1, 1, 2, true)}
+	p.Trace(0, 0, model.OpInProj, []float32{3, 4})
+	p.Trace(0, 0, model.OpGroupNorm, []float32{1})
+	p.Trace(0, 0, model.OpGate, []float32{1})
+	lines = strings.Split(out.String(), "\n")
+	assert.Equal(t, "layer  phase         op          value   shape           len        ‖v‖  first values", lines[1])
+	assert.Equal(t, "    0  in_proj_conv  in_proj     zxbcdt  [2di+2gn+h]       2          5           3 …", lines[2])
+	assert.Equal(t, "    0  out_proj      group_norm  y       [di]              1          1           1", lines[3])
+	assert.Equal(t, "    0  dt_scan_gate  gate        y       [di]              1          1           1", lines[4])
 }

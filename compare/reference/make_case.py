@@ -114,7 +114,7 @@ def run(model, tokens):
 
 def trace(model, tokens):
     """[(pos, layer, op, float64 values)] of every op, in execution order, for tokens fed
-    from an empty state (mamba_ref.Mamba.tracer)."""
+    from an empty state (mamba_ref.Mamba.tracer, mamba2_ref.Mamba2.tracer)."""
     entries = []
     model.tracer = lambda pos, layer, op, v: entries.append((pos, layer, op, v.detach().clone()))
     try:

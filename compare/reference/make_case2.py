@@ -3,7 +3,9 @@
     /usr/bin/python3 compare/reference/make_case2.py NAME OUTDIR     # one preset case
     /usr/bin/python3 compare/reference/make_case2.py --list          # the presets
 
-The folder has make_case.py's layout (model.bin is version 2, which names the
+The folder has make_case.py's layout, trace.json and trace.npy included (every op of
+Mamba-2's step, common/model/ops2.go, for the first 3 tokens, from the float64
+reference, written by make_case.write_trace; model.bin is version 2, which names the
 architecture; state-spaces/config.json has ssm_cfg {"layer": "Mamba2", ...};
 hf/config.json is transformers' Mamba2Config, model_type "mamba2").
 
@@ -25,7 +27,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mamba2_ref  # noqa: E402
 from make_case import (DT_FLOOR, DT_MAX, DT_MIN, EMBED_STD, GREEDY_LEN, OUT_PROJ_GAIN, PAD_ROW_SCALE,  # noqa: E402
-                       PROMPT_LEN, run, write_json, write_safetensors)
+                       PROMPT_LEN, TRACE_TOKENS, run, trace, write_json, write_safetensors, write_trace)
 
 INF = float("inf")
 
@@ -161,6 +163,7 @@ def make_case(name, out):
     write_json(os.path.join(out, "tokens.json"), tokens)
     np.save(os.path.join(out, "logits.npy"), logits.to(torch.float32).numpy())
     write_json(os.path.join(out, "greedy.json"), {"prompt": tokens[:PROMPT_LEN], "tokens": gen})
+    write_trace(out, trace(model64, tokens[:TRACE_TOKENS]))
 
     write_json(os.path.join(out, "state-spaces", "config.json"), state_spaces_config(spec, tied))
     torch.save(sd, os.path.join(out, "state-spaces", "pytorch_model.bin"))

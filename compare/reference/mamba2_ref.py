@@ -29,6 +29,13 @@ weight; with norm_before_gate True the gate comes after the norm. The groups are
 mamba_ssm's (group_size = d_inner // ngroups); transformers' torch path normalises
 over all of d_inner at once, which differs when ngroups > 1.
 
+The step is grouped under Mamba-2's phase headings (in_proj_conv, dt_scan_gate, out_proj,
+head; common/model/ops2.go) and each op's result is reported under its op name (embedding,
+norm, in_proj, conv, silu, dt_bias, softplus, dt_limit, scan, skip_d, gate, group_norm,
+out_proj, residual, norm_f, lm_head; with norm_before_gate, gate after group_norm) to
+Mamba2.tracer when one is set, as learning reports them to a model.Tracer: make_case2.py
+writes these as the case's trace.
+
 Weights come from model.bin version 2 (load_model_bin) or from a state dict in
 state-spaces / transformers naming (from_state_dict).
 """
@@ -84,14 +91,19 @@ class Config:
         }
 
 
-def rms_norm_gated(y, z, w, ngroups, norm_before_gate):
-    """mamba_ssm's RMSNormGated with group_size = len(y) // ngroups."""
+def rms_norm_gated(y, z, w, ngroups, norm_before_gate, trace=None):
+    """mamba_ssm's RMSNormGated with group_size = len(y) // ngroups; trace(op, values), if
+    given, gets the gate's and group_norm's results."""
+    trace = trace or (lambda op, values: None)
     if not norm_before_gate:
         y = y * F.silu(z)
+        trace("gate", y)
     g = y.view(ngroups, -1)
     y = (g * torch.rsqrt(g.pow(2).mean(-1, keepdim=True) + RMS_EPS)).view(-1) * w
+    trace("group_norm", y)
     if norm_before_gate:
         y = y * F.silu(z)
+        trace("gate", y)
     return y
 
 
@@ -104,25 +116,46 @@ class Mamba2:
         self.layers = [{k: t.to(dtype).contiguous() for k, t in layer.items()} for layer in layers]
         self.norm_f = norm_f.to(dtype)
         self.lm_head = self.embedding if lm_head is None else lm_head.to(dtype).contiguous()
+        self.tracer = None  # tracer(pos, layer, op, values) after every op, or None
         self.reset()
 
     def reset(self):
+        """Empty state: every conv_state and ssm_state is zero; positions count from 0 again."""
         c = self.config
+        self.pos = 0  # tokens fed since the last reset, for the tracer
         self.conv_state = [torch.zeros(c.conv_dim, c.d_conv, dtype=self.dtype) for _ in range(c.n_layers)]
         self.ssm_state = [torch.zeros(c.nheads, c.headdim, c.d_state, dtype=self.dtype) for _ in range(c.n_layers)]
+
+    def trace(self, layer, op, values):
+        """Reports op's result to the tracer, if any: tracer(pos, layer, op, values)."""
+        if self.tracer is not None:
+            self.tracer(self.pos, layer, op, values)
 
     def mixer_step(self, i, u):
         """One recurrent step of layer i's mixer on u [d_model]; updates its state."""
         w, c = self.layers[i], self.config
         conv_state, ssm_state = self.conv_state[i], self.ssm_state[i]
         gn = c.ngroups * c.d_state
+
+        # -- in_proj_conv: norm (in step), in_proj, conv, silu
         zxbcdt = F.linear(u, w["in_proj"])                               # [d_in_proj]
+        self.trace(i, "in_proj", zxbcdt)
         z, xBC, dt = torch.split(zxbcdt, [c.d_inner, c.conv_dim, c.nheads])
         conv_state.copy_(torch.roll(conv_state, shifts=-1, dims=-1))
         conv_state[:, -1] = xBC
-        xBC = F.silu((conv_state * w["conv_w"]).sum(-1) + w["conv_b"])  # [conv_dim]
+        xBC = (conv_state * w["conv_w"]).sum(-1) + w["conv_b"]           # [conv_dim]
+        self.trace(i, "conv", xBC)
+        xBC = F.silu(xBC)
+        self.trace(i, "silu", xBC)
         x, B, C = torch.split(xBC, [c.d_inner, gn, gn])
-        dt = F.softplus(dt + w["dt_bias"]).clamp(c.dt_limit[0], c.dt_limit[1])  # [nheads]
+
+        # -- dt_scan_gate: dt_bias, softplus, dt_limit, scan, skip_d, gate
+        dt = dt + w["dt_bias"]                                           # [nheads]
+        self.trace(i, "dt_bias", dt)
+        dt = F.softplus(dt)
+        self.trace(i, "softplus", dt)
+        dt = dt.clamp(c.dt_limit[0], c.dt_limit[1])
+        self.trace(i, "dt_limit", dt)
         dA = torch.exp(dt * w["A"])                                      # [nheads]
         x = x.view(c.nheads, c.headdim)                                  # [nheads, headdim]
         group = torch.arange(c.nheads) // (c.nheads // c.ngroups)
@@ -130,16 +163,36 @@ class Mamba2:
         C = C.view(c.ngroups, c.d_state)[group]
         dB = dt[:, None] * B                                             # [nheads, d_state]
         ssm_state.copy_(ssm_state * dA[:, None, None] + dB[:, None, :] * x[:, :, None])
-        y = (ssm_state * C[:, None, :]).sum(-1) + w["D"][:, None] * x    # [nheads, headdim]
-        y = rms_norm_gated(y.reshape(-1), z, w["gated_norm"], c.ngroups, c.norm_before_gate)
-        return F.linear(y, w["out_proj"])                                # [d_model]
+        y = (ssm_state * C[:, None, :]).sum(-1)                          # [nheads, headdim]
+        self.trace(i, "scan", y.reshape(-1))
+        y = y + w["D"][:, None] * x
+        self.trace(i, "skip_d", y.reshape(-1))
+
+        # -- dt_scan_gate's gate, then out_proj: group_norm, out_proj (residual in step);
+        #    with norm_before_gate, out_proj: group_norm, gate, out_proj
+        y = rms_norm_gated(y.reshape(-1), z, w["gated_norm"], c.ngroups, c.norm_before_gate,
+                           lambda op, values: self.trace(i, op, values))
+        out = F.linear(y, w["out_proj"])                                 # [d_model]
+        self.trace(i, "out_proj", out)
+        return out
 
     @torch.no_grad()
     def step(self, token):
-        h = self.embedding[token]
+        """Feeds one token id; returns logits [padded_vocab] (a new tensor)."""
+        h = self.embedding[token]                                        # [d_model]
+        self.trace(-1, "embedding", h)
         for i, w in enumerate(self.layers):
-            h = h + self.mixer_step(i, rms_norm(h, w["norm"]))
-        return F.linear(rms_norm(h, self.norm_f), self.lm_head)
+            normed = rms_norm(h, w["norm"])                              # in_proj_conv: norm
+            self.trace(i, "norm", normed)
+            h = h + self.mixer_step(i, normed)                           # out_proj: residual
+            self.trace(i, "residual", h)
+        # -- head: norm_f, lm_head
+        normed = rms_norm(h, self.norm_f)
+        self.trace(-1, "norm_f", normed)
+        logits = F.linear(normed, self.lm_head)
+        self.trace(-1, "lm_head", logits)
+        self.pos += 1
+        return logits
 
     def run(self, tokens):
         self.reset()

@@ -1,6 +1,8 @@
 // Package modeltest is model.Mamba's contract written as one test suite,
 // which every implementation runs on itself (learning, fused at several
-// worker counts, cuda on a GPU):
+// worker counts, cuda on a GPU), on Mamba-1 models and again on Mamba-2
+// models (skipped, with the reason, by an implementation that refuses
+// Mamba-2 with model.ErrUnsupported):
 //
 //   - the logits agree with a reference implementation's (learning) within
 //     refcase.DefaultTol on random models of odd shapes (Agree);
@@ -15,6 +17,7 @@
 package modeltest
 
 import (
+	"errors"
 	"math"
 	"testing"
 
@@ -45,8 +48,26 @@ var OddShapes = []Shape{
 	{"d37-k2", model.Config{NLayers: 2, VocabSize: 1001, DModel: 37, DInner: 75, DtRank: 3, DState: 13, DConv: 2}},
 }
 
-// contractShape is the model the contract checks (everything but Agree) run on.
-var contractShape = OddShapes[0].Config
+// OddShapes2 are small Mamba-2 models (docs/mamba2-step.md): several heads
+// and one head, one to three groups, d_state (1, 5, 7, 13) and head_dim (3,
+// 4, 6, 8) mostly neither multiples of 8 nor powers of two, d_conv 1 to 4,
+// tied and untied heads, RMSNorm before the gate and a time_step_limit
+// that clamps Δ on both sides.
+var OddShapes2 = []Shape{
+	{"m2-h4-p6-n5-untied", model.NewMamba2Config(2, 37, 12, 2, 6, 1, 5, 3, false)},                               // d_inner 24
+	{"m2-g2-h10-p3-n13", model.NewMamba2Config(2, 77, 10, 3, 3, 2, 13, 4, true)},                                 // d_inner 30
+	{"m2-g3-h9-p4-n7-nbg-limit", normBeforeGateLimited(model.NewMamba2Config(3, 101, 18, 2, 4, 3, 7, 2, false))}, // d_inner 36
+	{"m2-h1-p8-n1-k1", model.NewMamba2Config(1, 9, 4, 2, 8, 1, 1, 1, true)},                                      // d_inner 8
+}
+
+func normBeforeGateLimited(c model.Config) model.Config {
+	c.NormBeforeGate, c.DtMin, c.DtMax = true, 0.002, 0.05
+	return c
+}
+
+// contractShape and contractShape2 are the models the contract checks
+// (everything but Agree) run on.
+var contractShape, contractShape2 = OddShapes[0].Config, OddShapes2[0].Config
 
 // Weights returns a random model of config c (model.RandomWeights) whose
 // norms, D, conv bias and dt bias, constants in a random model, vary, so
@@ -66,6 +87,7 @@ func Weights(t testing.TB, c model.Config, seed uint64) *model.Weights {
 		wave(ly.D, 1, 0, 1)
 		wave(ly.Conv1dBias, 1, 0.1, 1)
 		wave(ly.DtProjBias, 1, 2, 3) // Δ from about 0.001 to 0.07
+		wave(ly.GatedNorm, 1, 0, 1)  // Mamba-2's only
 	}
 	wave(w.NormF, 1, 0, 1)
 	return w
@@ -81,10 +103,27 @@ func Tokens(c model.Config, n int) []int {
 }
 
 // Run holds the models newModel makes to model.Mamba's contract, with the
-// models reference makes (learning.New) as the judge of the logits.
+// models reference makes (learning.New) as the judge of the logits: on
+// Mamba-1 models, then under Mamba-2/ on Mamba-2 models. An implementation
+// that refuses Mamba-2 with model.ErrUnsupported skips Mamba-2/, saying why.
 func Run(t *testing.T, newModel, reference model.New) {
 	t.Run("Agree", func(t *testing.T) { Agree(t, newModel, reference, OddShapes) })
-	w := Weights(t, contractShape, 1)
+	contract(t, newModel, Weights(t, contractShape, 1))
+	t.Run("Mamba-2", func(t *testing.T) {
+		w := Weights(t, contractShape2, 1)
+		m, err := newModel(w)
+		if errors.Is(err, model.ErrUnsupported) {
+			t.Skip(err)
+		}
+		require.NoError(t, err)
+		require.NoError(t, m.Close())
+		t.Run("Agree", func(t *testing.T) { Agree(t, newModel, reference, OddShapes2) })
+		contract(t, newModel, w)
+	})
+}
+
+// contract runs every check but Agree on a model of weights w.
+func contract(t *testing.T, newModel model.New, w *model.Weights) {
 	t.Run("BadTokens", func(t *testing.T) { badTokens(t, newModel, w) })
 	t.Run("StateIsACopy", func(t *testing.T) { stateIsACopy(t, newModel, w) })
 	t.Run("SetStateCopiesAndRestores", func(t *testing.T) { setStateCopies(t, newModel, w) })

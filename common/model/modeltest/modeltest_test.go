@@ -1,6 +1,7 @@
 package modeltest
 
 import (
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -126,6 +127,18 @@ func TestToyKeepsTheContract(t *testing.T) {
 	Run(t, newToy(""), newToy(""))
 }
 
+// An implementation that refuses Mamba-2 with model.ErrUnsupported (cuda)
+// skips the Mamba-2 checks and passes the rest.
+func TestMamba2UnsupportedIsSkipped(t *testing.T) {
+	noMamba2 := func(w *model.Weights) (model.Mamba, error) {
+		if w.Config.Arch == model.Mamba2 {
+			return nil, fmt.Errorf("toy: %s models are %w", w.Config.Arch, model.ErrUnsupported)
+		}
+		return newToy("")(w)
+	}
+	Run(t, noMamba2, newToy(""))
+}
+
 // Each way of breaking the contract fails the check that is about it. The
 // broken model runs in a child process (TestBrokenChild), since a failed
 // check fails the test that ran it.
@@ -147,6 +160,7 @@ func TestEveryCheckCanFail(t *testing.T) {
 			out, err := cmd.CombinedOutput()
 			require.Error(t, err, "the suite passed a model that is %s:\n%s", broken, out)
 			assert.Contains(t, string(out), "--- FAIL: TestBrokenChild/"+check, "%s", out)
+			assert.Contains(t, string(out), "--- FAIL: TestBrokenChild/Mamba-2/"+check, "%s", out)
 		})
 	}
 }
