@@ -194,12 +194,16 @@ func Run(name string, args []string, stdout, stderr io.Writer, newModel model.Ne
 		return fmt.Errorf("%s: %w", f.model, err)
 	}
 	defer m.Close()
+	// With -trace, every op is printed and the first non-finite value is
+	// watched for, so that logits that cannot be sampled name their origin.
+	var nonFinite *trace.NonFinite
 	if f.trace {
 		tm, ok := m.(model.Traceable)
 		if !ok {
 			return fmt.Errorf("-trace: %s's model reports no trace", name)
 		}
-		tm.SetTracer(&trace.Printer{W: stdout, Config: c})
+		nonFinite = new(trace.NonFinite)
+		tm.SetTracer(trace.Chain{nonFinite, &trace.Printer{W: stdout, Config: c}})
 	}
 	if f.loadState != "" {
 		s, err := model.LoadState(f.loadState, c)
@@ -237,6 +241,12 @@ func Run(name string, args []string, stdout, stderr io.Writer, newModel model.Ne
 	st, err := generate.Generate(m, prompt, sampler, opt, out.emit)
 	if ferr := out.flush(); err == nil {
 		err = ferr
+	}
+	if nf := (*sample.NonFiniteError)(nil); errors.As(err, &nf) {
+		if nonFinite != nil {
+			return fmt.Errorf("%w; %s", err, nonFinite)
+		}
+		return fmt.Errorf("%w; run again with -trace to see the first op that made a non-finite value", err)
 	}
 	if err != nil {
 		return err
