@@ -87,12 +87,15 @@ var Ops = []OpInfo{
 }
 
 // LookupOp returns the description of op (as Mamba-1 has it, else as
-// Mamba-2 has it: Ops2), and false for a name that is no op.
+// Mamba-2 has it: Ops2, else Falcon-Mamba's bcdt_norm), and false for a
+// name that is no op.
 func LookupOp(op Op) (OpInfo, bool) {
-	if o, ok := lookupIn(Ops, op); ok {
-		return o, true
+	for _, ops := range [][]OpInfo{Ops, Ops2, OpsFalcon} {
+		if o, ok := lookupIn(ops, op); ok {
+			return o, true
+		}
 	}
-	return lookupIn(Ops2, op)
+	return OpInfo{}, false
 }
 
 // RMSEps is the epsilon of every RMSNorm in Mamba: RMSNorm(x) = x / sqrt(mean(x²) + RMSEps).
