@@ -45,6 +45,15 @@ var OddShapes = []Shape{
 	{"d37-k2", model.Config{NLayers: 2, VocabSize: 1001, DModel: 37, DInner: 75, DtRank: 3, DState: 13, DConv: 2}},
 }
 
+// FalconShapes are odd shapes (as OddShapes) of Falcon-Mamba, whose
+// mixer norms run over dt_rank 1 (a norm of one value), 3 and 40 values
+// and d_state 1, 7 and 33, with epsilons other than the released 1e-6.
+var FalconShapes = []Shape{
+	{"falcon-odd-untied", model.NewFalconConfig(3, 37, 10, 30, 3, 7, 3, false, 1e-6)},
+	{"falcon-r1-n1", model.NewFalconConfig(1, 9, 4, 8, 1, 1, 1, true, 1e-5)},
+	{"falcon-wide-state", model.NewFalconConfig(2, 101, 40, 80, 40, 33, 4, true, 3e-6)},
+}
+
 // contractShape is the model the contract checks (everything but Agree) run on.
 var contractShape = OddShapes[0].Config
 
