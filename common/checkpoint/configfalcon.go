@@ -23,7 +23,7 @@ var falconRead = []string{"model_type", "hidden_size", "num_hidden_layers", "voc
 var falconNoEffect = []string{
 	"time_step_scale", "time_step_min", "time_step_max", "time_step_init_scheme", "time_step_floor", // dt_proj's initialisation
 	"initializer_range", "rescale_prenorm_residual", // initialisation
-	"residual_in_fp32",                                        // the residual stream is float32 here anyway
+	"residual_in_fp32",                                          // the residual stream is float32 here anyway
 	"use_falcon_mambapy", "use_mambapy", "use_associative_scan", // training kernels: the parallel scan
 	"use_cache", "bos_token_id", "eos_token_id", "pad_token_id", "_from_model_config", // generation settings
 	"architectures", "torch_dtype", "dtype", "transformers_version", "_name_or_path",
