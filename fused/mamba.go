@@ -36,6 +36,7 @@ type buffers struct {
 	y      []float32   // [di]   scan output, gated
 	logits []float32   // [V]
 	normed [][]float32 // [P][d] each worker's own RMSNorm(h)
+	xDBCn  [][]float32 // [P][r+2n] Falcon-Mamba: each worker's own normed xDBC (falcon.go)
 }
 
 // New returns a fused model over w with one worker per usable CPU
@@ -71,6 +72,9 @@ func NewWorkers(w *model.Weights, n int) (*Mamba, error) {
 	b.logits = make([]float32, c.PaddedVocab())
 	for range n {
 		b.normed = append(b.normed, make([]float32, c.DModel+16)[:c.DModel]) // +16: apart from the next worker's
+		if c.Arch == model.FalconMamba {
+			b.xDBCn = append(b.xDBCn, make([]float32, c.XProjRows()+16)[:c.XProjRows()])
+		}
 	}
 	m.step = m.worker
 	m.pool = newPool(n)
@@ -119,6 +123,10 @@ func (m *Mamba) worker(w int) {
 	xlo, xhi := split(c.XProjRows(), m.nw, w)   // my rows of x_proj
 	vlo, vhi := split(c.PaddedVocab(), m.nw, w) // my rows of the head
 	dtLow, B, C := b.xDBC[:r], b.xDBC[r:r+n], b.xDBC[r+n:]
+	falcon := c.Arch == model.FalconMamba
+	if falcon { // dt_scan_gate reads this worker's normed copy (falcon.go)
+		dtLow, B, C = b.xDBCn[w][:r], b.xDBCn[w][r:r+n], b.xDBCn[w][r+n:]
+	}
 	z := b.xz[di:]
 	m.trace(w, -1, model.OpEmbedding, b.h)
 	for l := range m.w.Layers {
@@ -136,6 +144,10 @@ func (m *Mamba) worker(w int) {
 		xProj(b.xDBC, lw.XProj, b.u, xlo, xhi)
 		m.pool.sync(lw.DtProjWeight[lo*r : hi*r])
 		m.trace(w, l, model.OpXProj, b.xDBC)
+		if falcon {
+			bcdtNorm(b.xDBCn[w], b.xDBC, r, n, c.MixerEps)
+			m.trace(w, l, model.OpBCDtNorm, b.xDBCn[w])
+		}
 
 		dtScanGate(b.y, b.dt, ssmState, b.u, z, lw.DtProjWeight, dtLow, lw.DtProjBias, lw.A, B, C, lw.D, lo, hi)
 		m.pool.sync(lw.OutProj[dlo*di : dhi*di])

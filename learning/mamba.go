@@ -125,6 +125,11 @@ func (m *Mamba) layer(l int) {
 	dtLow := b.xDBC[:c.DtRank]
 	B := b.xDBC[c.DtRank : c.DtRank+n]
 	C := b.xDBC[c.DtRank+n:]
+	if c.Arch == model.FalconMamba {
+		// PyTorch: dt_low, B, C = rms_forward(dt_low), rms_forward(B), rms_forward(C)  (eps: mixer_rms_eps)
+		bcdtNorm(dtLow, B, C, c.MixerEps)
+		m.trace(l, model.OpBCDtNorm, b.xDBC)
+	}
 
 	// ── dt_scan_gate ──────────────────────────────────────────────────────
 	// PyTorch: dt = F.linear(dt_low, dt_proj_w, dt_proj_b)            [di]

@@ -18,6 +18,23 @@ func rmsNorm(out, x, w []float32, eps float32) {
 	}
 }
 
+// bcdtNorm is Falcon-Mamba's one addition to the step: Δ_low, B and C
+// each divided by its own root mean square, with no weight,
+// x[i] = x[i] / sqrt(mean(x²) + eps) for x in (Δ_low, B, C), in place.
+// dtLow: [r], B, C: [n]
+func bcdtNorm(dtLow, B, C []float32, eps float32) {
+	for _, x := range [][]float32{dtLow, B, C} {
+		var ss float32
+		for _, v := range x {
+			ss += v * v
+		}
+		scale := 1 / float32(math.Sqrt(float64(ss/float32(len(x))+eps)))
+		for i := range x {
+			x[i] *= scale
+		}
+	}
+}
+
 // matVec: out = W · x, the matrix–vector product.
 // W: [rows][cols], x: [cols], out: [rows]
 func matVec(out, w, x []float32) {

@@ -1,6 +1,6 @@
-// Package checkpoint reads Mamba-1 and Mamba-2 checkpoints as people have
-// them, without Python: a folder with config.json (state-spaces or
-// transformers dialect)
+// Package checkpoint reads Mamba-1, Mamba-2 and Falcon-Mamba checkpoints as
+// people have them, without Python: a folder with config.json (state-spaces
+// or transformers dialect)
 // and either pytorch_model.bin (PyTorch's zip pickle) or model.safetensors
 // (or shards listed in model.safetensors.index.json). It loads them as
 // model.Weights (F32 safetensors and uncompressed pickles as zero-copy views

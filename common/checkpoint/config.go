@@ -62,6 +62,8 @@ func ParseConfig(data []byte) (ModelConfig, error) {
 		mc, err = parseStateSpaces(&f)
 	case (f.has("hidden_size") || f.has("num_hidden_layers")) && f.str("model_type", "mamba") == "mamba2":
 		mc, err = parseHF2(&f)
+	case (f.has("hidden_size") || f.has("num_hidden_layers")) && f.str("model_type", "mamba") == "falcon_mamba":
+		mc, err = parseFalcon(&f)
 	case f.has("hidden_size") || f.has("num_hidden_layers"):
 		mc, err = parseHF(&f)
 	default:
@@ -135,7 +137,7 @@ func parseHF(f *fields) (ModelConfig, error) {
 	if mt := f.str("model_type", "mamba"); f.err != nil {
 		return mc, f.err
 	} else if mt != "mamba" {
-		return mc, fmt.Errorf("model_type is %q: only \"mamba\" (Mamba-1) and \"mamba2\" are supported", mt)
+		return mc, fmt.Errorf("model_type is %q: only \"mamba\" (Mamba-1), \"mamba2\" and \"falcon_mamba\" are supported", mt)
 	}
 	c.DModel = f.int("hidden_size", -1)
 	c.NLayers = f.int("num_hidden_layers", -1)

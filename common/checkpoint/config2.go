@@ -39,7 +39,7 @@ var (
 // parseStateSpaces2 reads the Mamba-2 part of a state-spaces config: f is
 // the top level (already read by parseStateSpaces), ssm its ssm_cfg.
 func parseStateSpaces2(mc ModelConfig, f, ssm *fields) (ModelConfig, error) {
-	if err := refuseUnknown(f, "", stateSpacesRead, stateSpacesNoEffect); err != nil {
+	if err := refuseUnknown(f, "", "Mamba-2", stateSpacesRead, stateSpacesNoEffect); err != nil {
 		return mc, err
 	}
 	c := &mc.Config
@@ -67,7 +67,7 @@ func parseStateSpaces2(mc ModelConfig, f, ssm *fields) (ModelConfig, error) {
 	}
 	read := []string{"layer", "d_state", "d_conv", "expand", "headdim", "ngroups", "norm_before_gate", "dt_limit",
 		"conv_bias", "d_ssm", "D_has_hdim", "rmsnorm", "bias"}
-	if err := refuseUnknown(ssm, "ssm_cfg.", read, ssm2NoEffect); err != nil {
+	if err := refuseUnknown(ssm, "ssm_cfg.", "Mamba-2", read, ssm2NoEffect); err != nil {
 		return mc, err
 	}
 	if ssm.err != nil {
@@ -125,7 +125,7 @@ func parseHF2(f *fields) (ModelConfig, error) {
 	read := []string{"model_type", "hidden_size", "num_hidden_layers", "vocab_size", "state_size", "conv_kernel",
 		"expand", "head_dim", "n_groups", "num_heads", "tie_word_embeddings", "norm_before_gate", "time_step_limit",
 		"use_conv_bias", "use_bias", "hidden_act", "rms_norm", "layer_norm_epsilon"}
-	if err := refuseUnknown(f, "", read, hf2NoEffect); err != nil {
+	if err := refuseUnknown(f, "", "Mamba-2", read, hf2NoEffect); err != nil {
 		return mc, err
 	}
 	if f.err != nil {
@@ -151,7 +151,7 @@ func setHeads(c *model.Config) error {
 
 // refuseUnknown refuses the first key (in sorted order, so the error is
 // always the same) that is neither read nor known to have no effect.
-func refuseUnknown(f *fields, prefix string, read, noEffect []string) error {
+func refuseUnknown(f *fields, prefix, arch string, read, noEffect []string) error {
 	keys := make([]string, 0, len(f.raw))
 	for k := range f.raw {
 		keys = append(keys, k)
@@ -159,7 +159,7 @@ func refuseUnknown(f *fields, prefix string, read, noEffect []string) error {
 	sort.Strings(keys)
 	for _, k := range keys {
 		if !slices.Contains(read, k) && !slices.Contains(noEffect, k) {
-			return fmt.Errorf("%s%s: unknown key for a Mamba-2 config; refusing rather than ignoring it", prefix, k)
+			return fmt.Errorf("%s%s: unknown key for a %s config; refusing rather than ignoring it", prefix, k, arch)
 		}
 	}
 	return nil

@@ -7,11 +7,11 @@ import "fmt"
 // are never sampled (state-spaces' pad_vocab_size_multiple, mamba.c's rounding).
 const VocabMultiple = 8
 
-// Config is the shape of a Mamba language model: Mamba-1 (the zero Arch)
-// or Mamba-2 (config2.go). No size is fixed: the real Mamba-1 models use
+// Config is the shape of a Mamba language model: Mamba-1 (the zero Arch),
+// Mamba-2 (config2.go) or Falcon-Mamba (falcon.go, Mamba-1's shape). No size is fixed: the real Mamba-1 models use
 // DState 16 and DConv 4, but nothing here depends on that.
 type Config struct {
-	Arch      Arch // Mamba1 (the zero value) or Mamba2
+	Arch      Arch // Mamba1 (the zero value), Mamba2 or FalconMamba
 	NLayers   int  // number of residual blocks
 	VocabSize int  // unpadded vocabulary size (50277 for GPT-NeoX-20B's tokenizer)
 	DModel    int  // residual stream width ("dim" in mamba.c)
@@ -22,6 +22,10 @@ type Config struct {
 	TiedHead  bool // the output head is the embedding matrix (mamba.c's shared_classifier)
 
 	Mamba2Config // the sizes only Mamba-2 has; zero in a Mamba-1 model
+
+	// MixerEps is Falcon-Mamba's mixer_rms_eps, the ε of the weightless
+	// RMSNorms of Δ_low, B and C (falcon.go); 0 in the other architectures.
+	MixerEps float32
 }
 
 // PaddedVocab is VocabSize rounded up to a multiple of VocabMultiple.
@@ -40,6 +44,13 @@ const maxDim = 1 << 24
 func (c Config) Validate() error {
 	switch c.Arch {
 	case Mamba1:
+		if c.MixerEps != 0 {
+			return fmt.Errorf("mixer_rms_eps is %g: only Falcon-Mamba has mixer norms", c.MixerEps)
+		}
+	case FalconMamba:
+		if err := c.validateFalcon(); err != nil {
+			return err
+		}
 	case Mamba2:
 		return c.validate2()
 	default:
@@ -103,6 +114,9 @@ func (c Config) layerParams() int64 {
 func (c Config) String() string {
 	if c.Arch == Mamba2 {
 		return c.string2()
+	}
+	if c.Arch == FalconMamba {
+		return c.stringFalcon()
 	}
 	return fmt.Sprintf("n_layers=%d vocab=%d (padded %d) d_model=%d d_inner=%d dt_rank=%d d_state=%d d_conv=%d tied_head=%v",
 		c.NLayers, c.VocabSize, c.PaddedVocab(), c.DModel, c.DInner, c.DtRank, c.DState, c.DConv, c.TiedHead)

@@ -17,8 +17,9 @@ type Arch uint8
 // The architectures. The zero value is Mamba-1, so that a Config written
 // before Mamba-2 existed still means what it meant.
 const (
-	Mamba1 Arch = iota // Gu & Dao 2023: A [d_inner][d_state], x_proj and dt_proj
-	Mamba2             // Dao & Gu 2024 (SSD): a scalar A per head, one in_proj, a gated RMSNorm
+	Mamba1      Arch = iota // Gu & Dao 2023: A [d_inner][d_state], x_proj and dt_proj
+	Mamba2                  // Dao & Gu 2024 (SSD): a scalar A per head, one in_proj, a gated RMSNorm
+	FalconMamba             // TII 2024: Mamba-1 with weightless RMSNorms on Δ_low, B and C (falcon.go)
 )
 
 func (a Arch) String() string {
@@ -27,6 +28,8 @@ func (a Arch) String() string {
 		return "Mamba-1"
 	case Mamba2:
 		return "Mamba-2"
+	case FalconMamba:
+		return "Falcon-Mamba"
 	}
 	return fmt.Sprintf("architecture %d", uint8(a))
 }
@@ -94,6 +97,9 @@ func (c Config) validate2() error {
 	}
 	if c.DtRank != 0 {
 		return fmt.Errorf("dt_rank is %d: Mamba-2 has no Δ projection (want 0)", c.DtRank)
+	}
+	if c.MixerEps != 0 {
+		return fmt.Errorf("mixer_rms_eps is %g: only Falcon-Mamba has mixer norms", c.MixerEps)
 	}
 	if c.NLayers > 4096 || c.DConv > 64 {
 		return fmt.Errorf("implausible sizes: n_layers %d, d_conv %d", c.NLayers, c.DConv)

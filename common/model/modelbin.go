@@ -16,10 +16,10 @@ package model
 //	norm_f [dim]
 //	lm_head [padded_vocab][dim], only when shared_classifier is 0
 //
-// mamba.c has no Mamba-2. A Mamba-2 model is written as version 2 of the
-// format, whose header names the architecture (modelbin2.go and
-// docs/checkpoints.md); Mamba-1 models are always written as version 1, so
-// that mamba.c reads them.
+// mamba.c has no Mamba-2 and no Falcon-Mamba. Their models are written as
+// version 2 of the format, whose header names the architecture (modelbin2.go
+// and docs/checkpoints.md); Mamba-1 models are always written as version 1,
+// so that mamba.c reads them.
 
 import (
 	"encoding/binary"
@@ -50,7 +50,7 @@ func readHeader(h []byte) (Config, error) {
 	case ModelBinVersion2:
 		return readHeader2(h)
 	default:
-		return Config{}, fmt.Errorf("unsupported version %d, want %d (Mamba-1, mamba.c's) or %d (Mamba-2)", v, ModelBinVersion, ModelBinVersion2)
+		return Config{}, fmt.Errorf("unsupported version %d, want %d (Mamba-1, mamba.c's) or %d (Mamba-2, Falcon-Mamba)", v, ModelBinVersion, ModelBinVersion2)
 	}
 	i32 := func(i int) int { return int(int32(u32(i))) }
 	c := Config{
@@ -162,7 +162,7 @@ func EncodeModelBin(out io.Writer, w *Weights) error {
 
 // WriteModelBinHeader writes the 256-byte header for c.
 func WriteModelBinHeader(out io.Writer, c Config) error {
-	if c.Arch == Mamba2 {
+	if c.Arch != Mamba1 {
 		return writeHeader2(out, c)
 	}
 	h := make([]byte, ModelBinHeaderSize)

@@ -96,9 +96,12 @@ func LookupOp(c Config, op Op) (OpInfo, bool) {
 // IsOp says whether op names an op of some architecture's step: the check a
 // trace file can have before the model it belongs to is known.
 func IsOp(op Op) bool {
-	_, ok1 := lookupIn(Ops, op)
-	_, ok2 := lookupIn(Ops2, op)
-	return ok1 || ok2
+	for _, ops := range [][]OpInfo{Ops, Ops2, OpsFalcon} {
+		if _, ok := lookupIn(ops, op); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // RMSEps is the epsilon of every RMSNorm in Mamba: RMSNorm(x) = x / sqrt(mean(x²) + RMSEps).

@@ -46,7 +46,11 @@ var Ops2 = []OpInfo{
 
 // OpsFor lists the ops of a step of a model of config c, in execution order.
 func OpsFor(c Config) []OpInfo {
-	if c.Arch != Mamba2 {
+	switch c.Arch {
+	case Mamba2:
+	case FalconMamba:
+		return OpsFalcon
+	default:
 		return Ops
 	}
 	if !c.NormBeforeGate {

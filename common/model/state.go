@@ -137,7 +137,7 @@ func Fingerprint(w *Weights) uint64 {
 //	uint32 magic 0x7453624d ("MbSt"), uint32 version 2,
 //	int32 n_layers, vocab_size, d_model, d_inner, dt_rank, d_state, d_conv,
 //	uint64 weights fingerprint (0: unknown),
-//	int32 architecture (1 = Mamba-1, 2 = Mamba-2), n_heads, head_dim, n_groups
+//	int32 architecture (1 = Mamba-1, 2 = Mamba-2, 3 = Falcon-Mamba), n_heads, head_dim, n_groups
 //	(0 in Mamba-1), zeros to 64 bytes
 //
 // Version 1 (before Mamba-2) has no architecture and is read as a Mamba-1
@@ -225,8 +225,11 @@ func parseStateHeader(data []byte) (Config, uint64, error) {
 			c.Arch = Mamba2
 			c.Mamba2Config = Mamba2Config{NHeads: i32(12), HeadDim: i32(13), NGroups: i32(14),
 				DtMin: DtUnlimited[0], DtMax: DtUnlimited[1]}
+		case 3:
+			// Falcon-Mamba's state is Mamba-1's; it does not depend on mixer_rms_eps.
+			c.Arch, c.MixerEps = FalconMamba, DefaultMixerEps
 		default:
-			return Config{}, 0, fmt.Errorf("state names architecture %d, want 1 (Mamba-1) or 2 (Mamba-2)", a)
+			return Config{}, 0, fmt.Errorf("state names architecture %d, want 1 (Mamba-1), 2 (Mamba-2) or 3 (Falcon-Mamba)", a)
 		}
 	}
 	if err := c.Validate(); err != nil {

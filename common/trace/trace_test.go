@@ -26,8 +26,7 @@ func defaultCase(t *testing.T) string {
 }
 
 // Every project case's trace has every op of its architecture
-// (model.OpsFor: Mamba-1's or Mamba-2's), in order, for its first tokens,
-// with the model's shapes; and its lm_head entries are the logits.npy rows
+// (model.OpsFor), in order, for its first tokens, with the model's shapes; and its lm_head entries are the logits.npy rows
 // bit for bit (both are float32 roundings of the same float64 reference).
 func TestCaseTracesMatchTheirModelAndLogits(t *testing.T) {
 	defaultCase(t)
@@ -81,6 +80,7 @@ func TestCaseTracesMatchTheirModelAndLogits(t *testing.T) {
 	}
 	assert.NotZero(t, archs[model.Mamba1], "no Mamba-1 case")
 	assert.NotZero(t, archs[model.Mamba2], "no Mamba-2 case")
+	assert.NotZero(t, archs[model.FalconMamba], "no Falcon-Mamba case")
 }
 
 func writeCase(t *testing.T, index string, values []float32) string {

@@ -59,7 +59,8 @@ def load_forms(case):
         cfg = json.load(open(os.path.join(hf, "config.json")))
         sd = {k.replace("backbone.embeddings.", "backbone.embedding."): v
               for k, v in read_safetensors(os.path.join(hf, "model.safetensors")).items()}
-        forms.append(("hf", mamba_ref.from_state_dict(sd, vocab, tied=cfg["tie_word_embeddings"])))
+        eps = cfg.get("mixer_rms_eps", 1e-6) if cfg.get("model_type") == "falcon_mamba" else None
+        forms.append(("hf", mamba_ref.from_state_dict(sd, vocab, tied=cfg["tie_word_embeddings"], mixer_eps=eps)))
     return forms
 
 

@@ -1,4 +1,4 @@
-"""Makes a random tiny Mamba-1 model and writes a test case folder.
+"""Makes a random tiny Mamba-1 or Falcon-Mamba model and writes a test case folder.
 
     /usr/bin/python3 compare/reference/make_case.py NAME OUTDIR     # one preset case
     /usr/bin/python3 compare/reference/make_case.py --list          # the presets
@@ -12,6 +12,11 @@ The folder has the same layout as the HF cases in ../shared/reference/hf-transfo
     trace.json, trace.npy       every op's result for the first 3 tokens (see write_trace)
     state-spaces/config.json    + pytorch_model.bin (torch.save of the state dict, state-spaces naming)
     hf/config.json              + generation_config.json + model.safetensors (HF naming)
+
+A Falcon-Mamba preset (falcon=mixer_rms_eps) is the same Mamba-1 weights run with the
+norms of dt_low, B and C (mamba_ref.py): its model.bin is version 2 (architecture 3), its
+hf/config.json is transformers' FalconMambaConfig, and it has no state-spaces/ folder
+(no state-spaces checkpoint of it exists).
 
 Weights follow mamba_ssm's initialisation, then are perturbed so that no term is
 trivially 0 or 1 (norm weights, D, conv bias, dt bias, A_log). The logits come from
@@ -47,6 +52,11 @@ CASES = {
     "smallstate": dict(seed=3, d_model=32, n_layer=2, vocab=256, d_state=8, d_conv=3, expand=3, dt_rank=5, n_tokens=32),
     "untied":     dict(seed=4, d_model=32, n_layer=2, vocab=300, d_state=16, d_conv=4, expand=2, dt_rank=None, n_tokens=32, tied=False),
     "long":       dict(seed=5, d_model=32, n_layer=2, vocab=256, d_state=16, d_conv=4, expand=2, dt_rank=None, n_tokens=320),
+    # Falcon-Mamba: the released epsilon, an untied head, d_state 12, a padded vocabulary.
+    "falcon":     dict(seed=21, d_model=36, n_layer=2, vocab=301, d_state=12, d_conv=4, expand=2, dt_rank=None, n_tokens=32, tied=False, falcon=1e-6),
+    # Falcon-Mamba: three layers, dt_rank 2 (a norm of two values), d_state 5, d_conv 3,
+    # expand 3, another epsilon.
+    "falconodd":  dict(seed=24, d_model=20, n_layer=3, vocab=203, d_state=5, d_conv=3, expand=3, dt_rank=2, n_tokens=40, falcon=1e-5),
 }
 
 
@@ -175,6 +185,15 @@ def hf_config(c, tied, d_model, n_layer, vocab, d_state, d_conv, expand, dt_rank
     }
 
 
+def falcon_config(c, tied, eps, **sizes):
+    """config.json as transformers' FalconMambaConfig saves it: MambaConfig's keys, the
+    architecture's names and mixer_rms_eps."""
+    cfg = hf_config(c, tied, **sizes)
+    cfg.update({"architectures": ["FalconMambaForCausalLM"], "model_type": "falcon_mamba",
+                "mixer_rms_eps": eps, "use_falcon_mambapy": False})
+    return cfg
+
+
 def state_spaces_config(tied, d_model, n_layer, vocab, d_state, d_conv, expand, dt_rank):
     """config.json as the state-spaces checkpoints have it (mamba_ssm's MambaConfig)."""
     ssm = {"d_state": d_state, "d_conv": d_conv, "expand": expand}
@@ -190,13 +209,14 @@ def state_spaces_config(tied, d_model, n_layer, vocab, d_state, d_conv, expand, 
 def make_case(name, out):
     spec = CASES[name]
     tied = spec.get("tied", True)
-    sizes = {k: v for k, v in spec.items() if k not in ("seed", "n_tokens", "tied")}
+    eps = spec.get("falcon")  # Falcon-Mamba's mixer_rms_eps; None: Mamba-1
+    sizes = {k: v for k, v in spec.items() if k not in ("seed", "n_tokens", "tied", "falcon")}
     g = torch.Generator().manual_seed(spec["seed"])
     sd = make_weights(g, tied=tied, **sizes)
     tokens = torch.randint(0, spec["vocab"], (spec["n_tokens"],), generator=g).tolist()
 
-    model32 = mamba_ref.from_state_dict(sd, spec["vocab"], tied=tied)
-    model64 = mamba_ref.from_state_dict(sd, spec["vocab"], tied=tied, dtype=torch.float64)
+    model32 = mamba_ref.from_state_dict(sd, spec["vocab"], tied=tied, mixer_eps=eps)
+    model64 = mamba_ref.from_state_dict(sd, spec["vocab"], tied=tied, dtype=torch.float64, mixer_eps=eps)
     c = model32.config
     logits, gen, margins = run(model64, tokens)
     logits32, gen32, _ = run(model32, tokens)
@@ -210,7 +230,6 @@ def make_case(name, out):
     assert int(logits.argmax(1).max()) < c.vocab_size, f"{name}: a padded row is the argmax"
     assert min(margins) > 1e-4 * scale, f"{name}: greedy margin {min(margins):.2e} too small; change the seed"
 
-    os.makedirs(os.path.join(out, "state-spaces"), exist_ok=True)
     os.makedirs(os.path.join(out, "hf"), exist_ok=True)
     mamba_ref.write_model_bin(os.path.join(out, "model.bin"), model32)
     write_json(os.path.join(out, "tokens.json"), tokens)
@@ -218,14 +237,17 @@ def make_case(name, out):
     write_json(os.path.join(out, "greedy.json"), {"prompt": tokens[:PROMPT_LEN], "tokens": gen})
     write_trace(out, trace(model64, tokens[:TRACE_TOKENS]))
 
-    write_json(os.path.join(out, "state-spaces", "config.json"), state_spaces_config(tied, **sizes))
-    torch.save(sd, os.path.join(out, "state-spaces", "pytorch_model.bin"))
+    if eps is None:
+        os.makedirs(os.path.join(out, "state-spaces"), exist_ok=True)
+        write_json(os.path.join(out, "state-spaces", "config.json"), state_spaces_config(tied, **sizes))
+        torch.save(sd, os.path.join(out, "state-spaces", "pytorch_model.bin"))
 
     hf = {k.replace("backbone.embedding.", "backbone.embeddings."): v for k, v in sd.items()}
     if tied:
         del hf["lm_head.weight"]  # save_pretrained leaves the tied head out
     write_safetensors(os.path.join(out, "hf", "model.safetensors"), hf)
-    write_json(os.path.join(out, "hf", "config.json"), hf_config(c, tied, **sizes), hf=True)
+    cfg = hf_config(c, tied, **sizes) if eps is None else falcon_config(c, tied, eps, **sizes)
+    write_json(os.path.join(out, "hf", "config.json"), cfg, hf=True)
     write_json(os.path.join(out, "hf", "generation_config.json"),
                {"_from_model_config": True, "bos_token_id": 0, "eos_token_id": 0, "output_attentions": False,
                 "output_hidden_states": False, "pad_token_id": 0, "use_cache": True}, hf=True)

@@ -24,6 +24,12 @@ on normed = RMSNorm(h) * norm_w, the mixer's input [d_model]:
     y          = ssm_state @ C + D * u                              [d_inner]
     out        = out_proj @ (y * silu(z))                           [d_model]
 
+Falcon-Mamba (tiiuae/falcon-mamba-7b; transformers' FalconMambaMixer) is this step with
+one more op right after x_proj, weightless RMSNorms of dt_low, B and C with the config's
+mixer_rms_eps (transformers' rms_forward; Config.mixer_eps, None in Mamba-1):
+
+    dt_low, B, C = (t * rsqrt(mean(t^2) + mixer_eps) for t in (dt_low, B, C))   reported as bcdt_norm
+
 The names are the project's vocabulary (common/model/ops.go, docs/mamba-step.md): the
 step is grouped under the same phase headings (in_proj_conv, x_proj, dt_scan_gate,
 out_proj, head), and each op's result is reported under its op name (embedding, norm,
@@ -44,6 +50,8 @@ import torch.nn.functional as F
 
 MODEL_BIN_MAGIC = 0x4D616D62  # "Mamb" read as a little-endian uint32
 MODEL_BIN_VERSION = 1
+MODEL_BIN_VERSION2 = 2  # the header names the architecture (common/model/modelbin2.go)
+ARCH_FALCON_MAMBA = 3
 MODEL_BIN_HEADER = 256
 VOCAB_MULTIPLE = 8
 RMS_EPS = 1e-5
@@ -62,6 +70,7 @@ class Config:
     d_state: int
     d_conv: int
     tied: bool = True  # lm_head is the embedding (mamba.c's shared_classifier)
+    mixer_eps: float = None  # Falcon-Mamba's mixer_rms_eps; None: Mamba-1
 
     @property
     def padded_vocab(self):
@@ -79,6 +88,12 @@ class Config:
 def rms_norm(x, w):
     """x * rsqrt(mean(x^2) + eps) * w, over the last dimension."""
     return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + RMS_EPS) * w
+
+
+def rms_forward(x, eps):
+    """x * rsqrt(mean(x^2) + eps), no weight: transformers' falcon_mamba rms_forward
+    (which computes in float32; here in the model's dtype, float64 for the cases)."""
+    return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps)
 
 
 class Mamba:
@@ -139,6 +154,9 @@ class Mamba:
         xDBC = F.linear(u, w["x_proj"])                      # [dt_rank + 2*d_state]
         self.trace(i, "x_proj", xDBC)
         dt_low, B, C = torch.split(xDBC, [c.dt_rank, c.d_state, c.d_state])
+        if c.mixer_eps is not None:                          # Falcon-Mamba
+            dt_low, B, C = (rms_forward(t, c.mixer_eps) for t in (dt_low, B, C))
+            self.trace(i, "bcdt_norm", torch.cat([dt_low, B, C]))
 
         # -- dt_scan_gate: dt_proj, softplus, scan, skip_d, gate
         dt = F.linear(dt_low, w["dt_proj_w"], w["dt_proj_b"])  # [d_inner]
@@ -197,9 +215,16 @@ class Mamba:
 # ---------------------------------------------------------------- model.bin
 
 def read_model_bin_header(path):
+    """Config of a model.bin: mamba.c's version 1, or version 2 of architecture 3
+    (Falcon-Mamba: n_layers, vocab, dim, d_inner, d_state, d_conv, shared, dt_rank,
+    float32 mixer_rms_eps after the architecture)."""
     h = np.fromfile(path, dtype="<u4", count=MODEL_BIN_HEADER // 4)
+    if len(h) >= 12 and h[0] == MODEL_BIN_MAGIC and h[1] == MODEL_BIN_VERSION2 and h[2] == ARCH_FALCON_MAMBA:
+        n_layers, vocab, dim, d_inner, d_state, d_conv, shared, dt_rank = (int(v) for v in h[3:11])
+        eps = float(h[11:12].view("<f4")[0])
+        return Config(n_layers, vocab, dim, d_inner, dt_rank, d_state, d_conv, tied=shared == 1, mixer_eps=eps)
     if len(h) < 10 or h[0] != MODEL_BIN_MAGIC or h[1] != MODEL_BIN_VERSION:
-        raise ValueError(f"{path}: not a mamba.c model.bin version 1")
+        raise ValueError(f"{path}: not a mamba.c model.bin version 1 nor a Falcon-Mamba version 2")
     n_layers, vocab, dim, d_inner, dt_rank, d_state, d_conv, shared = (int(v) for v in h[2:10])
     return Config(n_layers, vocab, dim, d_inner, dt_rank, d_state, d_conv, tied=shared == 1)
 
@@ -237,8 +262,13 @@ def write_model_bin(path, model):
     """Writes model (float32) in mamba.c's model.bin format."""
     c = model.config
     header = np.zeros(MODEL_BIN_HEADER // 4, dtype="<u4")
-    header[:10] = [MODEL_BIN_MAGIC, MODEL_BIN_VERSION, c.n_layers, c.vocab_size, c.d_model,
-                   c.d_inner, c.dt_rank, c.d_state, c.d_conv, 1 if c.tied else 0]
+    if c.mixer_eps is not None:  # Falcon-Mamba: version 2, architecture 3
+        header[:11] = [MODEL_BIN_MAGIC, MODEL_BIN_VERSION2, ARCH_FALCON_MAMBA, c.n_layers, c.vocab_size,
+                       c.d_model, c.d_inner, c.d_state, c.d_conv, 1 if c.tied else 0, c.dt_rank]
+        header[11:12] = np.array([c.mixer_eps], dtype="<f4").view("<u4")
+    else:
+        header[:10] = [MODEL_BIN_MAGIC, MODEL_BIN_VERSION, c.n_layers, c.vocab_size, c.d_model,
+                       c.d_inner, c.dt_rank, c.d_state, c.d_conv, 1 if c.tied else 0]
     tensors = [model.embedding]
     for kind in LAYER_KINDS:
         tensors += [layer[kind] for layer in model.layers]
@@ -253,18 +283,21 @@ def write_model_bin(path, model):
 
 # ------------------------------------------------------- state-spaces naming
 
-def from_state_dict(sd, vocab_size=None, tied=True, dtype=torch.float32):
+def from_state_dict(sd, vocab_size=None, tied=True, dtype=torch.float32, mixer_eps=None):
     """Builds a Mamba from a state dict in state-spaces naming (backbone.embedding.weight,
     backbone.layers.N.mixer.*, backbone.layers.N.norm.weight, backbone.norm_f.weight,
     lm_head.weight). vocab_size is the unpadded size (default: the embedding's rows).
-    With tied, lm_head.weight (if present) is ignored and the embedding is the head."""
+    With tied, lm_head.weight (if present) is ignored and the embedding is the head.
+    mixer_eps makes it Falcon-Mamba (its mixer_rms_eps, rounded to float32 as model.bin
+    stores it)."""
     emb = sd["backbone.embedding.weight"].float()
     n_layers = 1 + max(int(k.split(".")[2]) for k in sd if k.startswith("backbone.layers."))
     p = "backbone.layers.0.mixer."
     d_inner, d_state = sd[p + "A_log"].shape
     c = Config(n_layers=n_layers, vocab_size=vocab_size or emb.shape[0], d_model=emb.shape[1],
                d_inner=d_inner, dt_rank=sd[p + "dt_proj.weight"].shape[1], d_state=d_state,
-               d_conv=sd[p + "conv1d.weight"].shape[-1], tied=tied)
+               d_conv=sd[p + "conv1d.weight"].shape[-1], tied=tied,
+               mixer_eps=None if mixer_eps is None else float(np.float32(mixer_eps)))
     if emb.shape[0] != c.padded_vocab:
         raise ValueError(f"embedding has {emb.shape[0]} rows, want padded vocab {c.padded_vocab}")
     layers = []

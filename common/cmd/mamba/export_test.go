@@ -92,3 +92,26 @@ func TestExportRefusesToWriteIntoItsSourceFolder(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, before, after, "the checkpoint is untouched")
 }
+
+// A Falcon-Mamba HF folder exports as model.bin version 2, architecture 3:
+// the case's own model.bin but for vocab_size, which an HF config has
+// padded.
+func TestExportFalconMamba(t *testing.T) {
+	dir := filepath.Join("..", "..", "..", "testdata", "cases", "falcon")
+	if _, err := os.Stat(filepath.Join(dir, "hf", "config.json")); err != nil {
+		t.Skip("testdata/cases/falcon is absent: run make testdata")
+	}
+	out := filepath.Join(t.TempDir(), "falcon.bin")
+	require.NoError(t, runExport([]string{filepath.Join(dir, "hf"), out}))
+	got, err := os.ReadFile(out)
+	require.NoError(t, err)
+	want, err := os.ReadFile(filepath.Join(dir, "model.bin"))
+	require.NoError(t, err)
+	require.Equal(t, len(want), len(got))
+	assert.Equal(t, want[model.ModelBinHeaderSize:], got[model.ModelBinHeaderSize:])
+	w, err := model.LoadModelBin(out)
+	require.NoError(t, err)
+	defer w.Close()
+	assert.Equal(t, model.FalconMamba, w.Config.Arch)
+	assert.Equal(t, float32(1e-6), w.Config.MixerEps)
+}

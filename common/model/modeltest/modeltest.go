@@ -69,6 +69,15 @@ func normBeforeGateLimited(c model.Config) model.Config {
 // (everything but Agree) run on.
 var contractShape, contractShape2 = OddShapes[0].Config, OddShapes2[0].Config
 
+// FalconShapes are odd shapes (as OddShapes) of Falcon-Mamba, whose
+// mixer norms run over dt_rank 1 (a norm of one value), 3 and 40 values
+// and d_state 1, 7 and 33, with epsilons other than the released 1e-6.
+var FalconShapes = []Shape{
+	{"falcon-odd-untied", model.NewFalconConfig(3, 37, 10, 30, 3, 7, 3, false, 1e-6)},
+	{"falcon-r1-n1", model.NewFalconConfig(1, 9, 4, 8, 1, 1, 1, true, 1e-5)},
+	{"falcon-wide-state", model.NewFalconConfig(2, 101, 40, 80, 40, 33, 4, true, 3e-6)},
+}
+
 // Weights returns a random model of config c (model.RandomWeights) whose
 // norms, D, conv bias and dt bias, constants in a random model, vary, so
 // that every term of a step counts.

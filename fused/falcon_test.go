@@ -1,0 +1,38 @@
+package fused
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"mamba.go/common/model/modeltest"
+)
+
+// Falcon-Mamba agrees with learning at worker counts that split the
+// channels unevenly, and the worker count changes no bit (every worker
+// normalises its own copy of xDBC the same way).
+func TestFalconMambaAgreesWithLearning(t *testing.T) {
+	for _, workers := range []int{1, 3, 5} {
+		t.Run(fmt.Sprintf("%dw", workers), func(t *testing.T) {
+			modeltest.Agree(t, newFused(workers), newLearning, modeltest.FalconShapes)
+		})
+	}
+	w := modeltest.Weights(t, modeltest.FalconShapes[0].Config, 3)
+	run := func(workers int) []float32 {
+		m, err := NewWorkers(w, workers)
+		require.NoError(t, err)
+		defer m.Close()
+		var l []float32
+		for _, tok := range modeltest.Tokens(w.Config, 6) {
+			l, err = m.Forward(tok)
+			require.NoError(t, err)
+		}
+		return append([]float32(nil), l...)
+	}
+	one := run(1)
+	for _, workers := range []int{2, 4} {
+		assert.Equal(t, one, run(workers), "%d workers", workers)
+	}
+}
