@@ -55,7 +55,7 @@ BENCH_FLAGS ?=
 
 bench: build
 	$(GO) build -o $(BIN)/bench ./compare/cmd/bench
-	$(BIN)/bench -python $(PYTHON) $(BENCH_FLAGS)
+	$(BIN)/bench -python $(PYTHON) -shared $(SHARED) $(BENCH_FLAGS)
 
 # cuda: the GPU binaries, built without a GPU and without nvcc (the PTX is
 # committed): bin/mamba-cuda, bin/compare-cuda (compare with the cuda
