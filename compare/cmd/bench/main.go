@@ -223,8 +223,11 @@ func run(o options, out io.Writer) error {
 	threads := runtime.NumCPU()
 	// The machine's bandwidth moves with its other load, so it is measured
 	// again before every round of runs; the roofline uses the best seen.
-	var bufRates, mapRates []float64
+	var bufRates, mapRates, loads []float64
 	measureBandwidth := func() error {
+		if l, ok := loadAverage(); ok {
+			loads = append(loads, l)
+		}
 		bw, mapped, err := bandwidthChild(o, threads)
 		if err != nil {
 			return err
@@ -401,7 +404,15 @@ func run(o options, out io.Writer) error {
 	fmt.Fprintf(out, "read bandwidth, %d threads, %d GiB buffer: best %.1f GB/s, median %.1f GB/s (%d measurements, one per round)\n",
 		threads, o.bwGiB, bw.best/1e9, bw.median/1e9, len(bufRates))
 	fmt.Fprintf(out, "read bandwidth over the model's memory map:  best %.1f GB/s, median %.1f GB/s\n", mapped.best/1e9, mapped.median/1e9)
-	fmt.Fprintf(out, "roofline: %.1f GB/s / %.1f MB per token = %.1f tok/s\n\n", bw.best/1e9, float64(perToken)/1e6, roof)
+	fmt.Fprintf(out, "roofline: %.1f GB/s / %.1f MB per token = %.1f tok/s\n", bw.best/1e9, float64(perToken)/1e6, roof)
+	if len(loads) > 0 {
+		// Other processes on the machine take cores from the runs, and
+		// OpenMP's spinning threads suffer most from that: the load says
+		// how quiet the machine was.
+		fmt.Fprintf(out, "1-minute load average before each round: %.1f to %.1f, median %.1f (%d cores; the bench's own run adds about 1)\n",
+			slices.Min(loads), slices.Max(loads), median(loads), runtime.NumCPU())
+	}
+	fmt.Fprintln(out)
 
 	// The table.
 	medianOf := func(name string, t int) float64 {
@@ -776,6 +787,24 @@ func lastLine(s string) string {
 		return s[i+1:]
 	}
 	return s
+}
+
+// loadAverage is the 1-minute load average (Linux).
+func loadAverage() (float64, bool) {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0, false
+	}
+	return parseLoadAverage(string(data))
+}
+
+func parseLoadAverage(s string) (float64, bool) {
+	f := strings.Fields(s)
+	if len(f) == 0 {
+		return 0, false
+	}
+	l, err := strconv.ParseFloat(f[0], 64)
+	return l, err == nil
 }
 
 func fmtInts(xs []int) string {

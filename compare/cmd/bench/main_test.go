@@ -101,6 +101,16 @@ func TestCPUFeatures(t *testing.T) {
 	assert.Equal(t, "CPU features unknown", cpuFeatures(""))
 }
 
+func TestParseLoadAverage(t *testing.T) {
+	l, ok := parseLoadAverage("4.64 6.19 5.48 3/201 19506\n")
+	assert.True(t, ok)
+	assert.Equal(t, 4.64, l)
+	_, ok = parseLoadAverage("")
+	assert.False(t, ok)
+	_, ok = parseLoadAverage("x 1 2")
+	assert.False(t, ok)
+}
+
 func TestPeerOf(t *testing.T) {
 	assert.Equal(t, "mamba.c-learning", peerOf("learning"))
 	assert.Equal(t, "mamba.c-learning", peerOf("mamba.c-learning"))
