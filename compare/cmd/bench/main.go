@@ -416,7 +416,7 @@ func run(o options, out io.Writer) error {
 
 	// The table.
 	medianOf := func(name string, t int) float64 {
-		if r := at[key(name, t)]; r != nil && !r.skipped {
+		if r := at[key(name, t)]; r != nil && !r.skipped && len(r.tokS) > 0 {
 			return r.median()
 		}
 		return 0
@@ -425,8 +425,12 @@ func run(o options, out io.Writer) error {
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "IMPL\tTHREADS\tTOK/S median\tOF ROOFLINE\tOF ROUND'S ROOFLINE\tVS MAMBA.C\tVS LEARNING\tVS PYTORCH\tBEST RUN\tPEAK RSS\tRSS / FILE\tRUNS (tok/s)\tNOTE")
 	for _, r := range rows {
-		if r.skipped {
-			fmt.Fprintf(tw, "%s\t%d\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\tskipped: %s\n", r.name, r.threads, r.note)
+		if r.skipped || len(r.tokS) == 0 {
+			note := "skipped: " + r.note
+			if !r.skipped {
+				note = "no runs asked for"
+			}
+			fmt.Fprintf(tw, "%s\t%d\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t%s\n", r.name, r.threads, note)
 			continue
 		}
 		m := r.median()
@@ -467,7 +471,7 @@ func run(o options, out io.Writer) error {
 			}
 			m := r.median()
 			torchPrefill := 0.0
-			if pr := prefAt[key("pytorch", r.threads)]; pr != nil && !pr.skipped {
+			if pr := prefAt[key("pytorch", r.threads)]; pr != nil && !pr.skipped && len(pr.tokS) > 0 {
 				torchPrefill = pr.median()
 			}
 			fmt.Fprintf(tw, "%s\t%d\t%.1f\t%s\t%s\t%s\t%s\n", r.name, r.threads, m,
