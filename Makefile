@@ -76,13 +76,15 @@ compare:
 	$(BIN)/compare -impl $(COMPARE_IMPLS) $(COMPARE_FLAGS) $(COMPARE_CASES)
 
 # bench: tok/s of every implementation on a 130m-shaped random model (written
-# to .cache/bench/ on first use), beside this machine's read bandwidth and the
-# roofline it gives, PyTorch's reference speed and peak RSS (compare/cmd/bench).
+# to .cache/bench/ on first use) at 1 and all threads, beside this machine's
+# read bandwidth and the roofline it gives, mamba.c (built from
+# $(SHARED)/peers/mamba.c into .cache/mamba.c/ when present), PyTorch's
+# reference speed and peak RSS, and a 512-token prompt (compare/cmd/bench).
 BENCH_FLAGS ?=
 
 bench: build
 	$(GO) build -o $(BIN)/bench ./compare/cmd/bench
-	$(BIN)/bench -python $(PYTHON) $(BENCH_FLAGS)
+	$(BIN)/bench -python $(PYTHON) -shared $(SHARED) $(BENCH_FLAGS)
 
 # cuda: the GPU binaries, built without a GPU and without nvcc (the PTX is
 # committed): bin/mamba-cuda (a launcher that links no CUDA library, so that

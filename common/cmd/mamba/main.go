@@ -5,6 +5,7 @@
 //	mamba detokenize -z tokenizer.json < ids   → text
 //	mamba download REPO_ID [-dir DIR]          → the HF cache (or DIR)
 //	mamba export MODEL OUT.bin                 → mamba.c's model.bin
+//	mamba export-tokenizer tokenizer.json OUT.bin → mamba.c's tokenizer.bin
 //	mamba random-model -shape 130m OUT.bin     → random weights, for benchmarks
 package main
 

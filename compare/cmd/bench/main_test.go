@@ -1,9 +1,11 @@
 package main
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"mamba.go/common/model"
 )
@@ -49,9 +51,105 @@ func TestSum(t *testing.T) {
 	}
 }
 
+func TestParseGo(t *testing.T) {
+	s, err := parseGo("text\nprompt: 9 tokens, 80.1 tok/s; generated: 128 tokens, 93.5 tok/s\n")
+	require.NoError(t, err)
+	assert.Equal(t, goStats{promptTokens: 9, genTokens: 128, prompt: 80.1, gen: 93.5}, s)
+	_, err = parseGo("mamba-fused: model.bin: no such file\n")
+	assert.ErrorContains(t, err, "no tok/s in its output: mamba-fused: model.bin: no such file")
+}
+
+func TestParseC(t *testing.T) {
+	tps, err := parseC("config: vocab_size=50277 (50280), n_layers=24\nachieved tok/s: 44.155844\n")
+	require.NoError(t, err)
+	assert.Equal(t, 44.155844, tps)
+	_, err = parseC("config: vocab_size=50277\ninvalid magic number: 0\n")
+	assert.ErrorContains(t, err, "no `achieved tok/s` in its output: invalid magic number: 0")
+	_, err = parseC("achieved tok/s: inf\n")
+	assert.ErrorContains(t, err, "too short to time")
+}
+
+func TestParseTorch(t *testing.T) {
+	out := "prompt: 9 tokens, 30.0 tok/s\ngenerated: [1, 2]\npytorch prefill: 812.5 tok/s (512 tokens, batched projections)\n" +
+		"blas: /usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3\npytorch: 16.0 tok/s\n"
+	r, err := parseTorch(out, true)
+	require.NoError(t, err)
+	assert.Equal(t, torchRun{gen: 16.0, prefill: 812.5, blas: "openblas-pthread/libblas.so.3"}, r)
+
+	noPrefill := strings.Replace(out, "pytorch prefill: 812.5 tok/s (512 tokens, batched projections)\n", "", 1)
+	r, err = parseTorch(noPrefill, false)
+	require.NoError(t, err)
+	assert.Equal(t, 16.0, r.gen)
+	_, err = parseTorch(noPrefill, true)
+	assert.ErrorContains(t, err, "no `pytorch prefill")
+	_, err = parseTorch("Traceback\n", false)
+	assert.ErrorContains(t, err, "no `pytorch: X tok/s`")
+}
+
+func TestParseThreads(t *testing.T) {
+	ts, err := parseThreads("", 2)
+	require.NoError(t, err)
+	assert.Equal(t, []int{1, 2}, ts)
+	ts, err = parseThreads("", 1)
+	require.NoError(t, err)
+	assert.Equal(t, []int{1}, ts, "one core: one count")
+	ts, err = parseThreads("4, 1,4", 2)
+	require.NoError(t, err)
+	assert.Equal(t, []int{1, 4}, ts)
+	_, err = parseThreads("1,0", 2)
+	assert.ErrorContains(t, err, `"0" is not a thread count`)
+	_, err = parseThreads("two", 2)
+	assert.ErrorContains(t, err, `"two" is not a thread count`)
+}
+
+func TestCPUFeatures(t *testing.T) {
+	assert.Equal(t, "AVX-512 (avx512f)", cpuFeatures(" fpu sse2 avx2 fma avx512f avx512bw"))
+	assert.Equal(t, "AVX2+FMA, no AVX-512", cpuFeatures(" fpu sse2 avx2 fma"))
+	assert.Equal(t, "AVX2, no FMA", cpuFeatures(" avx2"))
+	assert.Equal(t, "no AVX2", cpuFeatures(" fpu sse2 avx"))
+	assert.Equal(t, "CPU features unknown", cpuFeatures(""))
+}
+
+func TestParseLoadAverage(t *testing.T) {
+	l, ok := parseLoadAverage("4.64 6.19 5.48 3/201 19506\n")
+	assert.True(t, ok)
+	assert.Equal(t, 4.64, l)
+	_, ok = parseLoadAverage("")
+	assert.False(t, ok)
+	_, ok = parseLoadAverage("x 1 2")
+	assert.False(t, ok)
+}
+
+func TestPeerOf(t *testing.T) {
+	assert.Equal(t, "mamba.c-learning", peerOf("learning"))
+	assert.Equal(t, "mamba.c-learning", peerOf("mamba.c-learning"))
+	assert.Equal(t, "mamba.c-fused", peerOf("fused"))
+	assert.Equal(t, "mamba.c-fused", peerOf("fused-simd"))
+	assert.Equal(t, "mamba.c-fused", peerOf("pytorch"))
+}
+
+func TestLongPrompt(t *testing.T) {
+	ids := strings.Split(longPrompt(512), ",")
+	require.Len(t, ids, 512)
+	assert.Equal(t, strings.Split(prompt, ","), ids[:9])
+	assert.Equal(t, "46", ids[9], "the prompt repeats")
+	assert.Equal(t, 46, firstPromptToken())
+}
+
+func TestCPromptText(t *testing.T) {
+	pieces := [][]byte{[]byte("<|endoftext|>"), []byte("M"), []byte(" the"), {0xE6}}
+	text, err := cPromptText(pieces, 1)
+	require.NoError(t, err)
+	assert.Equal(t, "M", text)
+	for _, id := range []int{0, 2, 3, 4, -1} {
+		_, err := cPromptText(pieces, id)
+		assert.Error(t, err, "id %d", id)
+	}
+}
+
 func TestOutputPatterns(t *testing.T) {
 	m := genRE.FindStringSubmatch("\nprompt: 9 tokens, 80.1 tok/s; generated: 128 tokens, 93.5 tok/s\n")
 	assert.Equal(t, []string{"generated: 128 tokens, 93.5 tok/s", "128", "93.5"}, m)
-	m = torchRE.FindStringSubmatch("generated: [1, 2]\npytorch: 16.0 tok/s\n")
-	assert.Equal(t, "16.0", m[1])
+	m = torchRE.FindStringSubmatch("generated: [1, 2]\npytorch prefill: 500.0 tok/s\npytorch: 16.0 tok/s\n")
+	assert.Equal(t, "16.0", m[1], "the generation line, not the prefill's")
 }
