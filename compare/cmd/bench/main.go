@@ -311,10 +311,8 @@ func run(o options, out io.Writer) error {
 	script := filepath.Join("compare", "reference", "bench.py")
 	torchSkip := ""
 	switch {
-	case o.torchRuns == 0:
-		torch.skipped, torch.note = true, "-pytorch-runs 0"
 	case c.Arch != model.Mamba1:
-		torch.skipped, torch.note = true, script+" runs Mamba-1 only"
+		torchSkip = script + " runs Mamba-1 only"
 	case !exists(script):
 		torchSkip = script + " is not here yet"
 	case exec.Command(o.python, "-c", "import torch").Run() != nil:
