@@ -51,6 +51,22 @@ type ArgmaxForwarder interface {
 	ForwardArgmax(token int) (int, error)
 }
 
+// SampleForwarder is a model that samples the next token itself (cuda.Mamba:
+// on the GPU, copying back 4 bytes instead of the logits), taking its random
+// draws from s (sample.Sampler.Coin) so that the same seed gives the same
+// coins as sampling on the CPU. Generate uses it when the sampler is not
+// greedy.
+type SampleForwarder interface {
+	ForwardSample(token int, s *sample.Sampler) (int, error)
+}
+
+// Feeder is a model that can take a token for its state alone, without
+// computing logits (cuda.Mamba: the output head is skipped). Generate uses
+// it for the prompt's tokens before the last, whose logits nobody reads.
+type Feeder interface {
+	Feed(token int) error
+}
+
 // Generate feeds prompt into m (continuing from m's current state), then
 // generates up to opt.Steps tokens with s, calling emit for each as soon as
 // it is sampled.
@@ -63,15 +79,26 @@ func Generate(m model.Mamba, prompt []int, s *sample.Sampler, opt Options, emit 
 	var logits []float32
 	forward := func(tok int) (err error) { logits, err = m.Forward(tok); return err }
 	pick := func() int { return s.Sample(logits) }
+	var chosen int
 	if g, ok := m.(ArgmaxForwarder); ok && s.Temperature <= 0 {
-		var best int
-		forward = func(tok int) (err error) { best, err = g.ForwardArgmax(tok); return err }
-		pick = func() int { return best }
+		forward = func(tok int) (err error) { chosen, err = g.ForwardArgmax(tok); return err }
+		pick = func() int { return chosen }
+	} else if g, ok := m.(SampleForwarder); ok && s.Temperature > 0 {
+		forward = func(tok int) (err error) { chosen, err = g.ForwardSample(tok, s); return err }
+		pick = func() int { return chosen }
+	}
+	feed := forward // a prompt token before the last
+	if f, ok := m.(Feeder); ok {
+		feed = f.Feed
 	}
 
 	start := time.Now()
 	for i, tok := range prompt {
-		if err := forward(tok); err != nil {
+		step := forward
+		if i < len(prompt)-1 {
+			step = feed
+		}
+		if err := step(tok); err != nil {
 			return st, fmt.Errorf("prompt token %d: %w", i, err)
 		}
 	}

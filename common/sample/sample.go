@@ -52,6 +52,12 @@ func (s *Sampler) randomFloat32() float32 {
 	return float32(s.randomUint32()>>8) / 16777216.0
 }
 
+// Coin draws the uniform number in [0, 1) that the next Sample at a
+// temperature above 0 would draw, and moves on as Sample would: a model
+// that samples on its own device (cuda) takes its draws from here, so that
+// the same seed gives it the same coins as the CPU.
+func (s *Sampler) Coin() float32 { return s.randomFloat32() }
+
 // Sample picks the next token from logits ([≥ Vocab]; not modified).
 func (s *Sampler) Sample(logits []float32) int {
 	logits = logits[:s.Vocab]
