@@ -12,6 +12,7 @@ package cuda
 // one-line error (precheck.go).
 
 import (
+	"fmt"
 	"math"
 	"path/filepath"
 	"testing"
@@ -54,15 +55,28 @@ func randomWeights(t *testing.T, c model.Config, seed uint64) *model.Weights {
 	return w
 }
 
+// Both ways of launching a step: replaying its CUDA graph, and kernel by
+// kernel.
+var gpuPaths = map[string]bool{"graph": true, "plain": false}
+
 func TestAgainstLearning(t *testing.T) {
 	for name, c := range gpuShapes {
-		t.Run(name, func(t *testing.T) {
+		for path, graphs := range gpuPaths {
+			t.Run(name+"-"+path, func(t *testing.T) { againstLearning(t, c, graphs) })
+		}
+	}
+}
+
+func againstLearning(t *testing.T, c model.Config, graphs bool) {
+	{
+		{
 			w := randomWeights(t, c, 7)
 			ref, err := learning.New(w)
 			require.NoError(t, err)
 			m, err := New(w)
 			require.NoError(t, err)
 			defer m.Close()
+			m.SetGraphs(graphs)
 			t.Logf("%s on %s, plan %+v", c, m.Device(), m.plan)
 
 			var worst float64
@@ -92,8 +106,96 @@ func TestAgainstLearning(t *testing.T) {
 				require.NoError(t, err)
 				assert.Equal(t, logits[i], got, "after Reset, token %d", i)
 			}
+		}
+	}
+}
+
+// Greedy and sampled decoding on the device, both paths: a prompt fed
+// without the head (Feed), then tokens that the device chooses and feeds
+// itself (ForwardArgmax, ForwardSample), against sample.Argmax and
+// sample.Sampler on the logits of a second model fed the same tokens.
+func TestDecodingOnTheDevice(t *testing.T) {
+	c := gpuShapes["d64-r5-untied"]
+	w := randomWeights(t, c, 13)
+	for path, graphs := range gpuPaths {
+		t.Run(path, func(t *testing.T) {
+			ref, err := New(w)
+			require.NoError(t, err)
+			defer ref.Close()
+			m, err := New(w)
+			require.NoError(t, err)
+			defer m.Close()
+			m.SetGraphs(graphs)
+			prompt := []int{3, 1, 4, 1, 5}
+			for _, tok := range prompt[:len(prompt)-1] {
+				require.NoError(t, m.Feed(tok))
+				_, err := ref.Forward(tok)
+				require.NoError(t, err)
+			}
+			tok := prompt[len(prompt)-1]
+			for i := 0; i < 6; i++ {
+				logits, err := ref.Forward(tok)
+				require.NoError(t, err)
+				next, err := m.ForwardArgmax(tok)
+				require.NoError(t, err)
+				assert.Equal(t, sample.Argmax(logits[:c.VocabSize]), next, "greedy token %d", i)
+				tok = next
+			}
+			for i, tp := range [][2]float32{{1, 0.9}, {0.8, 1}, {1.2, 0.5}, {1, 0.9}, {1, 1}} {
+				seed := uint64(100 + i)
+				cpu, dev := sample.New(c.VocabSize, tp[0], tp[1], seed), sample.New(c.VocabSize, tp[0], tp[1], seed)
+				logits, err := ref.Forward(tok)
+				require.NoError(t, err)
+				next, err := m.ForwardSample(tok, dev)
+				require.NoError(t, err)
+				assert.Equal(t, cpu.Sample(logits), next, "sampled token %d (T %g, p %g)", i, tp[0], tp[1])
+				tok = next
+			}
+			rs, err := ref.StateErr()
+			require.NoError(t, err)
+			ms, err := m.StateErr()
+			require.NoError(t, err)
+			assert.LessOrEqual(t, maxAbsDiff(ms.SSM, rs.SSM), gpuTol*math.Max(1, maxAbs(rs.SSM)), "ssm state")
 		})
 	}
+}
+
+// The tracer sees every phase end cuda keeps, in order, with the right
+// lengths, and what it changes is what the following kernels read.
+func TestTracer(t *testing.T) {
+	c := gpuShapes["d48-r3-tied"]
+	w := randomWeights(t, c, 17)
+	m, err := New(w)
+	require.NoError(t, err)
+	defer m.Close()
+	clean, err := m.Forward(2)
+	require.NoError(t, err)
+	clean = append([]float32(nil), clean...)
+	m.Reset()
+
+	var seen []string
+	m.SetTracer(model.TracerFunc(func(pos, layer int, op model.Op, v []float32) {
+		seen = append(seen, fmt.Sprintf("%d/%d/%s/%d", pos, layer, op, len(v)))
+		if layer == 1 && op == model.OpGate {
+			for i := range v {
+				v[i] = 0 // plant a bug: layer 1's mixer outputs nothing
+			}
+		}
+	}))
+	traced, err := m.Forward(2)
+	require.NoError(t, err)
+	d, di, xr, vp := c.DModel, c.DInner, c.DtRank+2*c.DState, c.PaddedVocab()
+	var want []string
+	for l := 0; l < c.NLayers; l++ {
+		if l == 0 {
+			want = append(want, fmt.Sprintf("0/-1/embedding/%d", d))
+		}
+		want = append(want, fmt.Sprintf("0/%d/silu/%d", l, di), fmt.Sprintf("0/%d/x_proj/%d", l, xr),
+			fmt.Sprintf("0/%d/gate/%d", l, di), fmt.Sprintf("0/%d/residual/%d", l, d))
+	}
+	want = append(want, fmt.Sprintf("0/-1/lm_head/%d", vp))
+	assert.Equal(t, want, seen)
+	assert.NotEqual(t, clean, traced, "the planted change reached the logits")
 }
 
 // ForwardArgmax picks what sample.Argmax picks from Forward's logits, and a
