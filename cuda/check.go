@@ -91,14 +91,16 @@ func BenchMatVec(w io.Writer, c model.Config, reps int) error {
 	mats := []struct {
 		name       string
 		rows, cols int
+		v1MaxWPR   int // matvec_v1's split as the model used it (planMatVecGridV1)
 	}{
-		{"in_proj", 2 * s.di, s.d}, {"x_proj", s.r + 2*s.n, s.di}, {"out_proj", s.d, s.di}, {"lm_head", s.vocabPadded, s.d},
+		{"in_proj", 2 * s.di, s.d, 2}, {"x_proj", s.r + 2*s.n, s.di, 8}, {"out_proj", s.d, s.di, 8},
+		{"lm_head", s.vocabPadded, s.d, 2},
 	}
 	fmt.Fprintf(w, "%s on %s: GB/s of weights streamed, %d launches, each on another copy of the matrix\n", c, d.name, reps)
 	fmt.Fprintf(w, "| matrix | shape | MB | variant | blocks × warps/row | µs/launch | GB/s | max rel. error |\n|---|---|---|---|---|---|---|---|\n")
 	var bad error
 	for _, mt := range mats {
-		if err := benchOne(w, d, mt.name, mt.rows, mt.cols, reps); err != nil {
+		if err := benchOne(w, d, mt.name, mt.rows, mt.cols, mt.v1MaxWPR, reps); err != nil {
 			if bad == nil {
 				bad = err
 			}
@@ -111,7 +113,7 @@ func BenchMatVec(w io.Writer, c model.Config, reps int) error {
 // the benchmark rotates through add up to at least this.
 const benchL2Bytes = 512 << 20
 
-func benchOne(w io.Writer, d *device, name string, rows, cols, reps int) error {
+func benchOne(w io.Writer, d *device, name string, rows, cols, v1MaxWPR, reps int) error {
 	size := 4 * rows * cols
 	copies := max(1, ceilDiv(benchL2Bytes, size))
 	wh := make([]float32, rows*cols)
@@ -149,9 +151,8 @@ func benchOne(w io.Writer, d *device, name string, rows, cols, reps int) error {
 		k := d.kernels[v]
 		var g matVecGrid
 		shared := 0
-		if v == "matvec_v1" { // one row group per block
-			g = matVecGrid{wpr: planMatVecGrid(rows, cols, 1<<30).wpr}
-			g.blocks = g.groups(rows)
+		if v == "matvec_v1" {
+			g = planMatVecGridV1(rows, cols, d.sms, v1MaxWPR)
 		} else {
 			per, err := d.residentBlocks(v, threads, 4*cols)
 			if err != nil {

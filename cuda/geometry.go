@@ -124,3 +124,18 @@ func checkStaging(c configShape) error {
 	}
 	return nil
 }
+
+// planMatVecGridV1 is matvec_v1's geometry, which cuda-check bench-matvec
+// launches it with: one row group per block, however many waves that makes,
+// and as many warps per row (up to maxWPR: 2 for the products that
+// normalised h in every block, 8 for the others) as it takes to give 48
+// warps to every multiprocessor while each lane keeps two float4s.
+func planMatVecGridV1(rows, cols, sms, maxWPR int) matVecGrid {
+	wpr := 1
+	for wpr < maxWPR && wpr < warpsPerBlock && rows*wpr < sms*48 && cols >= 2*wpr*warpSize*4 {
+		wpr *= 2
+	}
+	g := matVecGrid{wpr: wpr}
+	g.blocks = g.groups(rows)
+	return g
+}

@@ -81,6 +81,17 @@ func TestPlanBalances2_8b(t *testing.T) {
 	assert.Equal(t, 2, planMatVecGrid(4, 256, 1000).wpr)
 }
 
+// matvec_v1's geometry, as it was: in_proj of 2.8b in 1280 blocks (1.62
+// waves of the 6 blocks a multiprocessor that v1's 38 registers allow on an
+// H200), x_proj split over 8 warps a row, out_proj over 4.
+func TestPlanV1(t *testing.T) {
+	s := shapeOf(model.Shapes["2.8b"])
+	assert.Equal(t, matVecGrid{wpr: 1, blocks: 1280}, planMatVecGridV1(2*s.di, s.d, h200.sms, 2))
+	assert.Equal(t, matVecGrid{wpr: 8, blocks: 192}, planMatVecGridV1(s.r+2*s.n, s.di, h200.sms, 8))
+	assert.Equal(t, matVecGrid{wpr: 4, blocks: 1280}, planMatVecGridV1(s.d, s.di, h200.sms, 8))
+	assert.Equal(t, 1, planMatVecGridV1(s.vocabPadded, s.d, h200.sms, 2).wpr)
+}
+
 func TestCheckStaging(t *testing.T) {
 	assert.NoError(t, checkStaging(shapeOf(model.Shapes["2.8b"])))
 	assert.ErrorContains(t, checkStaging(configShape{d: 64, di: 20000}), "d_inner 20000 is too wide")
