@@ -236,6 +236,8 @@ func TestArgmaxAndStateRestore(t *testing.T) {
 		}
 	}
 	var _ generate.ArgmaxForwarder = a
+	var _ generate.SampleForwarder = a
+	var _ generate.Feeder = a
 }
 
 func TestBadInputAndClose(t *testing.T) {

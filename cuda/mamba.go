@@ -21,27 +21,27 @@ import (
 // step is one CUDA graph launch (or, with SetGraphs(false) or a tracer
 // set, its kernels launched one by one). Not safe for concurrent use.
 type Mamba struct {
-	c       model.Config
-	s       configShape
-	dev     *device
-	plan    plan
-	run     launcher
-	k       kernels
-	wmem    cu.DevicePtr // the weights, laid out by weightLayout
-	work    cu.DevicePtr // activations and state, laid out by workLayout
-	ctlMem  cu.DevicePtr // step_control and the head's and sampler's scratch, by controlLayout
-	w       devWeights
-	a       devWork
-	ctl     devControl
-	stream  cu.Stream        // every kernel runs on it; graphs are captured from it
-	graphs  [numModes]*graph // the step of each head mode, captured on first use
-	graphs0 bool             // SetGraphs(false): launch kernel by kernel
-	onDev   stepControl      // what step_control holds on the device (token −1: unknown)
-	host    []float32        // [V] logits copied back by Forward
-	best    [1]int32         // the token copied back by ForwardArgmax and ForwardSample
-	tracer  model.Tracer     // nil: no tracing
-	pos     int              // tokens fed since New or Reset, for the tracer
-	traced  []float32        // the tracer's copy of a device buffer
+	c      model.Config
+	s      configShape
+	dev    *device
+	plan   plan
+	run    launcher
+	k      kernels
+	wmem   cu.DevicePtr // the weights, laid out by weightLayout
+	work   cu.DevicePtr // activations and state, laid out by workLayout
+	ctlMem cu.DevicePtr // step_control and the head's and sampler's scratch, by controlLayout
+	w      devWeights
+	a      devWork
+	ctl    devControl
+	stream cu.Stream        // every kernel runs on it; graphs are captured from it
+	graphs [numModes]*graph // the step of each head mode, captured on first use
+	plain  bool             // launch kernel by kernel: SetGraphs(false), MAMBA_CUDA_GRAPHS=0
+	onDev  stepControl      // what step_control holds on the device (token −1: unknown)
+	host   []float32        // [V] logits copied back by Forward
+	best   [1]int32         // the token copied back by ForwardArgmax and ForwardSample
+	tracer model.Tracer     // nil: no tracing
+	pos    int              // tokens fed since New or Reset, for the tracer
+	traced []float32        // the tracer's copy of a device buffer
 }
 
 // kernels are the loaded kernel functions, by what they compute: each
@@ -111,7 +111,7 @@ func New(w *model.Weights) (*Mamba, error) {
 		return nil, err
 	}
 	m := &Mamba{c: c, s: shapeOf(c), dev: dev, host: make([]float32, c.PaddedVocab()),
-		onDev: stepControl{token: -1}, graphs0: os.Getenv(GraphsEnv) == "0"}
+		onDev: stepControl{token: -1}, plain: os.Getenv(GraphsEnv) == "0"}
 	m.k = kernels{
 		inProjConv: dev.kernels["in_proj_conv"],
 		matVec:     dev.kernels["matvec_v2"],
@@ -308,7 +308,7 @@ func (m *Mamba) SetTracer(t model.Tracer) { m.tracer = t }
 // SetGraphs chooses how steps are launched: replaying a CUDA graph of the
 // whole step (the default; one launch per token), or kernel by kernel
 // (false; what the graph holds, and what a tracer uses).
-func (m *Mamba) SetGraphs(on bool) { m.graphs0 = !on }
+func (m *Mamba) SetGraphs(on bool) { m.plain = !on }
 
 // runStep runs one step of mode for token (a token of the host's), after
 // writing step_control if its token, or anything the sampler reads,
@@ -323,7 +323,7 @@ func (m *Mamba) runStep(token int, mode headMode, c stepControl) error {
 		m.onDev = c
 	}
 	defer func() { m.pos++ }()
-	if m.graphs0 || m.tracer != nil {
+	if m.plain || m.tracer != nil {
 		return m.step(mode)
 	}
 	if m.graphs[mode] == nil {
@@ -572,4 +572,7 @@ func (m *Mamba) release() error {
 	return first
 }
 
-var _ model.Mamba = (*Mamba)(nil)
+var (
+	_ model.Mamba      = (*Mamba)(nil)
+	_ model.Traceable = (*Mamba)(nil)
+)
