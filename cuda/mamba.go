@@ -573,6 +573,6 @@ func (m *Mamba) release() error {
 }
 
 var (
-	_ model.Mamba      = (*Mamba)(nil)
+	_ model.Mamba     = (*Mamba)(nil)
 	_ model.Traceable = (*Mamba)(nil)
 )
