@@ -5,7 +5,7 @@ PYTHON  ?= /usr/bin/python3
 MODULES := common learning fused compare cuda
 SHARED  ?= ../shared
 
-.PHONY: all build test vet fuzz compare testdata course bench clean tokenizer-testdata bench-tokenizer cuda vet-cuda ptx check-ptx
+.PHONY: all build test vet fuzz compare testdata course bench clean tokenizer-testdata bench-tokenizer cuda vet-cuda ptx check-ptx gpu-bundle
 
 all: build
 
@@ -90,7 +90,8 @@ bench: build
 # committed): bin/mamba-cuda (a launcher that links no CUDA library, so that
 # -h and the no-driver message work anywhere) and the GPU program it runs,
 # bin/mamba-cuda.gpu; bin/compare-cuda (compare with the cuda
-# implementation) and bin/cuda.test (the GPU tests, for cuda/gpu-check.sh).
+# implementation), bin/cuda-check (PTX smoke test, matvec benchmark, random
+# models) and bin/cuda.test (the GPU tests, for cuda/gpu-check.sh).
 # cuda/fetch-cuda-headers.sh finds cuda.h ≤ 12 in CUDA_HOME or fetches
 # Debian's CUDA 11.8 header and libcuda stub into .cache/cuda/.
 CUDA_ENV = eval "$$(cuda/fetch-cuda-headers.sh)"
@@ -101,7 +102,30 @@ cuda:
 	$(GO) build -tags cuda -o $(BIN)/mamba-cuda.gpu ./cuda/cmd/mamba-cuda && \
 	$(GO) build -o $(BIN)/mamba-cuda ./cuda/cmd/mamba-cuda && \
 	$(GO) build -tags cuda -o $(BIN)/compare-cuda ./compare && \
+	$(GO) build -tags cuda -o $(BIN)/cuda-check ./cuda/cmd/cuda-check && \
 	$(GO) test -c -tags cuda -o $(BIN)/cuda.test ./cuda
+
+# gpu-bundle: exactly what cuda/gpu-check.sh needs on a GPU machine, in one
+# folder to carry there (no Go needed there): the script, the four cuda
+# binaries stripped, the kernels' sources and PTX with make-ptx.sh (to
+# recompile them there with nvcc if the embedded PTX does not load), and the
+# reference cases. Run it as gpu-bundle/gpu-check.sh [OUTDIR] from anywhere.
+GPU_BUNDLE ?= gpu-bundle
+STRIP_FLAGS := -trimpath -ldflags=-s\ -w
+
+gpu-bundle:
+	rm -rf $(GPU_BUNDLE) && mkdir -p $(GPU_BUNDLE)/bin $(GPU_BUNDLE)/cuda/kernels $(GPU_BUNDLE)/testdata
+	$(CUDA_ENV) && \
+	$(GO) build -tags cuda $(STRIP_FLAGS) -o $(GPU_BUNDLE)/bin/mamba-cuda ./cuda/cmd/mamba-cuda && \
+	$(GO) build -tags cuda $(STRIP_FLAGS) -o $(GPU_BUNDLE)/bin/compare-cuda ./compare && \
+	$(GO) build -tags cuda $(STRIP_FLAGS) -o $(GPU_BUNDLE)/bin/cuda-check ./cuda/cmd/cuda-check && \
+	$(GO) test -c -tags cuda $(STRIP_FLAGS) -o $(GPU_BUNDLE)/bin/cuda.test ./cuda
+	cp cuda/gpu-check.sh $(GPU_BUNDLE)/
+	cp cuda/make-ptx.sh $(GPU_BUNDLE)/cuda/
+	cp cuda/kernels/*.cu cuda/kernels/*.cuh cuda/kernels/*.ptx $(GPU_BUNDLE)/cuda/kernels/
+	cp -r testdata/cases $(GPU_BUNDLE)/testdata/
+	git describe --always --dirty > $(GPU_BUNDLE)/COMMIT 2>/dev/null || echo unknown > $(GPU_BUNDLE)/COMMIT
+	@du -sh $(GPU_BUNDLE)
 
 vet-cuda:
 	$(CUDA_ENV) && $(GO) vet -tags cuda ./cuda/... ./compare/...
@@ -124,4 +148,4 @@ bench-tokenizer: $(HF_NPM)
 	sh common/tokenizer/bench/bench.sh
 
 clean:
-	rm -rf $(BIN)
+	rm -rf $(BIN) $(GPU_BUNDLE)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"strings"
 	"unsafe"
 
 	"gorgonia.org/cu"
@@ -19,7 +20,8 @@ import (
 type device struct {
 	ctx     cu.CUContext
 	name    string
-	sms     int // multiprocessors
+	cc      string // compute capability, "9.0"
+	sms     int    // multiprocessors
 	modules []cu.Module
 	kernels map[string]kernel
 }
@@ -36,6 +38,21 @@ type kernel struct {
 // goroutine to its thread (runtime.LockOSThread): the new context is left
 // current on that thread.
 func openDevice() (*device, error) {
+	d, err := openContext()
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range kernelNames {
+		if err := d.load(name); err != nil {
+			d.close()
+			return nil, err
+		}
+	}
+	return d, nil
+}
+
+// openContext creates the context on GPU 0, with no kernels loaded yet.
+func openContext() (*device, error) {
 	n, err := cu.NumDevices()
 	if err != nil {
 		return nil, fmt.Errorf("cuda: counting devices: %w", err)
@@ -54,21 +71,26 @@ func openDevice() (*device, error) {
 	if d.sms, err = dev.Attribute(cu.MultiprocessorCount); err != nil {
 		return nil, fmt.Errorf("cuda: %s: multiprocessor count: %w", d.name, err)
 	}
+	major, err := dev.Attribute(cu.ComputeCapabilityMajor)
+	if err == nil {
+		var minor int
+		minor, err = dev.Attribute(cu.ComputeCapabilityMinor)
+		d.cc = fmt.Sprintf("%d.%d", major, minor)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cuda: %s: compute capability: %w", d.name, err)
+	}
 	if d.ctx, err = dev.MakeContext(cu.SchedAuto); err != nil {
 		return nil, fmt.Errorf("cuda: %s: creating a context: %w", d.name, err)
-	}
-	for _, name := range kernelNames {
-		if err := d.load(name); err != nil {
-			d.close()
-			return nil, err
-		}
 	}
 	return d, nil
 }
 
-// load JIT-compiles one kernel's PTX and looks its function up.
+// load JIT-compiles one kernel's PTX (embedded, or from $MAMBA_PTX_DIR)
+// and looks its function up. On failure the error carries the driver's JIT
+// log: what the PTX compiler refused, and where.
 func (d *device) load(name string) error {
-	ptx, err := kernelPTX(name)
+	ptx, from, err := kernelPTX(name)
 	if err != nil {
 		return err
 	}
@@ -79,7 +101,10 @@ func (d *device) load(name string) error {
 		if i := indexByte0(errLog.Buffer); i >= 0 {
 			msg = msg[:i]
 		}
-		return fmt.Errorf("cuda: loading kernels/%s.ptx: %w: %s", name, err, msg)
+		if msg == "" {
+			msg = "(the JIT log is empty)"
+		}
+		return fmt.Errorf("cuda: %s: loading %s (%s): %w: JIT log: %s", d.name, from, ptxHeader(ptx), err, msg)
 	}
 	d.modules = append(d.modules, mod)
 	fn, err := mod.Function(name)
@@ -88,6 +113,33 @@ func (d *device) load(name string) error {
 	}
 	d.kernels[name] = kernel{name: name, fn: fn, arity: kernelArity[name]}
 	return nil
+}
+
+// ptxHeader names the PTX ISA version and target of a PTX text, for errors:
+// ".version 7.8, .target sm_75".
+func ptxHeader(ptx string) string {
+	var parts []string
+	for _, line := range strings.Split(ptx, "\n") {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, ".version") || strings.HasPrefix(line, ".target") {
+			parts = append(parts, line)
+			if len(parts) == 2 {
+				break
+			}
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// residentBlocks is how many blocks of kernel name, of threads threads and
+// shared bytes of dynamic shared memory, fit on one multiprocessor (the
+// driver's occupancy calculator); at least 1.
+func (d *device) residentBlocks(name string, threads, shared int) (int, error) {
+	n, err := d.kernels[name].fn.MaxActiveBlocksPerMultiProcessor(threads, int64(shared))
+	if err != nil {
+		return 0, fmt.Errorf("cuda: %s: occupancy of %s: %w", d.name, name, err)
+	}
+	return max(n, 1), nil
 }
 
 func indexByte0(b []byte) int {
@@ -136,13 +188,14 @@ func argPtr(p cu.DevicePtr) uint64 { return uint64(p) }
 func argInt(v int) uint64          { return uint64(uint32(int32(v))) }
 func argFloat(v float32) uint64    { return uint64(math.Float32bits(v)) }
 
-// launcher launches kernels on the default stream, in order, keeping the
-// first error: after an error every later launch is skipped, and err
-// reports it. One launcher per model; not safe for concurrent use.
+// launcher launches kernels on its stream, in order, keeping the first
+// error: after an error every later launch is skipped, and err reports it.
+// One launcher per model; not safe for concurrent use.
 type launcher struct {
-	err  error
-	vals [16]uint64
-	ptrs [16]unsafe.Pointer
+	stream cu.Stream
+	err    error
+	vals   [16]uint64
+	ptrs   [16]unsafe.Pointer
 }
 
 // launch runs k on a 1-D grid of blocks × threads with shared bytes of
@@ -159,8 +212,15 @@ func (l *launcher) launch(k kernel, blocks, threads, shared int, args ...uint64)
 		l.vals[i] = a
 		l.ptrs[i] = unsafe.Pointer(&l.vals[i])
 	}
-	if err := k.fn.Launch(blocks, 1, 1, threads, 1, 1, shared, cu.NoStream, l.ptrs[:len(args)]); err != nil {
+	if err := k.fn.Launch(blocks, 1, 1, threads, 1, 1, shared, l.stream, l.ptrs[:len(args)]); err != nil {
 		l.err = fmt.Errorf("cuda: launching %s (%d blocks of %d threads, %d bytes shared): %w", k.name, blocks, threads, shared, err)
+	}
+}
+
+// fail records err unless an earlier error is kept.
+func (l *launcher) fail(err error) {
+	if l.err == nil {
+		l.err = err
 	}
 }
 

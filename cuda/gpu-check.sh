@@ -1,215 +1,285 @@
 #!/usr/bin/env bash
-# gpu-check.sh: verify and benchmark the cuda implementation on a GPU
-# machine, in one call, building nothing. The GPU machine has no Go: the
-# binaries are built beforehand, on any machine, by
+# gpu-check.sh [OUTDIR]: verify and benchmark the cuda implementation on a
+# GPU machine, in one call, building nothing and needing no Go there.
 #
-#	make build cuda        # bin/mamba, bin/mamba-learning, bin/mamba-cuda (+ .gpu), bin/compare-cuda, bin/cuda.test
+# Build what it needs on any machine with Go (no GPU, no nvcc):
 #
-# and carried there with the working tree. With the project's device tool
-# (run), from the repository root:
+#	make gpu-bundle        # gpu-bundle/: this script, bin/{mamba-cuda,compare-cuda,cuda-check,cuda.test}
+#	                       # (stripped), the kernels' sources and PTX, testdata/cases (about 25 MB)
 #
-#	run(command="COMMIT=1a2b3c4 bash cuda/gpu-check.sh", carry=["bin"], timeout_s=540)
+# carry gpu-bundle/ to the GPU machine and run, from any directory,
 #
-# with COMMIT the output of `git rev-parse --short HEAD` here, written out
-# (the command runs there, where the copied tree may have no .git).
+#	gpu-bundle/gpu-check.sh OUTDIR
 #
-# and, to include the HF transformers reference cases of ../shared, first
-# copy them into the (ignored) cache and carry that too:
+# (or cuda/gpu-check.sh OUTDIR in a checkout where `make cuda` has built
+# bin/). OUTDIR (default $GPU_CHECK_OUT, else ./gpu-check-out) receives:
+#   summary.json   one object: each stage's status and the measurements;
+#   benchmarks.md  the tables for docs/benchmarks.md;
+#   log            everything every command printed;
+#   ptx/           PTX compiled on the machine, if that was needed.
+# The console gets one line per stage.
 #
-#	mkdir -p .cache/shared && cp -r ../shared/reference .cache/shared/
-#	run(command="COMMIT=1a2b3c4 bash cuda/gpu-check.sh", carry=["bin", ".cache/shared"], timeout_s=540)
-#
-# It writes $OUT/benchmarks.md (a markdown table, to paste into
-# docs/benchmarks.md with the date, the commit and the nvidia-smi line) and
-# $OUT/log (everything). Without $OUT (by hand) they go to ./gpu-check-out/.
-# The whole run is sized for about 8 minutes on one H200: models of the
-# 130m, 370m, 1.4b and 2.8b shapes with random weights are written to /tmp
-# there by bin/mamba random-model (the 2.8b file is 10.3 GiB: too big to
-# carry), one at a time, and deleted after use.
-#
-# Steps:
-#  1. nvidia-smi;
-#  2. bin/cuda.test -test.v: cuda held to model.Mamba's contract
-#     (common/model/modeltest: against learning on random models of odd
-#     shapes, bad tokens, state copies and restore, Reset, ForwardArgmax,
-#     Close) and against learning on shapes that take every kernel path;
-#  3. bin/compare-cuda -impl learning,cuda on testdata/cases/* and on the
-#     shared HF transformers cases if present ($MAMBA_SHARED_CASES, or
-#     .cache/shared/reference/hf-transformers, or shared/..., ../shared/...);
-#  4. tok/s of bin/mamba-cuda, greedy (-t 0, the ForwardArgmax path: 4
-#     bytes back per token) and sampled (-t 1 -p 1: all logits back, sampled on
-#     the CPU), 256 tokens after a 16-token prompt, for each shape;
-#  5. optionally (HF_BASELINE=1, the default) HF transformers'
-#     MambaForCausalLM in float32 on the same GPU, 130m shape, random
-#     weights, greedy generate, for the baseline row.
-# Environment: SHAPES (default "130m 370m 1.4b 2.8b"), TOKENS (256),
-# HF_BASELINE (1), HF_TOKENS (128), MAMBA_SHARED_CASES, COMMIT (the commit
-# to name in the table: the copied tree may have no .git; default
-# git rev-parse), BUDGET_S (450: no new benchmark shape starts after this
-# many seconds, so that the files come back before the device tool's limit).
-# If bin/cuda.test times out (a kernel that hangs), the benchmarks are
-# skipped: they would hang too.
-# Exit status: non-zero if a check (steps 2, 3) failed; benchmarks are
-# reported whatever they measure. $OUT/log and $OUT/benchmarks.md are
-# written in every case.
+# Stages, each with its own time limit (seconds), the whole sized for about
+# 8 minutes on one H200:
+#   driver (60)   can the binaries start: libcuda.so.1 found, cuInit works,
+#                 a GPU is there. On a machine without one it stops here with
+#                 one line saying why.
+#   ptx (60)      cuda-check smoke: load every kernel's PTX (the driver
+#                 compiles it for the GPU), printing the JIT log of any that
+#                 fails, and launch one tiny kernel. If the embedded PTX fails
+#                 and nvcc is on PATH, compile kernels/*.cu for this GPU's
+#                 architecture into OUTDIR/ptx and try again with
+#                 MAMBA_PTX_DIR=OUTDIR/ptx, which every later stage then uses.
+#   tests (240)   cuda.test: every kernel against learning on random models of
+#                 awkward shapes, both launch paths (CUDA graph, kernel by
+#                 kernel), greedy and sampled decoding on the device, state
+#                 restore, Reset, Close, the tracer.
+#   compare (120) compare-cuda -impl learning,cuda on testdata/cases (and the
+#                 HF transformers cases of $MAMBA_SHARED_CASES if set).
+#   matvec (150)  cuda-check bench-matvec: GB/s of matvec_v1 and matvec_v2 on
+#                 the 2.8b model's matrices, each checked against the CPU.
+#   tokps (120 a run)  bin/mamba-cuda on random models of $SHAPES (default
+#                 "130m 2.8b", written to /tmp and deleted after): greedy
+#                 through CUDA graphs, greedy kernel by kernel
+#                 (MAMBA_CUDA_GRAPHS=0), sampled (-t 1 -p 0.9) on the device;
+#                 $TOKENS tokens (256) after a 16-token prompt. No new shape
+#                 starts after $BUDGET_S seconds (420).
+# Exit status: 0 all checks passed, 1 a check failed, 2 no usable GPU or
+# the bundle is incomplete. A stage after a failed driver or ptx stage is
+# skipped; benchmarks are skipped if the tests time out (a hang).
 set -uo pipefail
-cd "$(dirname "$0")/.."
-OUT="${OUT:-$PWD/gpu-check-out}"
-mkdir -p "$OUT"
+
+here="$(cd "$(dirname "$0")" && pwd)"
+if [ -x "$here/bin/cuda-check" ]; then # a gpu-bundle folder
+	root="$here"
+	kdir="$here/cuda/kernels"
+	makeptx="$here/cuda/make-ptx.sh"
+else # cuda/ of a checkout, binaries built by make cuda
+	root="$(cd "$here/.." && pwd)"
+	kdir="$here/kernels"
+	makeptx="$here/make-ptx.sh"
+fi
+bin="$root/bin"
+
+OUT="${1:-${GPU_CHECK_OUT:-$PWD/gpu-check-out}}"
+mkdir -p "$OUT" || exit 2
+OUT="$(cd "$OUT" && pwd)"
 LOG="$OUT/log"
 : >"$LOG"
-SHAPES="${SHAPES:-130m 370m 1.4b 2.8b}"
+SHAPES="${SHAPES:-130m 2.8b}"
 TOKENS="${TOKENS:-256}"
-HF_BASELINE="${HF_BASELINE:-1}"
-HF_TOKENS="${HF_TOKENS:-128}"
-BUDGET_S="${BUDGET_S:-450}"
-COMMIT="${COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}"
+BUDGET_S="${BUDGET_S:-420}"
+COMMIT="${COMMIT:-$(cat "$root/COMMIT" 2>/dev/null || git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)}"
 PROMPT="46,31834,310,247,747,1375,2317,1566,10336,285,253,1818,273,253,1566,15"
 start=$(date +%s)
-failed=0
+elapsed() { echo $(($(date +%s) - start)); }
 
-log() { echo "$@" | tee -a "$LOG"; }
-section() { log ""; log "=== $* ($(($(date +%s) - start)) s)"; }
-# run CMD...: log the command and its output (stdout and stderr).
+# Stage results for summary.json: name, status (ok, FAILED, skipped), detail.
+stages=()
+measures=()
+verdict=passed
+gpu=""
+ptx_source=embedded
+json_str() { printf '"%s"' "$(printf '%s' "$1" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' | tr '\n\t' '  ')"; }
+write_summary() {
+	{
+		echo "{"
+		echo "  \"commit\": $(json_str "$COMMIT"),"
+		echo "  \"date\": $(json_str "$(date -u +%Y-%m-%dT%H:%M:%SZ)"),"
+		echo "  \"gpu\": $(json_str "$gpu"),"
+		echo "  \"ptx\": $(json_str "$ptx_source"),"
+		echo "  \"verdict\": $(json_str "$verdict"),"
+		echo "  \"seconds\": $(elapsed),"
+		echo "  \"stages\": ["
+		local i sep=","
+		for i in "${!stages[@]}"; do
+			[ "$i" -eq $((${#stages[@]} - 1)) ] && sep=""
+			echo "    ${stages[$i]}$sep"
+		done
+		echo "  ],"
+		echo "  \"measurements\": ["
+		sep=","
+		for i in "${!measures[@]}"; do
+			[ "$i" -eq $((${#measures[@]} - 1)) ] && sep=""
+			echo "    ${measures[$i]}$sep"
+		done
+		echo "  ]"
+		echo "}"
+	} >"$OUT/summary.json"
+}
+trap write_summary EXIT
+
+# stage NAME STATUS DETAIL: record a stage and print its one console line.
+stage() {
+	stages+=("{\"stage\": $(json_str "$1"), \"status\": $(json_str "$2"), \"detail\": $(json_str "$3")}")
+	echo "gpu-check: $1: $2${3:+: $3}" | tee -a "$LOG"
+	if [ "$2" = FAILED ] && [ "$verdict" = passed ]; then verdict=FAILED; fi
+}
+# run LIMIT CMD...: run CMD with a time limit, its output to the log only.
 run() {
-	log "\$ $*"
-	"$@" 2>&1 | tee -a "$LOG"
-	return "${PIPESTATUS[0]}"
+	local limit="$1"
+	shift
+	echo "\$ $* (limit ${limit}s, at $(elapsed)s)" >>"$LOG"
+	timeout "$limit" "$@" >>"$LOG" 2>&1
 }
 
-for b in bin/mamba bin/mamba-cuda bin/mamba-cuda.gpu bin/compare-cuda bin/cuda.test; do
-	if [ ! -x "$b" ]; then
-		log "gpu-check: $b is missing: run make build cuda first and carry bin"
+echo "gpu-check: commit $COMMIT, output in $OUT" >>"$LOG"
+for b in mamba-cuda compare-cuda cuda-check cuda.test; do
+	if [ ! -x "$bin/$b" ]; then
+		verdict="incomplete"
+		stage setup FAILED "$bin/$b is missing: make gpu-bundle (or make cuda) builds it"
 		exit 2
 	fi
 done
 
-section "GPU"
-run nvidia-smi
-gpu="$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | head -1)"
-log "commit: $COMMIT"
-
-section "cuda tests (bin/cuda.test)"
-hung=0
-run timeout 180 bin/cuda.test -test.v -test.count=1
+# 1. driver: can a binary that links libcuda start, and is there a GPU?
+command -v nvidia-smi >/dev/null 2>&1 && run 30 nvidia-smi
+gpu="$(nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv,noheader 2>/dev/null | head -1)"
+smoke_out="$OUT/smoke.txt"
+timeout 60 "$bin/cuda-check" smoke >"$smoke_out" 2>&1
 rc=$?
-if [ $rc -ne 0 ]; then
-	log "gpu-check: FAILED: bin/cuda.test (status $rc)"
-	failed=1
-	if [ $rc -eq 124 ]; then
-		log "gpu-check: bin/cuda.test timed out: the benchmarks will be skipped"
-		hung=1
-	fi
+cat "$smoke_out" >>"$LOG"
+if ! grep -q '^GPU 0:' "$smoke_out"; then
+	verdict="no GPU"
+	line="$(grep -v '^$' "$smoke_out" | tail -1)"
+	case $rc in
+	127) stage driver FAILED "no NVIDIA driver here: ${line:-libcuda.so.1 not found}" ;;
+	124) stage driver FAILED "cuda-check smoke did not start within 60 s" ;;
+	*) stage driver FAILED "${line:-cuda-check smoke exited with status $rc}" ;;
+	esac
+	exit 2
 fi
+stage driver ok "$(grep '^GPU 0:' "$smoke_out")"
 
-section "compare (bin/compare-cuda -impl learning,cuda)"
-cases=(testdata/cases/*)
-shared="${MAMBA_SHARED_CASES:-}"
-if [ -z "$shared" ]; then
-	for d in .cache/shared/reference/hf-transformers shared/reference/hf-transformers ../shared/reference/hf-transformers; do
-		if [ -d "$d" ]; then
-			shared="$d"
-			break
-		fi
-	done
-fi
-if [ -n "$shared" ] && [ -d "$shared" ]; then
-	cases+=("$shared"/*)
+# 2. ptx: the embedded PTX loads and runs; else, with nvcc, PTX made here.
+if [ $rc -eq 0 ]; then
+	stage ptx ok "embedded PTX ($(grep -m1 -o '\.version [0-9.]*, \.target [a-z_0-9]*' "$smoke_out"))"
 else
-	log "(no shared HF transformers cases here)"
-fi
-if ! run timeout 120 bin/compare-cuda -impl learning,cuda "${cases[@]}"; then
-	log "gpu-check: FAILED: compare"
-	failed=1
+	failed_line="$(grep -m1 'FAILED' "$smoke_out" || tail -1 "$smoke_out")"
+	if command -v nvcc >/dev/null 2>&1; then
+		cc="$(sed -n 's/.*compute capability \([0-9]*\)\.\([0-9]*\).*/\1\2/p' "$smoke_out" | head -1)"
+		nv="$(nvcc --version | grep -o 'V[0-9][0-9.]*' | tail -1)"
+		echo "gpu-check: the embedded PTX failed ($failed_line); compiling for compute_$cc with nvcc $nv" >>"$LOG"
+		if run 120 env NVCCFLAGS="-ptx -arch=compute_$cc -O3" "$makeptx" "$OUT/ptx" &&
+			run 60 env MAMBA_PTX_DIR="$OUT/ptx" "$bin/cuda-check" smoke; then
+			export MAMBA_PTX_DIR="$OUT/ptx"
+			ptx_source="nvcc $nv here, compute_$cc"
+			stage ptx ok "embedded PTX failed ($failed_line); PTX from nvcc $nv here for compute_$cc works and is used from now on"
+		else
+			stage ptx FAILED "embedded PTX failed ($failed_line), and so did PTX from nvcc $nv here (see the log)"
+			exit 1
+		fi
+	else
+		stage ptx FAILED "$failed_line (no nvcc here to compile the kernels for this GPU)"
+		exit 1
+	fi
 fi
 
-# tokps MODEL FLAGS...: generation tok/s from the CLI's stderr line
-# "prompt: N tokens, X tok/s; generated: M tokens, Y tok/s"; prints "X Y".
-tokps() {
-	local model="$1"
-	shift
-	local line
-	line="$(timeout 120 bin/mamba-cuda "$model" -tokens "$PROMPT" -n "$TOKENS" -ignore-eos -s 1 "$@" 2>&1 >/dev/null | tee -a "$LOG" | grep 'tok/s' | tail -1)"
-	echo "  $line" | tee -a "$LOG" >&2
-	echo "$line" | sed -n 's/.*prompt: [0-9]* tokens, \([0-9.]*\) tok\/s; generated: [0-9]* tokens, \([0-9.]*\) tok\/s.*/\1 \2/p'
-}
+# 3. tests: from the folder holding kernels/, which two of them read.
+hung=0
+(cd "$kdir/.." && run 240 "$bin/cuda.test" -test.v -test.count=1)
+rc=$?
+case $rc in
+0) stage tests ok "$(grep -c '^    --- PASS\|^--- PASS' "$LOG") tests and subtests passed" ;;
+124)
+	hung=1
+	stage tests FAILED "cuda.test timed out after 240 s (a hang?): benchmarks skipped"
+	;;
+*) stage tests FAILED "$(grep -m3 -- '--- FAIL' "$LOG" | tr -s ' ' | paste -sd ';' -) (status $rc; see the log)" ;;
+esac
 
-section "benchmarks (bin/mamba-cuda, $TOKENS tokens)"
+# 4. compare against learning on the reference cases.
+cases=("$root"/testdata/cases/*)
+if [ -n "${MAMBA_SHARED_CASES:-}" ] && [ -d "$MAMBA_SHARED_CASES" ]; then
+	cases+=("$MAMBA_SHARED_CASES"/*)
+fi
+if [ $hung = 1 ]; then
+	stage compare skipped "cuda.test hung"
+elif run 120 "$bin/compare-cuda" -impl learning,cuda "${cases[@]}"; then
+	stage compare ok "${#cases[@]} cases"
+else
+	stage compare FAILED "compare-cuda (see the log)"
+fi
+
 table="$OUT/benchmarks.md"
-{
-	echo "GPU: ${gpu:-unknown}; commit $COMMIT; $(date -u +%Y-%m-%d)"
-	echo
-	echo "| shape | weights (GiB) | greedy tok/s (-t 0) | weights GB/s at greedy | sampled tok/s (-t 1 -p 1) | prompt tok/s | load s |"
-	echo "|---|---|---|---|---|---|---|"
-} >"$table"
-for shape in $SHAPES; do
-	model="/tmp/mamba-$shape.bin"
-	log "--- $shape"
-	if [ $hung = 1 ]; then
-		echo "| $shape | - | skipped: bin/cuda.test timed out | | | | |" >>"$table"
-		continue
-	fi
-	if [ $(($(date +%s) - start)) -gt "$BUDGET_S" ]; then
-		log "gpu-check: past BUDGET_S=$BUDGET_S s: $shape skipped"
-		echo "| $shape | - | skipped: time budget | | | | |" >>"$table"
-		continue
-	fi
-	if ! run bin/mamba random-model -shape "$shape" "$model"; then
-		log "gpu-check: could not write $model"
-		echo "| $shape | - | failed to write the model | | | | |" >>"$table"
-		continue
-	fi
-	bytes=$(($(stat -c %s "$model") - 256))
-	gib=$(awk -v b="$bytes" 'BEGIN { printf "%.2f", b / 2^30 }')
-	# load time: one token, no generation
-	t0=$(date +%s.%N)
-	if ! timeout 120 bin/mamba-cuda "$model" -tokens 1 -n 0 >/dev/null 2>>"$LOG"; then
-		log "gpu-check: bin/mamba-cuda could not run $model (its error is in the log)"
-		echo "| $shape | $gib | failed to run (see the log) | | | | |" >>"$table"
-		rm -f "$model"
-		continue
-	fi
-	load=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
-	read -r p_greedy g_greedy <<<"$(tokps "$model" -t 0)"
-	read -r _ g_sampled <<<"$(tokps "$model" -t 1 -p 1)"
-	gbs=$(awk -v b="$bytes" -v t="${g_greedy:-0}" 'BEGIN { printf "%.0f", b * t / 1e9 }')
-	echo "| $shape | $gib | ${g_greedy:-?} | $gbs | ${g_sampled:-?} | ${p_greedy:-?} | $load |" >>"$table"
-	rm -f "$model"
-done
+echo "GPU: ${gpu:-unknown}; commit $COMMIT; $(date -u +%Y-%m-%d); PTX: $ptx_source" >"$table"
 
-if [ "$HF_BASELINE" = 1 ] && [ $(($(date +%s) - start)) -gt "$BUDGET_S" ]; then
-	log "gpu-check: past BUDGET_S=$BUDGET_S s: HF baseline skipped"
-elif [ "$HF_BASELINE" = 1 ]; then
-	section "HF transformers baseline (130m shape, float32, random weights, $HF_TOKENS greedy tokens)"
-	cat >"$OUT/hf_baseline.py" <<'PY'
-import sys, time, torch
-from transformers import MambaConfig, MambaForCausalLM
-n = int(sys.argv[1])
-cfg = MambaConfig(vocab_size=50280, hidden_size=768, num_hidden_layers=24, state_size=16, expand=2, conv_kernel=4,
-                  use_cache=True, pad_vocab_size_multiple=8)
-torch.manual_seed(0)
-with torch.device("cuda"):
-    model = MambaForCausalLM(cfg).float().eval()
-ids = torch.tensor([[46, 31834, 310, 247, 747, 1375, 2317, 1566, 10336, 285, 253, 1818, 273, 253, 1566, 15]], device="cuda")
-with torch.inference_mode():
-    model.generate(ids, max_new_tokens=8, min_new_tokens=8, do_sample=False)  # warm up
-    torch.cuda.synchronize()
-    t0 = time.perf_counter()
-    out = model.generate(ids, max_new_tokens=n, min_new_tokens=n, do_sample=False)
-    torch.cuda.synchronize()
-    dt = time.perf_counter() - t0
-print(f"hf-transformers {torch.__version__}: {out.shape[1] - ids.shape[1]} tokens, {(out.shape[1] - ids.shape[1]) / dt:.1f} tok/s")
-PY
-	hf="$(timeout 150 python3 "$OUT/hf_baseline.py" "$HF_TOKENS" 2>&1 | tee -a "$LOG" | grep 'tok/s' | tail -1)"
-	log "  ${hf:-HF baseline failed: see the log}"
-	hftok="$(echo "$hf" | sed -n 's/.*, \([0-9.]*\) tok\/s.*/\1/p')"
+# 5. matvec variants on the 2.8b shapes.
+if [ $hung = 1 ]; then
+	stage matvec skipped "cuda.test hung"
+else
+	timeout 150 "$bin/cuda-check" bench-matvec -shape 2.8b -reps 30 >"$OUT/matvec.md" 2>&1
+	rc=$?
+	cat "$OUT/matvec.md" >>"$LOG"
 	{
 		echo
-		echo "HF transformers MambaForCausalLM, 130m shape, float32, greedy generate (prompt included in the timing): ${hftok:-not measured} tok/s"
+		cat "$OUT/matvec.md"
 	} >>"$table"
+	while read -r m shp mb v geo us gbs err; do
+		measures+=("{\"what\": \"matvec\", \"matrix\": $(json_str "$m"), \"variant\": $(json_str "$v"), \"us\": ${us:-null}, \"GBps\": ${gbs:-null}}")
+	done < <(sed -n 's/^| \([a-z_]*\) | \(\[[0-9]*\]\[[0-9]*\]\) | \([0-9.]*\) | \(matvec_v[0-9]\) | \([0-9]* × [0-9]*\) | \([0-9.]*\) | \([0-9]*\) | \(.*\) |$/\1 \2 \3 \4 \5 \6 \7 \8/p' "$OUT/matvec.md" | sed 's/ × /x/')
+	if [ $rc -eq 0 ]; then
+		stage matvec ok "$(grep -c '| matvec_v' "$OUT/matvec.md") variant × matrix rows in matvec.md"
+	else
+		stage matvec FAILED "$(tail -1 "$OUT/matvec.md")"
+	fi
 fi
 
-section "done"
-log "checks: $([ $failed = 0 ] && echo passed || echo FAILED)"
-cat "$table" | tee -a "$LOG"
-exit $failed
+# 6. tok/s: the CLI's stderr line "prompt: N tokens, X tok/s; generated: M tokens, Y tok/s".
+tokps() { # MODEL ENV... -- FLAGS...: prints "X Y"
+	local model="$1" line
+	shift
+	local envs=()
+	while [ "$1" != "--" ]; do
+		envs+=("$1")
+		shift
+	done
+	shift
+	echo "\$ ${envs[*]} mamba-cuda $model $* (at $(elapsed)s)" >>"$LOG"
+	line="$(env "${envs[@]}" timeout 120 "$bin/mamba-cuda" "$model" -tokens "$PROMPT" -n "$TOKENS" -ignore-eos -s 1 "$@" 2>&1 >/dev/null | tee -a "$LOG" | grep 'tok/s' | tail -1)"
+	echo "$line" | sed -n 's/.*prompt: [0-9]* tokens, \([0-9.]*\) tok\/s; generated: [0-9]* tokens, \([0-9.]*\) tok\/s.*/\1 \2/p'
+}
+{
+	echo
+	echo "| shape | weights (GiB) | greedy tok/s, graphs | weights GB/s | greedy tok/s, kernel by kernel | sampled tok/s (-t 1 -p 0.9), graphs | prompt tok/s | load s |"
+	echo "|---|---|---|---|---|---|---|---|"
+} >>"$table"
+if [ $hung = 1 ]; then
+	stage tokps skipped "cuda.test hung"
+else
+	ran=0
+	for shape in $SHAPES; do
+		if [ "$(elapsed)" -gt "$BUDGET_S" ]; then
+			echo "| $shape | - | skipped: past the ${BUDGET_S} s budget | | | | | |" >>"$table"
+			continue
+		fi
+		model="/tmp/mamba-check-$shape.bin"
+		if ! run 180 "$bin/cuda-check" random-model -shape "$shape" "$model"; then
+			echo "| $shape | - | could not write the model | | | | | |" >>"$table"
+			rm -f "$model"
+			continue
+		fi
+		bytes=$(($(stat -c %s "$model") - 256))
+		gib=$(awk -v b="$bytes" 'BEGIN { printf "%.2f", b / 2^30 }')
+		t0=$(date +%s.%N)
+		if ! run 120 "$bin/mamba-cuda" "$model" -tokens 1 -n 0; then
+			echo "| $shape | $gib | failed to run (see the log) | | | | | |" >>"$table"
+			stage "tokps $shape" FAILED "mamba-cuda could not run the model (see the log)"
+			rm -f "$model"
+			continue
+		fi
+		load=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+		read -r p_g g_g <<<"$(tokps "$model" MAMBA_CUDA_GRAPHS=1 -- -t 0)"
+		read -r _ g_p <<<"$(tokps "$model" MAMBA_CUDA_GRAPHS=0 -- -t 0)"
+		read -r _ g_s <<<"$(tokps "$model" MAMBA_CUDA_GRAPHS=1 -- -t 1 -p 0.9)"
+		gbs=$(awk -v b="$bytes" -v t="${g_g:-0}" 'BEGIN { printf "%.0f", b * t / 1e9 }')
+		echo "| $shape | $gib | ${g_g:-?} | $gbs | ${g_p:-?} | ${g_s:-?} | ${p_g:-?} | $load |" >>"$table"
+		measures+=("{\"what\": \"tokps\", \"shape\": $(json_str "$shape"), \"greedy_graphs\": ${g_g:-null}, \"greedy_plain\": ${g_p:-null}, \"sampled_graphs\": ${g_s:-null}, \"prompt\": ${p_g:-null}, \"load_s\": $load}")
+		ran=$((ran + 1))
+		rm -f "$model"
+	done
+	stage tokps ok "$ran of $(echo $SHAPES | wc -w) shapes measured (benchmarks.md)"
+fi
+
+echo "gpu-check: $verdict in $(elapsed) s; $OUT/summary.json" | tee -a "$LOG"
+[ "$verdict" = passed ]

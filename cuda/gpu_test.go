@@ -4,7 +4,8 @@ package cuda
 
 // Tests that need a GPU: the CUDA implementation held to model.Mamba's
 // contract (common/model/modeltest) and against learning on random models
-// of awkward shapes. Built here with
+// of awkward shapes, on both launch paths, with decoding on the device and
+// the tracer. Built here with
 //
 //	make cuda   (bin/cuda.test, among others)
 //
@@ -13,33 +14,174 @@ package cuda
 // one-line error (precheck.go).
 
 import (
+	"fmt"
+	"math"
+	"path/filepath"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"mamba.go/common/generate"
 	"mamba.go/common/model"
 	"mamba.go/common/model/modeltest"
+	"mamba.go/common/sample"
 	"mamba.go/learning"
 )
 
-// gpuShapes exercise every path of the kernels beyond modeltest.OddShapes:
-// float4 and scalar rows (widths that are and are not multiples of 4),
-// dt_rank and d_state at and above a warp's 32 lanes, rows long enough for
-// several warps, tied and untied heads, a vocabulary that is not a multiple
-// of 8.
-var gpuShapes = []modeltest.Shape{
-	{Name: "d48-r3-tied", Config: model.Config{NLayers: 2, VocabSize: 1000, DModel: 48, DInner: 96, DtRank: 3, DState: 16, DConv: 4, TiedHead: true}},
-	{Name: "d64-r5-untied", Config: model.Config{NLayers: 3, VocabSize: 1001, DModel: 64, DInner: 128, DtRank: 5, DState: 16, DConv: 4}},
-	{Name: "wide-state", Config: model.Config{NLayers: 2, VocabSize: 300, DModel: 80, DInner: 160, DtRank: 40, DState: 48, DConv: 4, TiedHead: true}},
-	{Name: "long-rows-d1000", Config: model.Config{NLayers: 1, VocabSize: 2000, DModel: 1000, DInner: 2000, DtRank: 63, DState: 16, DConv: 4, TiedHead: true}},
-	{Name: "scalar-d1001-r33", Config: model.Config{NLayers: 1, VocabSize: 513, DModel: 1001, DInner: 2002, DtRank: 33, DState: 16, DConv: 4}},
+// gpuTol is compare's DefaultTol: logits within 1e-5 of the largest |logit|.
+const gpuTol = 1e-5
+
+// gpuShapes exercise every path of the kernels: float4 and scalar rows
+// (widths that are and are not multiples of 4), dt_rank and d_state below,
+// at and above a warp's 32 lanes, tied and untied heads, a vocabulary that
+// is not a multiple of 8.
+var gpuShapes = map[string]model.Config{
+	"d48-r3-tied":      {NLayers: 2, VocabSize: 1000, DModel: 48, DInner: 96, DtRank: 3, DState: 16, DConv: 4, TiedHead: true},
+	"d64-r5-untied":    {NLayers: 3, VocabSize: 1001, DModel: 64, DInner: 128, DtRank: 5, DState: 16, DConv: 4},
+	"odd-everything":   {NLayers: 2, VocabSize: 77, DModel: 13, DInner: 27, DtRank: 1, DState: 5, DConv: 3},
+	"wide-state":       {NLayers: 2, VocabSize: 300, DModel: 80, DInner: 160, DtRank: 40, DState: 48, DConv: 4, TiedHead: true},
+	"k1-n1":            {NLayers: 1, VocabSize: 9, DModel: 4, DInner: 8, DtRank: 1, DState: 1, DConv: 1},
+	"long-rows-d1000":  {NLayers: 1, VocabSize: 2000, DModel: 1000, DInner: 2000, DtRank: 63, DState: 16, DConv: 4, TiedHead: true},
+	"scalar-d1001-r33": {NLayers: 1, VocabSize: 513, DModel: 1001, DInner: 2002, DtRank: 33, DState: 16, DConv: 4},
 }
 
-func newCUDA(w *model.Weights) (model.Mamba, error)     { return New(w) }
+func randomWeights(t *testing.T, c model.Config, seed uint64) *model.Weights {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "model.bin")
+	require.NoError(t, model.WriteRandomModelBin(path, c, seed))
+	w, err := model.LoadModelBin(path)
+	require.NoError(t, err)
+	t.Cleanup(func() { w.Close() })
+	return w
+}
+
+// Both ways of launching a step: replaying its CUDA graph, and kernel by
+// kernel.
+var gpuPaths = map[string]bool{"graph": true, "plain": false}
+
+// newCUDA makes the model on one launch path.
+func newCUDA(graphs bool) model.New {
+	return func(w *model.Weights) (model.Mamba, error) {
+		m, err := New(w)
+		if err == nil {
+			m.SetGraphs(graphs)
+		}
+		return m, err
+	}
+}
+
 func newLearning(w *model.Weights) (model.Mamba, error) { return learning.New(w) }
 
 func TestConformance(t *testing.T) {
-	modeltest.Run(t, newCUDA, newLearning)
+	for path, graphs := range gpuPaths {
+		t.Run(path, func(t *testing.T) { modeltest.Run(t, newCUDA(graphs), newLearning) })
+	}
 }
 
+// Logits and the final state against learning's on gpuShapes, on both paths.
 func TestAgainstLearning(t *testing.T) {
-	modeltest.Agree(t, newCUDA, newLearning, gpuShapes)
+	var shapes []modeltest.Shape
+	for name, c := range gpuShapes {
+		shapes = append(shapes, modeltest.Shape{Name: name, Config: c})
+	}
+	for path, graphs := range gpuPaths {
+		t.Run(path, func(t *testing.T) { modeltest.Agree(t, newCUDA(graphs), newLearning, shapes) })
+	}
 }
+
+// Greedy and sampled decoding on the device, both paths: a prompt fed
+// without the head (Feed), then tokens that the device chooses and feeds
+// itself (ForwardArgmax, ForwardSample), against sample.Argmax and
+// sample.Sampler on the logits of a second model fed the same tokens.
+func TestDecodingOnTheDevice(t *testing.T) {
+	c := gpuShapes["d64-r5-untied"]
+	w := randomWeights(t, c, 13)
+	for path, graphs := range gpuPaths {
+		t.Run(path, func(t *testing.T) {
+			ref, err := New(w)
+			require.NoError(t, err)
+			defer ref.Close()
+			m, err := New(w)
+			require.NoError(t, err)
+			defer m.Close()
+			m.SetGraphs(graphs)
+			prompt := []int{3, 1, 4, 1, 5}
+			for _, tok := range prompt[:len(prompt)-1] {
+				require.NoError(t, m.Feed(tok))
+				_, err := ref.Forward(tok)
+				require.NoError(t, err)
+			}
+			tok := prompt[len(prompt)-1]
+			for i := 0; i < 6; i++ {
+				logits, err := ref.Forward(tok)
+				require.NoError(t, err)
+				next, err := m.ForwardArgmax(tok)
+				require.NoError(t, err)
+				assert.Equal(t, sample.Argmax(logits[:c.VocabSize]), next, "greedy token %d", i)
+				tok = next
+			}
+			for i, tp := range [][2]float32{{1, 0.9}, {0.8, 1}, {1.2, 0.5}, {1, 0.9}, {1, 1}} {
+				seed := uint64(100 + i)
+				cpu, dev := sample.New(c.VocabSize, tp[0], tp[1], seed), sample.New(c.VocabSize, tp[0], tp[1], seed)
+				logits, err := ref.Forward(tok)
+				require.NoError(t, err)
+				next, err := m.ForwardSample(tok, dev)
+				require.NoError(t, err)
+				want, err := cpu.Sample(logits)
+				require.NoError(t, err)
+				assert.Equal(t, want, next, "sampled token %d (T %g, p %g)", i, tp[0], tp[1])
+				tok = next
+			}
+			rs, err := ref.State()
+			require.NoError(t, err)
+			ms, err := m.State()
+			require.NoError(t, err)
+			assert.LessOrEqual(t, maxAbsDiff(ms.SSM, rs.SSM), gpuTol*math.Max(1, maxAbs(rs.SSM)), "ssm state")
+		})
+	}
+}
+
+// The tracer sees every phase end cuda keeps, in order, with the right
+// lengths, and what it changes is what the following kernels read.
+func TestTracer(t *testing.T) {
+	c := gpuShapes["d48-r3-tied"]
+	w := randomWeights(t, c, 17)
+	m, err := New(w)
+	require.NoError(t, err)
+	defer m.Close()
+	clean, err := m.Forward(2)
+	require.NoError(t, err)
+	clean = append([]float32(nil), clean...)
+	require.NoError(t, m.Reset())
+
+	var seen []string
+	m.SetTracer(model.TracerFunc(func(pos, layer int, op model.Op, v []float32) {
+		seen = append(seen, fmt.Sprintf("%d/%d/%s/%d", pos, layer, op, len(v)))
+		if layer == 1 && op == model.OpGate {
+			for i := range v {
+				v[i] = 0 // plant a bug: layer 1's mixer outputs nothing
+			}
+		}
+	}))
+	traced, err := m.Forward(2)
+	require.NoError(t, err)
+	d, di, xr, vp := c.DModel, c.DInner, c.DtRank+2*c.DState, c.PaddedVocab()
+	var want []string
+	for l := 0; l < c.NLayers; l++ {
+		if l == 0 {
+			want = append(want, fmt.Sprintf("0/-1/embedding/%d", d))
+		}
+		want = append(want, fmt.Sprintf("0/%d/silu/%d", l, di), fmt.Sprintf("0/%d/x_proj/%d", l, xr),
+			fmt.Sprintf("0/%d/gate/%d", l, di), fmt.Sprintf("0/%d/residual/%d", l, d))
+	}
+	want = append(want, fmt.Sprintf("0/-1/lm_head/%d", vp))
+	assert.Equal(t, want, seen)
+	assert.NotEqual(t, clean, traced, "the planted change reached the logits")
+}
+
+// cuda decodes on the device through generate's optional interfaces.
+var (
+	_ generate.SampleForwarder = (*Mamba)(nil)
+	_ generate.Feeder          = (*Mamba)(nil)
+)

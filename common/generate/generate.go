@@ -44,10 +44,28 @@ type Options struct {
 	AfterPrompt func() error
 }
 
+// SampleForwarder is a model that samples the next token itself (cuda.Mamba:
+// on the GPU, copying back 4 bytes instead of the logits), taking its random
+// draws from s (sample.Sampler.Coin) so that the same seed gives the same
+// coins as sampling on the CPU. Generate uses it when the sampler is not
+// greedy.
+type SampleForwarder interface {
+	ForwardSample(token int, s *sample.Sampler) (int, error)
+}
+
+// Feeder is a model that can take a token for its state alone, without
+// computing logits (cuda.Mamba: the output head is skipped). Generate uses
+// it for the prompt's tokens before the last, whose logits nobody reads.
+type Feeder interface {
+	Feed(token int) error
+}
+
 // Generate feeds prompt into m (continuing from m's current state), then
 // generates up to opt.Steps tokens with s, calling emit for each as soon as
 // it is sampled. A greedy sampler and a model.ArgmaxForwarder take the
-// argmax on the model's side; the tokens are the same.
+// argmax on the model's side, a SampleForwarder samples there; the tokens
+// are the same. A Feeder takes the prompt's tokens before the last without
+// computing their logits.
 func Generate(m model.Mamba, prompt []int, s *sample.Sampler, opt Options, emit func(id int) error) (Stats, error) {
 	var st Stats
 	if len(prompt) == 0 {
@@ -59,12 +77,21 @@ func Generate(m model.Mamba, prompt []int, s *sample.Sampler, opt Options, emit 
 		return guardFault(func() (err error) { logits, err = m.Forward(tok); return err })
 	}
 	pick := func() (int, error) { return s.Sample(logits) }
+	var chosen int
 	if g, ok := m.(model.ArgmaxForwarder); ok && s.Temperature <= 0 {
-		var best int
 		forward = func(tok int) error {
-			return guardFault(func() (err error) { best, err = g.ForwardArgmax(tok); return err })
+			return guardFault(func() (err error) { chosen, err = g.ForwardArgmax(tok); return err })
 		}
-		pick = func() (int, error) { return best, nil }
+		pick = func() (int, error) { return chosen, nil }
+	} else if g, ok := m.(SampleForwarder); ok && s.Temperature > 0 {
+		forward = func(tok int) error {
+			return guardFault(func() (err error) { chosen, err = g.ForwardSample(tok, s); return err })
+		}
+		pick = func() (int, error) { return chosen, nil }
+	}
+	feed := forward // a prompt token before the last
+	if f, ok := m.(Feeder); ok {
+		feed = func(tok int) error { return guardFault(func() error { return f.Feed(tok) }) }
 	}
 	// pos is the position of the token whose logits are sampled, counting
 	// the prompt's tokens from 0.
@@ -72,7 +99,11 @@ func Generate(m model.Mamba, prompt []int, s *sample.Sampler, opt Options, emit 
 
 	start := time.Now()
 	for i, tok := range prompt {
-		if err := forward(tok); err != nil {
+		step := forward
+		if i < len(prompt)-1 {
+			step = feed
+		}
+		if err := step(tok); err != nil {
 			return st, fmt.Errorf("prompt token %d: %w", i, err)
 		}
 	}

@@ -80,3 +80,41 @@ func TestSamplingIgnoresForwardArgmax(t *testing.T) {
 	assert.Equal(t, plain, collect(t, am, 0.8))
 	assert.Zero(t, am.argmaxes, "temperature > 0 samples the logits")
 }
+
+// deviceModel has what cuda.Mamba has: Feed for the prompt, and sampling
+// on its own side through ForwardSample, drawing its coins from the sampler.
+type deviceModel struct {
+	*argmaxModel
+	feeds, samples int
+}
+
+func (d *deviceModel) Feed(token int) error {
+	d.feeds++
+	_, err := d.Forward(token)
+	return err
+}
+
+func (d *deviceModel) ForwardSample(token int, s *sample.Sampler) (int, error) {
+	d.samples++
+	logits, err := d.Forward(token)
+	if err != nil {
+		return 0, err
+	}
+	return s.Sample(logits)
+}
+
+func TestFeedAndForwardSample(t *testing.T) {
+	for _, temp := range []float32{0, 0.8} {
+		plain := collect(t, newFake(), temp)
+		dm := &deviceModel{argmaxModel: &argmaxModel{fakeModel: newFake()}}
+		assert.Equal(t, plain, collect(t, dm, temp), "temperature %g: the same tokens", temp)
+		assert.Equal(t, 2, dm.feeds, "the prompt's tokens before the last are fed")
+		if temp == 0 {
+			assert.Equal(t, 1+19, dm.argmaxes)
+			assert.Zero(t, dm.samples)
+		} else {
+			assert.Equal(t, 1+19, dm.samples)
+			assert.Zero(t, dm.argmaxes)
+		}
+	}
+}

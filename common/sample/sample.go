@@ -53,6 +53,12 @@ func (s *Sampler) randomFloat32() float32 {
 	return float32(s.randomUint32()>>8) / 16777216.0
 }
 
+// Coin draws the uniform number in [0, 1) that the next Sample at a
+// temperature above 0 would draw, and moves on as Sample would: a model
+// that samples on its own device (cuda) takes its draws from here, so that
+// the same seed gives it the same coins as the CPU.
+func (s *Sampler) Coin() float32 { return s.randomFloat32() }
+
 // NonFiniteError is a logit that is NaN or ±Inf: no token can be chosen
 // from it (argmax and every comparison with NaN are false, softmax turns it
 // into NaN probabilities), so sampling stops instead of guessing.

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestArgmax(t *testing.T) {
@@ -54,4 +55,26 @@ func TestTopPKeepsOnlyTheNucleus(t *testing.T) {
 
 	one := New(1, 1, 0.5, 3)
 	assert.Equal(t, 0, must(t, one)([]float32{4}))
+}
+
+// Coin is the draw Sample makes: a sampler that takes its coin from Coin
+// and one that samples stay in step.
+func TestCoinIsSamplesDraw(t *testing.T) {
+	logits := []float32{0, 1, 2, 3, 0.5}
+	a, b := New(5, 1, 1, 42), New(5, 1, 1, 42)
+	for i := 0; i < 100; i++ {
+		coin := b.Coin()
+		var cdf float32
+		want := len(logits) - 1
+		got, err := a.Sample(logits)
+		require.NoError(t, err)
+		for j, p := range a.probs {
+			cdf += p
+			if coin < cdf {
+				want = j
+				break
+			}
+		}
+		assert.Equal(t, want, got, "draw %d", i)
+	}
 }

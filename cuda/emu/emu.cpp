@@ -1,22 +1,26 @@
 // emu.cpp: runs the CUDA kernels of cuda/kernels on the CPU (shim.h) with the
-// host loop of cuda/mamba.go (step, ForwardArgmax) mirrored launch by launch,
-// for cuda/emu_test.go. See README.md.
+// host loop of cuda/mamba.go (step and its head modes) mirrored launch by
+// launch, for cuda/emu_test.go. See README.md.
 //
 //   emu DIR
 //
 // DIR/config.txt (written by emu_test.go):
-//   L d di r n k vocab vocabPadded threads argmaxThreads eps
-//   inProj.wpr inProj.blocks xProj.wpr xProj.blocks outProj.wpr outProj.blocks lmHead.wpr lmHead.blocks scanBlocks
-//   T tok_0 … tok_{T-1}
-//   NT
-//   NT lines "name count": the weight tensors, in cuda/layout.go's upload order
+//   L d di r n k vocab vocabPadded threads sampleThreads eps
+//   inProj.wpr inProj.blocks xProj.wpr xProj.blocks outProj.wpr outProj.blocks head.wpr head.blocks scanBlocks
+//   S, then S lines "MODE TOKEN COIN TEMPERATURE TOP_P": one step each, MODE
+//     feed (the layers only), logits (and the head), argmax (and the head's
+//     argmax), sample (and the sampler); TOKEN −1: the token the previous
+//     step left in step_control (greedy and sampled decoding on the device)
+//   NT, then NT lines "name count": the weight tensors, in cuda/layout.go's upload order
 // DIR/weights.bin: those tensors' float32s, one after the other.
-// Writes DIR/logits.bin [T][vocabPadded] float32, DIR/argmax.bin [T] int32,
-// DIR/conv.bin [L][di][k], DIR/ssm.bin [L][di][n] (the state after T tokens).
+// Writes DIR/logits.bin ([vocabPadded] float32 for every step that ran the
+// head), DIR/tokens.bin ([S] int32: step_control's token after each step),
+// DIR/conv.bin [L][di][k], DIR/ssm.bin [L][di][n] (the state at the end).
 //
-//   emu -argmax THREADS IN OUT
-//
-// runs the argmax kernel alone over the float32s of file IN, int32 to OUT.
+//   emu -argmax BLOCKS IN OUT          head's fused argmax alone over the float32s of IN
+//   emu -sample THREADS IN COIN T P OUT   the sampler alone over the logits of IN
+//   emu -matvec v1|v2 ROWS COLS WPR BLOCKS W X OUT   one matrix–vector product
+// (int32 or float32s to OUT).
 #include <stdarg.h>
 #include <ucontext.h>
 
@@ -194,7 +198,7 @@ static void launch(const char* name, int blocks, int threads, size_t shared, con
 // catches a read past any tensor's end).
 static float* alloc(size_t n, float fill) {
     void* p = nullptr;
-    if (posix_memalign(&p, 256, n * 4) != 0) emu::fail("out of memory");
+    if (posix_memalign(&p, 256, (n ? n : 1) * 4) != 0) emu::fail("out of memory");
     float* f = (float*)p;
     for (size_t i = 0; i < n; i++) f[i] = fill;
     return f;
@@ -205,42 +209,111 @@ static void write_file(const std::string& path, const void* p, size_t bytes) {
     if (!f || fwrite(p, 1, bytes, f) != bytes || fclose(f) != 0) emu::fail("writing %s", path.c_str());
 }
 
-// argmax_only: emu -argmax THREADS IN OUT runs the argmax kernel alone on the
-// float32s of IN (its whole length is n) and writes the int32 result to OUT.
-static int argmax_only(int threads, const char* in, const char* out) {
-    FILE* f = fopen(in, "rb");
-    if (!f) emu::fail("no %s", in);
+static std::vector<float> read_floats(const char* path) {
+    FILE* f = fopen(path, "rb");
+    if (!f) emu::fail("no %s", path);
     std::vector<float> x;
     float v;
     while (fread(&v, 4, 1, f) == 1) x.push_back(v);
     fclose(f);
-    float* dx = alloc(x.size(), 0);
-    memcpy(dx, x.data(), x.size() * 4);
-    int* best = (int*)alloc(1, NAN);
+    return x;
+}
+
+static float* device_copy(const std::vector<float>& x) {
+    float* d = alloc(x.size(), 0);
+    memcpy(d, x.data(), x.size() * 4);
+    return d;
+}
+
+// The control block and the head's argmax scratch, as cuda/control.go lays
+// them out (each its own allocation here).
+struct Control {
+    step_control* ctl;
+    float* part_v;
+    int* part_i;
+    unsigned* done;
+    float* probs;
+    Control(int head_blocks, int vocab) {
+        ctl = (step_control*)alloc(4, 0);
+        ctl->token = -1;
+        part_v = alloc(head_blocks, NAN);
+        part_i = (int*)alloc(head_blocks, NAN);
+        done = (unsigned*)alloc(1, 0);
+        probs = alloc(vocab, NAN);
+    }
+};
+
+// argmax_only: head's argmax over x: a head of d = 1 whose weights are x,
+// with h = norm_f = [1] and eps = 0, so that its logits are x exactly.
+static int argmax_only(int blocks, const char* in, const char* out) {
+    std::vector<float> x = read_floats(in);
     const int n = (int)x.size();
-    emu::launch("argmax", 1, threads, 0, [&] { argmax(best, dx, n); });
-    write_file(out, best, 4);
+    float* W = device_copy(x);
+    float *h = alloc(1, 1), *norm_f = alloc(1, 1), *logits = alloc(n, NAN);
+    Control c(blocks, n);
+    emu::launch("head (argmax)", blocks, 256, 4, [&] {
+        head(logits, &c.ctl->token, c.part_v, c.part_i, c.done, W, norm_f, h, n, n, 1, 1, 0.0f);
+    });
+    if (*c.done != 0) emu::fail("head left done = %u", *c.done);
+    write_file(out, &c.ctl->token, 4);
+    return 0;
+}
+
+// sample_only: the sampler over the logits of in.
+static int sample_only(int threads, const char* in, float coin, float t, float p, const char* out) {
+    std::vector<float> x = read_floats(in);
+    const int n = (int)x.size();
+    float* logits = device_copy(x);
+    Control c(1, n);
+    *c.ctl = step_control{-1, coin, t, p};
+    emu::launch("sample", 1, threads, 0, [&] { sample(c.ctl, logits, c.probs, n); });
+    write_file(out, &c.ctl->token, 4);
+    return 0;
+}
+
+// matvec_only: out = W · x with matvec_v1 or matvec_v2.
+static int matvec_only(const char* v, int rows, int cols, int wpr, int blocks, const char* wpath, const char* xpath,
+                       const char* out) {
+    std::vector<float> wv = read_floats(wpath), xv = read_floats(xpath);
+    if ((long)wv.size() != (long)rows * cols || (int)xv.size() != cols) emu::fail("matvec: sizes");
+    float *W = device_copy(wv), *x = device_copy(xv), *y = alloc(rows, NAN);
+    if (strcmp(v, "v1") == 0)
+        emu::launch("matvec_v1", blocks, 256, 0, [&] { matvec_v1(y, W, x, rows, cols, wpr, 0); });
+    else
+        emu::launch("matvec_v2", blocks, 256, 4 * cols, [&] { matvec_v2(y, W, x, rows, cols, wpr, 0); });
+    write_file(out, y, 4 * rows);
     return 0;
 }
 
 int main(int argc, char** argv) {
     if (argc == 5 && strcmp(argv[1], "-argmax") == 0) return argmax_only(atoi(argv[2]), argv[3], argv[4]);
-    if (argc != 2) emu::fail("usage: emu DIR | emu -argmax THREADS IN OUT");
+    if (argc == 8 && strcmp(argv[1], "-sample") == 0)
+        return sample_only(atoi(argv[2]), argv[3], atof(argv[4]), atof(argv[5]), atof(argv[6]), argv[7]);
+    if (argc == 10 && strcmp(argv[1], "-matvec") == 0)
+        return matvec_only(argv[2], atoi(argv[3]), atoi(argv[4]), atoi(argv[5]), atoi(argv[6]), argv[7], argv[8],
+                           argv[9]);
+    if (argc != 2) emu::fail("usage: emu DIR | emu -argmax … | emu -sample … | emu -matvec …");
     const std::string dir = argv[1];
     FILE* cf = fopen((dir + "/config.txt").c_str(), "r");
     if (!cf) emu::fail("no %s/config.txt", dir.c_str());
-    int L, d, di, r, n, k, vocab, vp, threads, argmax_threads;
+    int L, d, di, r, n, k, vocab, vp, threads, sample_threads;
     float eps;
-    int in_wpr, in_blocks, x_wpr, x_blocks, out_wpr, out_blocks, head_wpr, head_blocks, scan_blocks, T, NT;
-    if (fscanf(cf, "%d %d %d %d %d %d %d %d %d %d %f", &L, &d, &di, &r, &n, &k, &vocab, &vp, &threads, &argmax_threads,
+    int in_wpr, in_blocks, x_wpr, x_blocks, out_wpr, out_blocks, head_wpr, head_blocks, scan_blocks, S, NT;
+    if (fscanf(cf, "%d %d %d %d %d %d %d %d %d %d %f", &L, &d, &di, &r, &n, &k, &vocab, &vp, &threads, &sample_threads,
                &eps) != 11 ||
         fscanf(cf, "%d %d %d %d %d %d %d %d %d", &in_wpr, &in_blocks, &x_wpr, &x_blocks, &out_wpr, &out_blocks,
                &head_wpr, &head_blocks, &scan_blocks) != 9 ||
-        fscanf(cf, "%d", &T) != 1)
+        fscanf(cf, "%d", &S) != 1)
         emu::fail("bad config.txt");
-    std::vector<int> tokens(T);
-    for (int& t : tokens)
-        if (fscanf(cf, "%d", &t) != 1) emu::fail("bad config.txt tokens");
+    struct Step {
+        char mode[16];
+        int token;
+        float coin, temperature, top_p;
+    };
+    std::vector<Step> steps(S);
+    for (Step& s : steps)
+        if (fscanf(cf, "%15s %d %f %f %f", s.mode, &s.token, &s.coin, &s.temperature, &s.top_p) != 5)
+            emu::fail("bad config.txt step");
     if (fscanf(cf, "%d", &NT) != 1) emu::fail("bad config.txt tensor count");
     std::map<std::string, float*> w;
     FILE* wf = fopen((dir + "/weights.bin").c_str(), "rb");
@@ -266,15 +339,19 @@ int main(int argc, char** argv) {
     const float nan = NAN;
     float *h = alloc(d, nan), *u = alloc(di, nan), *z = alloc(di, nan), *xDBC = alloc(r + 2 * n, nan);
     float *y = alloc(di, nan), *logits = alloc(vp, nan);
-    int* best = (int*)alloc(1, nan);
     float *conv = alloc((size_t)L * di * k, 0), *ssm = alloc((size_t)L * di * n, 0);
+    Control c(head_blocks, vocab);
 
     std::vector<float> all_logits;
-    std::vector<int> all_best;
-    for (int tok : tokens) {
-        // cuda/mamba.go step(token), launch by launch.
-        const float* h_in = W("embedding") + (size_t)tok * d;
-        float* h_init = h;
+    std::vector<int> tokens;
+    for (const Step& st : steps) {
+        // cuda/mamba.go: the host writes step_control when it must (a token
+        // of its own, a new coin), then step(mode), launch by launch.
+        if (st.token >= 0) c.ctl->token = st.token;
+        c.ctl->coin = st.coin;
+        c.ctl->temperature = st.temperature;
+        c.ctl->top_p = st.top_p;
+        if (c.ctl->token < 0 || c.ctl->token >= vocab) emu::fail("step with token %d", c.ctl->token);
         for (int l = 0; l < L; l++) {
             const std::string p = "layers." + std::to_string(l) + ".";
             float* conv_l = conv + (size_t)l * di * k;
@@ -282,29 +359,34 @@ int main(int argc, char** argv) {
             float *in_proj = W(p + "in_proj"), *conv_w = W(p + "conv1d.weight"), *conv_b = W(p + "conv1d.bias"),
                   *norm = W(p + "norm"), *x_proj = W(p + "x_proj"), *dt_w = W(p + "dt_proj.weight"),
                   *dt_b = W(p + "dt_proj.bias"), *A = W(p + "A"), *D = W(p + "D"), *out_proj = W(p + "out_proj");
-            const float* hin = h_in;
-            float* hinit = h_init;
+            const float* emb = l == 0 ? W("embedding") : nullptr;
             emu::launch("in_proj_conv", in_blocks, threads, 4 * d, [&] {
-                in_proj_conv(u, z, conv_l, in_proj, conv_w, conv_b, norm, hin, hinit, d, di, k, in_wpr, eps);
+                in_proj_conv(u, z, conv_l, in_proj, conv_w, conv_b, norm, h, emb, c.ctl, d, di, k, in_wpr, eps);
             });
-            h_in = h;
-            h_init = nullptr;
-            emu::launch("matvec x_proj", x_blocks, threads, 0,
-                        [&] { matvec(xDBC, x_proj, u, r + 2 * n, di, x_wpr, 0); });
+            emu::launch("matvec_v2 x_proj", x_blocks, threads, 4 * di,
+                        [&] { matvec_v2(xDBC, x_proj, u, r + 2 * n, di, x_wpr, 0); });
             emu::launch("dt_scan_gate", scan_blocks, threads, 0,
                         [&] { dt_scan_gate(y, ssm_l, u, z, xDBC, dt_w, dt_b, A, D, di, r, n); });
-            emu::launch("matvec out_proj", out_blocks, threads, 0,
-                        [&] { matvec(h, out_proj, y, d, di, out_wpr, 1); });
+            emu::launch("matvec_v2 out_proj", out_blocks, threads, 4 * di,
+                        [&] { matvec_v2(h, out_proj, y, d, di, out_wpr, 1); });
         }
-        emu::launch("rmsnorm_matvec", head_blocks, threads, 4 * d,
-                    [&] { rmsnorm_matvec(logits, lm_head, W("norm_f"), h, vp, d, head_wpr, eps); });
-        // ForwardArgmax's extra launch (it only reads the logits).
-        emu::launch("argmax", 1, argmax_threads, 0, [&] { argmax(best, logits, vocab); });
-        all_logits.insert(all_logits.end(), logits, logits + vp);
-        all_best.push_back(*best);
+        const bool feed = strcmp(st.mode, "feed") == 0, argmax = strcmp(st.mode, "argmax") == 0,
+                   sampled = strcmp(st.mode, "sample") == 0;
+        if (!feed && !argmax && !sampled && strcmp(st.mode, "logits") != 0) emu::fail("mode %s", st.mode);
+        if (!feed) {
+            int* best = argmax ? &c.ctl->token : nullptr;
+            emu::launch("head", head_blocks, threads, 4 * d, [&] {
+                head(logits, best, c.part_v, c.part_i, c.done, lm_head, W("norm_f"), h, vp, vocab, d, head_wpr, eps);
+            });
+            if (*c.done != 0) emu::fail("head left done = %u", *c.done);
+            if (sampled)
+                emu::launch("sample", 1, sample_threads, 0, [&] { sample(c.ctl, logits, c.probs, vocab); });
+            all_logits.insert(all_logits.end(), logits, logits + vp);
+        }
+        tokens.push_back(c.ctl->token);
     }
     write_file(dir + "/logits.bin", all_logits.data(), all_logits.size() * 4);
-    write_file(dir + "/argmax.bin", all_best.data(), all_best.size() * 4);
+    write_file(dir + "/tokens.bin", tokens.data(), tokens.size() * 4);
     write_file(dir + "/conv.bin", conv, (size_t)L * di * k * 4);
     write_file(dir + "/ssm.bin", ssm, (size_t)L * di * n * 4);
     return 0;

@@ -25,7 +25,7 @@ EMU_SAN="${EMU_SAN-address,undefined}"
 	done
 } >"$build/kernels.gen.cpp"
 
-flags=(-std=c++17 -O1 -g -Wall -Wno-unused-function -I"$here" -I"$here/../kernels" -I"$build")
+flags=(-std=c++17 -O1 -g -Wall -Wno-unused-function -Wno-unknown-pragmas -I"$here" -I"$here/../kernels" -I"$build")
 if [ -n "$EMU_SAN" ]; then
 	flags+=(-fsanitize="$EMU_SAN" -fno-sanitize-recover=all)
 fi
@@ -33,4 +33,4 @@ fi
 echo "run.sh: built $build/emu (sanitizers: ${EMU_SAN:-none})"
 
 cd "$repo"
-CUDA_EMU="$build/emu" go test -count=1 -run "TestEmulator${EMU_RUN:+/$EMU_RUN}" -v ./cuda/
+CUDA_EMU="$build/emu" go test -count=1 -timeout "${EMU_TIMEOUT:-30m}" -run "TestEmulator${EMU_RUN:+/$EMU_RUN}" -v ./cuda/

@@ -24,6 +24,7 @@
 struct alignas(16) float4 {
     float x, y, z, w;
 };
+inline float4 make_float4(float x, float y, float z, float w) { return float4{x, y, z, w}; }
 struct dim3 {
     unsigned x, y, z;
 };
@@ -48,6 +49,25 @@ inline float4 ldg4(const float4* p) {
 #define gridDim (emu::grid_dim)
 
 inline void __syncthreads() { emu::syncthreads(); }
+// Blocks run one after another, so memory is always coherent and an atomic
+// is a plain read-modify-write.
+inline void __threadfence() {}
+inline unsigned atomicAdd(unsigned* p, unsigned v) {
+    const unsigned old = *p;
+    *p = old + v;
+    return old;
+}
+inline int __float_as_int(float f) {
+    int i;
+    memcpy(&i, &f, 4);
+    return i;
+}
+inline float __int_as_float(int i) {
+    float f;
+    memcpy(&f, &i, 4);
+    return f;
+}
+inline int min(int a, int b) { return a < b ? a : b; }
 inline float __ldg(const float* p) { return *p; }
 inline float4 __ldg(const float4* p) { return emu::ldg4(p); }
 

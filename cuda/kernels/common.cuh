@@ -6,7 +6,9 @@
 //     aligned whenever cols % 4 == 0 and may then be read as float4;
 //   - blocks are a whole number of 32-lane warps (the host launches 256
 //     threads), and a kernel's blocks never wait for one another: anything
-//     that needs a whole vector finished is the next kernel's job.
+//     that needs a whole vector finished is the next kernel's job (one
+//     exception: head's last block, which finds the argmax over the other
+//     blocks' results after they have all counted themselves done).
 #pragma once
 
 #define WARP 32
@@ -49,71 +51,14 @@ __device__ __forceinline__ float dot4(float4 a, float4 b) {
     return a.x * b.x + a.y * b.y + a.z * b.z + a.w * b.w;
 }
 
-// partial_dot: Σ_j w[j] · x[j] over the j this lane owns. The lane owns
-// every stride-th element (in float4s when cols % 4 == 0) starting at first,
-// so the lanes of one or more warps together read w in coalesced 512-byte
-// runs. The float4 loop keeps four independent loads in flight per lane;
-// odd sizes (cols % 4 != 0, rows not 16-byte aligned) take the scalar loop.
-// w is read once per token (read-only path, __ldg); x is small and reused.
-__device__ __forceinline__ float partial_dot(const float* __restrict__ w, const float* __restrict__ x,
-                                             int cols, int first, int stride) {
-    float sum = 0.0f;
-    if ((cols & 3) == 0) {
-        const float4* w4 = reinterpret_cast<const float4*>(w);
-        const float4* x4 = reinterpret_cast<const float4*>(x);
-        const int n4 = cols / 4;
-        int j = first;
-        for (; j + 3 * stride < n4; j += 4 * stride) {
-            float4 a0 = __ldg(w4 + j), a1 = __ldg(w4 + j + stride);
-            float4 a2 = __ldg(w4 + j + 2 * stride), a3 = __ldg(w4 + j + 3 * stride);
-            sum += dot4(a0, x4[j]) + dot4(a1, x4[j + stride]) + dot4(a2, x4[j + 2 * stride]) +
-                   dot4(a3, x4[j + 3 * stride]);
-        }
-        for (; j < n4; j += stride) sum += dot4(__ldg(w4 + j), x4[j]);
-    } else {
-        for (int j = first; j < cols; j += stride) sum += __ldg(w + j) * x[j];
-    }
-    return sum;
-}
-
-// row_dot: for the row of W that this warp works on, out = W[row] · x,
-// with wpr warps sharing each row (split along the columns) and
-// blockDim.x/32/wpr rows per block: block b has rows [b·rpb, (b+1)·rpb).
-// Every thread of the block must call it once (it synchronises the block).
-// It returns true, with the row and its dot product, to exactly one thread
-// per row: lane 0 of the row's first warp.
-__device__ bool row_dot(const float* __restrict__ W, const float* __restrict__ x, int rows, int cols,
-                        int wpr, int* row_out, float* dot_out) {
-    __shared__ float part[WARP];  // one partial sum per warp
-    const int lane = threadIdx.x % WARP, warp = threadIdx.x / WARP;
-    const int rpb = blockDim.x / WARP / wpr;
-    const int row = blockIdx.x * rpb + warp / wpr;  // this warp's row
-    const int piece = warp % wpr;                   // which of the row's wpr warps this is
-    float s = 0.0f;
-    if (row < rows)
-        s = partial_dot(W + (size_t)row * cols, x, cols, piece * WARP + lane, wpr * WARP);
-    s = warp_sum(s);
-    if (lane == 0) part[warp] = s;
-    __syncthreads();
-    if (row >= rows || piece != 0 || lane != 0) return false;
-    float dot = 0.0f;
-    for (int q = 0; q < wpr; q++) dot += part[warp + q];
-    *row_out = row;
-    *dot_out = dot;
-    return true;
-}
-
-// rmsnorm_to_shared: xs[j] = h[j] · s · w[j], s = 1 / sqrt(mean(h²) + eps),
-// the RMSNorm of the residual stream h [d], written to shared memory for
-// the matrix–vector product that follows. Each block computes it for itself
-// (h is small and sits in L2); the sum of squares is a block reduction.
-// Every thread of the block must call it.
-__device__ void rmsnorm_to_shared(float* xs, const float* __restrict__ h, const float* __restrict__ w, int d,
-                                  float eps) {
-    float ss = 0.0f;
-    for (int j = threadIdx.x; j < d; j += blockDim.x) ss += h[j] * h[j];
-    ss = block_sum(ss);
-    const float s = 1.0f / sqrtf(ss / (float)d + eps);
-    for (int j = threadIdx.x; j < d; j += blockDim.x) xs[j] = h[j] * s * w[j];
-    __syncthreads();
-}
+// step_control: what changes from one token to the next, in device memory
+// so that the step's launches (and the CUDA graph captured from them) never
+// change. The host writes it (16 bytes) before a step when it must; the
+// head's argmax and the sampler write the next token into it, so greedy and
+// sampled decoding feed their own choice back without the host.
+struct step_control {
+    int token;          // the token this step embeds; the chosen next token afterwards
+    float coin;         // the sampler's uniform draw in [0, 1) for this step
+    float temperature;  // sampling temperature (> 0 when sample runs)
+    float top_p;        // nucleus mass; ≥ 1 or ≤ 0: no nucleus
+};
