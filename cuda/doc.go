@@ -1,7 +1,8 @@
 // Package cuda is the GPU implementation of Mamba's recurrent step: the
 // same math as package learning, one token at a time, with the weights and
 // the recurrent state living on an NVIDIA GPU, each layer done in four
-// kernels, and a token's whole step replayed as one CUDA graph.
+// kernels (five for Falcon-Mamba), and a token's whole step replayed as one
+// CUDA graph.
 //
 // The kernels are CUDA C in kernels/*.cu, one small file each with its
 // formula on top; `make ptx` compiles them to PTX with nvcc, and the PTX is
@@ -17,6 +18,7 @@
 //
 //	in_proj_conv   u, z = conv+SiLU(in_proj · RMSNorm(h))      [d] → [di], [di]   (layer 0 reads h = embedding[t])
 //	matvec_v2      Δ_low, B, C = x_proj · u                    [di] → [r+2n]
+//	bcdt_norm      (Falcon-Mamba only) Δ_low, B, C each / sqrt(mean(·²) + ε), in place   [r+2n]
 //	dt_scan_gate   y = (scan(softplus(dt_proj·Δ_low+b), B, C, u) + D·u) · SiLU(z)   [di]
 //	matvec_v2      h += out_proj · y                           [di] → [d]
 //	...for each layer, then (not for a prompt token before the last)

@@ -28,7 +28,8 @@ import (
 // emuShapes are small (the emulator runs every CUDA thread) but take every
 // path: float4 and scalar rows, dt_rank and d_state above 32, one,
 // 2, 4 and 8 warps per row (the sms lists), tied and untied heads,
-// d_conv 1, a vocabulary that is not a multiple of 8.
+// d_conv 1, a vocabulary that is not a multiple of 8; and Falcon-Mamba
+// (bcdt_norm) with r and n of 1 and above 32.
 var emuShapes = []struct {
 	name string
 	c    model.Config
@@ -42,6 +43,10 @@ var emuShapes = []struct {
 	{"long-rows", model.Config{NLayers: 1, VocabSize: 40, DModel: 1024, DInner: 2048, DtRank: 64, DState: 16, DConv: 4, TiedHead: true}, []int{1, 132}},
 	{"long-odd-rows", model.Config{NLayers: 1, VocabSize: 20, DModel: 1030, DInner: 2062, DtRank: 65, DState: 16, DConv: 4}, []int{46}},
 	{"vocab1003", model.Config{NLayers: 1, VocabSize: 1003, DModel: 16, DInner: 32, DtRank: 1, DState: 16, DConv: 4, TiedHead: true}, []int{132}},
+	{"falcon-odd-untied", modeltest.FalconShapes[0].Config, []int{132}},
+	{"falcon-r1-n1", modeltest.FalconShapes[1].Config, []int{132}},
+	{"falcon-wide-state", modeltest.FalconShapes[2].Config, []int{46}},
+	{"falcon-r300-n260", model.NewFalconConfig(1, 40, 32, 64, 300, 260, 4, true, 1e-6), []int{132}},
 }
 
 var emuTokens = []int{0, 5, 3, 7, 1, 2, 8}
@@ -415,8 +420,12 @@ func writeEmuInput(t *testing.T, dir string, w *model.Weights, p plan, steps []e
 	require.NoError(t, err)
 	ts := lay.tensors
 	var cfg strings.Builder
-	fmt.Fprintf(&cfg, "%d %d %d %d %d %d %d %d %d %d %g\n", s.L, s.d, s.di, s.r, s.n, s.k, s.vocab, s.vocabPadded,
-		threads, sampleThreads, model.RMSEps)
+	falcon := 0
+	if w.Config.Arch == model.FalconMamba {
+		falcon = 1
+	}
+	fmt.Fprintf(&cfg, "%d %d %d %d %d %d %d %d %d %d %.9g %d %.9g\n", s.L, s.d, s.di, s.r, s.n, s.k, s.vocab,
+		s.vocabPadded, threads, sampleThreads, model.RMSEps, falcon, w.Config.MixerEps)
 	fmt.Fprintf(&cfg, "%d %d %d %d %d %d %d %d %d\n", p.inProjConv.wpr, p.inProjConv.blocks, p.xProj.wpr, p.xProj.blocks,
 		p.outProj.wpr, p.outProj.blocks, p.head.wpr, p.head.blocks, p.dtScanGate)
 	fmt.Fprintf(&cfg, "%d\n", len(steps))

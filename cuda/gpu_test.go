@@ -79,12 +79,14 @@ func TestConformance(t *testing.T) {
 	}
 }
 
-// Logits and the final state against learning's on gpuShapes, on both paths.
+// Logits and the final state against learning's on gpuShapes and
+// modeltest.FalconShapes (bcdt_norm's launch), on both paths.
 func TestAgainstLearning(t *testing.T) {
 	var shapes []modeltest.Shape
 	for name, c := range gpuShapes {
 		shapes = append(shapes, modeltest.Shape{Name: name, Config: c})
 	}
+	shapes = append(shapes, modeltest.FalconShapes...)
 	for path, graphs := range gpuPaths {
 		t.Run(path, func(t *testing.T) { modeltest.Agree(t, newCUDA(graphs), newLearning, shapes) })
 	}
@@ -143,9 +145,15 @@ func TestDecodingOnTheDevice(t *testing.T) {
 }
 
 // The tracer sees every phase end cuda keeps, in order, with the right
-// lengths, and what it changes is what the following kernels read.
+// lengths (Falcon-Mamba's bcdt_norm after x_proj), and what it changes is
+// what the following kernels read.
 func TestTracer(t *testing.T) {
-	c := gpuShapes["d48-r3-tied"]
+	for _, c := range []model.Config{gpuShapes["d48-r3-tied"], modeltest.FalconShapes[0].Config} {
+		t.Run(c.Arch.String(), func(t *testing.T) { testTracer(t, c) })
+	}
+}
+
+func testTracer(t *testing.T, c model.Config) {
 	w := randomWeights(t, c, 17)
 	m, err := New(w)
 	require.NoError(t, err)
@@ -172,8 +180,11 @@ func TestTracer(t *testing.T) {
 		if l == 0 {
 			want = append(want, fmt.Sprintf("0/-1/embedding/%d", d))
 		}
-		want = append(want, fmt.Sprintf("0/%d/silu/%d", l, di), fmt.Sprintf("0/%d/x_proj/%d", l, xr),
-			fmt.Sprintf("0/%d/gate/%d", l, di), fmt.Sprintf("0/%d/residual/%d", l, d))
+		want = append(want, fmt.Sprintf("0/%d/silu/%d", l, di), fmt.Sprintf("0/%d/x_proj/%d", l, xr))
+		if c.Arch == model.FalconMamba {
+			want = append(want, fmt.Sprintf("0/%d/bcdt_norm/%d", l, xr))
+		}
+		want = append(want, fmt.Sprintf("0/%d/gate/%d", l, di), fmt.Sprintf("0/%d/residual/%d", l, d))
 	}
 	want = append(want, fmt.Sprintf("0/-1/lm_head/%d", vp))
 	assert.Equal(t, want, seen)

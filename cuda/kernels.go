@@ -27,6 +27,7 @@ var kernelNames = []string{
 	"in_proj_conv",
 	"matvec_v1",
 	"matvec_v2",
+	"bcdt_norm",
 	"dt_scan_gate",
 	"head",
 	"sample",
@@ -40,6 +41,7 @@ var kernelArity = map[string]int{
 	"in_proj_conv": 15, // u, z, conv, in_proj, conv_w, conv_b, norm_w, h, embedding, ctl, d, di, k, wpr, eps
 	"matvec_v1":    7,  // out, W, x, rows, cols, wpr, accumulate
 	"matvec_v2":    7,  // out, W, x, rows, cols, wpr, accumulate
+	"bcdt_norm":    4,  // xDBC, r, n, eps
 	"dt_scan_gate": 12, // y, ssm, u, z, xDBC, dt_w, dt_b, A, D, di, r, n
 	"head":         13, // out, best, part_v, part_i, done, W, norm_f, h, rows, vocab, d, wpr, eps
 	"sample":       4,  // ctl, logits, probs, vocab

@@ -200,7 +200,8 @@ func offset(off int64) int64 { return off }
 
 // checkShape refuses a model the kernels cannot run.
 func checkShape(c model.Config) error {
-	if c.Arch != model.Mamba1 {
+	// Falcon-Mamba is Mamba-1's tensors and step with one more launch, bcdt_norm.
+	if c.Arch != model.Mamba1 && c.Arch != model.FalconMamba {
 		return fmt.Errorf("cuda: %s models are %w yet (learning and fused run them)", c.Arch, model.ErrUnsupported)
 	}
 	if maxD := (maxSharedBytes - staticSharedBytes) / 4; c.DModel > maxD {

@@ -113,10 +113,8 @@ func TestCheckShape(t *testing.T) {
 	err := checkShape(model.Shapes2["130m"])
 	assert.ErrorIs(t, err, model.ErrUnsupported)
 	assert.ErrorContains(t, err, "Mamba-2")
-	// Falcon-Mamba has Mamba-1's tensors, but no kernel runs its norms yet.
-	err = checkShape(model.NewFalconConfig(2, 65024, 4096, 8192, 256, 16, 4, false, 1e-6))
-	assert.ErrorIs(t, err, model.ErrUnsupported)
-	assert.ErrorContains(t, err, "Falcon-Mamba")
+	// Falcon-Mamba: Mamba-1's tensors, and bcdt_norm for its norms.
+	assert.NoError(t, checkShape(model.NewFalconConfig(2, 65024, 4096, 8192, 256, 16, 4, false, 1e-6)))
 	assert.NoError(t, checkShape(model.ShapeOf(12032, 1)))
 	assert.ErrorContains(t, checkShape(model.ShapeOf(12033, 1)), "d_model 12033")
 }

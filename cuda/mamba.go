@@ -48,6 +48,7 @@ type Mamba struct {
 type kernels struct {
 	inProjConv kernel // phase in_proj_conv
 	matVec     kernel // phases x_proj and out_proj (matvec_v2)
+	bcdtNorm   kernel // Falcon-Mamba: the end of phase x_proj
 	dtScanGate kernel // phase dt_scan_gate
 	head       kernel // phase head, with greedy decoding's argmax fused in
 	sample     kernel // sampled decoding on the device
@@ -103,6 +104,7 @@ func New(w *model.Weights) (*Mamba, error) {
 	m.k = kernels{
 		inProjConv: dev.kernels["in_proj_conv"],
 		matVec:     dev.kernels["matvec_v2"],
+		bcdtNorm:   dev.kernels["bcdt_norm"],
 		dtScanGate: dev.kernels["dt_scan_gate"],
 		head:       dev.kernels["head"],
 		sample:     dev.kernels["sample"],
@@ -182,8 +184,8 @@ const GraphsEnv = "MAMBA_CUDA_GRAPHS"
 // step puts token's step on the stream, leaving the logits (modeLogits and
 // after) and the next token (modeArgmax, modeSample) on the device: for each
 // layer one launch per phase of model.Ops — in_proj_conv, x_proj,
-// dt_scan_gate, out_proj — then, but for modeFeed, the head, and for
-// modeSample the sampler. The token is step_control's: the host writes it
+// dt_scan_gate, out_proj — and for Falcon-Mamba bcdt_norm after x_proj,
+// then, but for modeFeed, the head, and for modeSample the sampler. The token is step_control's: the host writes it
 // there (run), or the previous step's argmax or sampler did. With a tracer
 // set, each phase's result is copied back and reported after its launch.
 // It is the sequence that a graph captures, so it must not synchronise
@@ -215,6 +217,13 @@ func (m *Mamba) step(mode headMode) error {
 			argPtr(m.a.xDBC), argPtr(lw.xProj), argPtr(m.a.u), argInt(s.r+2*s.n), argInt(s.di),
 			argInt(p.xProj.wpr), argInt(0))
 		m.trace(l, model.OpXProj, m.a.xDBC, s.r+2*s.n)
+
+		// Falcon-Mamba: Δ_low, B, C = each / sqrt(mean(each²) + ε), in place
+		if m.c.Arch == model.FalconMamba {
+			r.launch(k.bcdtNorm, 1, threads, 0,
+				argPtr(m.a.xDBC), argInt(s.r), argInt(s.n), argFloat(m.c.MixerEps))
+			m.trace(l, model.OpBCDtNorm, m.a.xDBC, s.r+2*s.n)
+		}
 
 		// dt_scan_gate: y = (scan(Δ, B, C, u) + D·u) · SiLU(z)
 		r.launch(k.dtScanGate, p.dtScanGate, threads, 0,
@@ -258,8 +267,8 @@ func (m *Mamba) step(mode headMode) error {
 // cuda reports what it keeps in device memory at the end of each phase:
 // embedding (h after layer 0's in_proj_conv, which itself read the
 // embedding row: a change there reaches the residual stream, not layer 0's
-// own input), silu (u), x_proj (xDBC), gate (y), residual (h) and lm_head
-// (logits). It has no in_proj or softplus to report: in_proj's x half goes
+// own input), silu (u), x_proj (xDBC), for Falcon-Mamba bcdt_norm (xDBC
+// normalised), gate (y), residual (h) and lm_head (logits). It has no in_proj or softplus to report: in_proj's x half goes
 // straight into the conv, and Δ lives in a warp's registers.
 func (m *Mamba) trace(layer int, op model.Op, p cu.DevicePtr, n int) {
 	if m.tracer == nil || m.run.err != nil {

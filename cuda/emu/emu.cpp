@@ -5,7 +5,8 @@
 //   emu DIR
 //
 // DIR/config.txt (written by emu_test.go):
-//   L d di r n k vocab vocabPadded threads sampleThreads eps
+//   L d di r n k vocab vocabPadded threads sampleThreads eps falcon mixerEps
+//     (falcon 1: a Falcon-Mamba model, bcdt_norm after x_proj with mixerEps)
 //   inProj.wpr inProj.blocks xProj.wpr xProj.blocks outProj.wpr outProj.blocks head.wpr head.blocks scanBlocks
 //   S, then S lines "MODE TOKEN COIN TEMPERATURE TOP_P": one step each, MODE
 //     feed (the layers only), logits (and the head), argmax (and the head's
@@ -296,11 +297,11 @@ int main(int argc, char** argv) {
     const std::string dir = argv[1];
     FILE* cf = fopen((dir + "/config.txt").c_str(), "r");
     if (!cf) emu::fail("no %s/config.txt", dir.c_str());
-    int L, d, di, r, n, k, vocab, vp, threads, sample_threads;
-    float eps;
+    int L, d, di, r, n, k, vocab, vp, threads, sample_threads, falcon;
+    float eps, mixer_eps;
     int in_wpr, in_blocks, x_wpr, x_blocks, out_wpr, out_blocks, head_wpr, head_blocks, scan_blocks, S, NT;
-    if (fscanf(cf, "%d %d %d %d %d %d %d %d %d %d %f", &L, &d, &di, &r, &n, &k, &vocab, &vp, &threads, &sample_threads,
-               &eps) != 11 ||
+    if (fscanf(cf, "%d %d %d %d %d %d %d %d %d %d %f %d %f", &L, &d, &di, &r, &n, &k, &vocab, &vp, &threads,
+               &sample_threads, &eps, &falcon, &mixer_eps) != 13 ||
         fscanf(cf, "%d %d %d %d %d %d %d %d %d", &in_wpr, &in_blocks, &x_wpr, &x_blocks, &out_wpr, &out_blocks,
                &head_wpr, &head_blocks, &scan_blocks) != 9 ||
         fscanf(cf, "%d", &S) != 1)
@@ -365,6 +366,7 @@ int main(int argc, char** argv) {
             });
             emu::launch("matvec_v2 x_proj", x_blocks, threads, 4 * di,
                         [&] { matvec_v2(xDBC, x_proj, u, r + 2 * n, di, x_wpr, 0); });
+            if (falcon) emu::launch("bcdt_norm", 1, threads, 0, [&] { bcdt_norm(xDBC, r, n, mixer_eps); });
             emu::launch("dt_scan_gate", scan_blocks, threads, 0,
                         [&] { dt_scan_gate(y, ssm_l, u, z, xDBC, dt_w, dt_b, A, D, di, r, n); });
             emu::launch("matvec_v2 out_proj", out_blocks, threads, 4 * di,
