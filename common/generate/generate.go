@@ -1,5 +1,6 @@
 // Package generate is the generation loop shared by every implementation:
-// feed the prompt one token at a time, then sample, emit and feed back one
+// feed the prompt (at once when the model is a model.PromptForwarder, else
+// one token at a time), then sample, emit and feed back one
 // token per step, timing the two phases apart.
 package generate
 
@@ -63,16 +64,25 @@ func Generate(m model.Mamba, prompt []int, s *sample.Sampler, opt Options, emit 
 	var logits []float32
 	forward := func(tok int) (err error) { logits, err = m.Forward(tok); return err }
 	pick := func() int { return s.Sample(logits) }
-	if g, ok := m.(ArgmaxForwarder); ok && s.Temperature <= 0 {
+	g, argmax := m.(ArgmaxForwarder)
+	argmax = argmax && s.Temperature <= 0
+	if argmax {
 		var best int
 		forward = func(tok int) (err error) { best, err = g.ForwardArgmax(tok); return err }
 		pick = func() int { return best }
 	}
 
 	start := time.Now()
-	for i, tok := range prompt {
-		if err := forward(tok); err != nil {
-			return st, fmt.Errorf("prompt token %d: %w", i, err)
+	if pf, ok := m.(model.PromptForwarder); ok && !argmax {
+		var err error
+		if logits, err = pf.ForwardPrompt(prompt); err != nil {
+			return st, fmt.Errorf("prompt: %w", err)
+		}
+	} else {
+		for i, tok := range prompt {
+			if err := forward(tok); err != nil {
+				return st, fmt.Errorf("prompt token %d: %w", i, err)
+			}
 		}
 	}
 	st.PromptTokens, st.PromptTime = len(prompt), time.Since(start)
