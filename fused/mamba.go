@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"time"
 
 	"mamba.go/common/model"
 )
@@ -24,7 +25,15 @@ type Mamba struct {
 	shares shares       // how each phase's items are shared (claim.go)
 	claims []claimCounter
 	prompt *promptBuffers // the batched prompt's, made on first use (prefill.go)
+
+	hugeBytes int64         // weights copied into 2 MB pages, 0 if none
+	hugeTime  time.Duration // how long the copy took
 }
+
+// HugePages reports the bytes of weights that New copied into memory
+// backed by 2 MB pages (0: the weights stay where they were) and how long
+// the copy took.
+func (m *Mamba) HugePages() (bytes int64, took time.Duration) { return m.hugeBytes, m.hugeTime }
 
 // shares are the phases' items: channels, or rows of a product.
 type shares struct {
@@ -60,14 +69,35 @@ type buffers struct {
 	normed [][]float32 // [P][d] each worker's own RMSNorm(h)
 }
 
-// New returns a fused model over w with one worker per usable CPU
-// (GOMAXPROCS) and an empty state.
-func New(w *model.Weights) (*Mamba, error) {
-	return NewWorkers(w, runtime.GOMAXPROCS(0))
+// Options say how New sets a model up; the zero value is New's defaults.
+type Options struct {
+	// Workers is the number of workers; 0: one per usable CPU (GOMAXPROCS).
+	Workers int
+	// SmallPages leaves the weights where they are (usually the file's
+	// memory map, in 4 KB pages) instead of copying them into 2 MB pages
+	// (hugepages_linux.go).
+	SmallPages bool
 }
+
+// New returns a fused model over w with one worker per usable CPU
+// (GOMAXPROCS), the weights in 2 MB pages where the OS allows, and an
+// empty state.
+func New(w *model.Weights) (*Mamba, error) { return NewOptions(w, Options{}) }
 
 // NewWorkers is New with n workers.
 func NewWorkers(w *model.Weights, n int) (*Mamba, error) {
+	if n < 1 {
+		return nil, fmt.Errorf("%d workers: want at least 1", n)
+	}
+	return NewOptions(w, Options{Workers: n})
+}
+
+// NewOptions is New with options.
+func NewOptions(w *model.Weights, opt Options) (*Mamba, error) {
+	n := opt.Workers
+	if n == 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
 	if err := w.Check(); err != nil {
 		return nil, err
 	}
@@ -80,6 +110,15 @@ func NewWorkers(w *model.Weights, n int) (*Mamba, error) {
 	c := w.Config
 	n = min(n, c.DInner) // every worker owns at least one channel
 	m := &Mamba{w: w, c: c, state: model.NewState(c), nw: n}
+	if !opt.SmallPages {
+		start := time.Now()
+		if hw, arena := hugePageWeights(w); arena != nil {
+			m.w, m.hugeBytes, m.hugeTime = hw, int64(len(arena)), time.Since(start)
+			// The copy lives as long as the model: unmapped once the model
+			// is unreachable (after Close, its workers hold it no more).
+			runtime.AddCleanup(m, unmapArena, arena)
+		}
+	}
 	b := &m.buf
 	b.h = make([]float32, c.DModel)
 	b.xz = make([]float32, 2*c.DInner)
