@@ -26,9 +26,6 @@ func scan16AVX2(y, ssm, u, dt, A, B, C, D, z *float32, channels int)
 func softplusAVX2(x, b *float32, n int)
 
 //go:noescape
-func matVecAVX512(out, w *float32, ld int, x *float32, rows, cols int, add bool)
-
-//go:noescape
 func matMat4x3AVX512(out *float32, ldo int, w *float32, ldw int, x *float32, ldx int, cols int, add bool)
 
 //go:noescape
@@ -45,8 +42,11 @@ func asmKernels() []kernelSet {
 	var sets []kernelSet
 	if cpuAVX512 {
 		sets = append(sets, kernelSet{
-			name:     "avx512",
-			matVec:   matVecAVX512Slices,
+			name: "avx512",
+			// The products from memory run at the AVX2 kernel's speed or
+			// better: the AVX-512 one streamed 25–30% slower on AMD Zen 4
+			// (docs/fused.md), so the set keeps the AVX2 one.
+			matVec:   matVecAVX2Slices,
 			matMat:   matMatAVX512Slices,
 			scan:     scanAVX512Slices,
 			softplus: softplusAVX512Slices,
@@ -135,17 +135,6 @@ func softplusAVX2Slices(x, b []float32) {
 	if g < len(x) {
 		biasSoftplusGeneric(x[g:], b[g:len(x)])
 	}
-}
-
-// matVecAVX512Slices: matVecAVX2Slices on 16 lanes.
-func matVecAVX512Slices(out, w []float32, ld int, x []float32, add bool) {
-	rows, cols := len(out), len(x)
-	if rows == 0 || cols == 0 {
-		matVecGeneric(out, w, ld, x, add)
-		return
-	}
-	_ = w[(rows-1)*ld+cols-1]
-	matVecAVX512(&out[0], &w[0], ld, &x[0], rows, cols, add)
 }
 
 // matMatAVX512Slices: matMatAVX2Slices on 16 lanes, for columns a multiple
