@@ -319,3 +319,17 @@ func BenchmarkBarrier(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*rounds), "ns/sync")
 }
+
+// BenchmarkMatMat: the batched prompt's product, 256 rows of in_proj's
+// width by a chunk of promptChunk tokens, in cache, in GFLOP/s.
+func BenchmarkMatMat(b *testing.B) {
+	rng := rand.New(rand.NewPCG(6, 6))
+	rows, cols, T := 256, bD, promptChunk
+	w, x, out := randVec(rng, rows*cols), randVec(rng, T*cols), make([]float32, T*rows)
+	forEachKernelSet(b, func(b *testing.B) {
+		for b.Loop() {
+			kern.matMat(out, rows, w, cols, x, cols, rows, cols, T, false)
+		}
+		b.ReportMetric(float64(2*rows*cols*T)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	})
+}
