@@ -72,6 +72,8 @@ func Generate(m model.Mamba, prompt []int, s *sample.Sampler, opt Options, emit 
 		pick = func() int { return best }
 	}
 
+	// The prompt at once when the model can (fused batches it); the greedy
+	// ForwardArgmax path feeds it token by token, as it feeds the rest.
 	start := time.Now()
 	if pf, ok := m.(model.PromptForwarder); ok && !argmax {
 		var err error
