@@ -37,31 +37,41 @@ func scan16AVX512(y, ssm, u, dt, A, B, C, D, z *float32, channels int)
 //go:noescape
 func softplusAVX512(x, b *float32, n int)
 
-// asmKernels are the kernel sets this CPU can run, fastest first.
+// asmKernels are the kernel sets this CPU can run, fastest first: AVX-512
+// before AVX2, except on AMD CPUs, where the AVX2 set ran the whole step
+// faster (docs/fused.md: on Zen 4, 52.8 against 49.9 tok/s at 1 worker,
+// 68.5 against 61.4 at 2, interleaved).
 func asmKernels() []kernelSet {
 	var sets []kernelSet
 	if cpuAVX512 {
-		sets = append(sets, kernelSet{
-			name: "avx512",
-			// The products from memory run at the AVX2 kernel's speed or
-			// better: the AVX-512 one streamed 25–30% slower on AMD Zen 4
-			// (docs/fused.md), so the set keeps the AVX2 one.
-			matVec:   matVecAVX2Slices,
-			matMat:   matMatAVX512Slices,
-			scan:     scanAVX512Slices,
-			softplus: softplusAVX512Slices,
-		})
+		sets = append(sets, avx512Kernels)
 	}
 	if cpuAVX2FMA {
-		sets = append(sets, kernelSet{
-			name:     "avx2",
-			matVec:   matVecAVX2Slices,
-			matMat:   matMatAVX2Slices,
-			scan:     scanAVX2Slices,
-			softplus: softplusAVX2Slices,
-		})
+		sets = append(sets, avx2Kernels)
+	}
+	if cpuAMD && len(sets) == 2 {
+		sets[0], sets[1] = sets[1], sets[0]
 	}
 	return sets
+}
+
+var avx512Kernels = kernelSet{
+	name: "avx512",
+	// The products from memory run at the AVX2 kernel's speed or better:
+	// the AVX-512 one streamed 25–30% slower on AMD Zen 4 (docs/fused.md),
+	// so the set keeps the AVX2 one.
+	matVec:   matVecAVX2Slices,
+	matMat:   matMatAVX512Slices,
+	scan:     scanAVX512Slices,
+	softplus: softplusAVX512Slices,
+}
+
+var avx2Kernels = kernelSet{
+	name:     "avx2",
+	matVec:   matVecAVX2Slices,
+	matMat:   matMatAVX2Slices,
+	scan:     scanAVX2Slices,
+	softplus: softplusAVX2Slices,
 }
 
 // matVecAVX2Slices: out[i] (+)= Σ_j W[i·ld + j]·x[j], as matVecGeneric.
