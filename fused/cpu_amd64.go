@@ -11,13 +11,6 @@ func xgetbv() (eax, edx uint32)
 
 var cpuAVX2FMA, cpuAVX512 = detectCPU()
 
-// cpuAMD: the vendor is AMD, whose Zen 4 runs 512-bit instructions as two
-// 256-bit halves (asmKernels prefers the AVX2 set there).
-var cpuAMD = func() bool {
-	_, ebx, ecx, edx := cpuid(0, 0)
-	return ebx == 0x68747541 && edx == 0x69746e65 && ecx == 0x444d4163 // "AuthenticAMD"
-}()
-
 func detectCPU() (avx2fma, avx512 bool) {
 	maxID, _, _, _ := cpuid(0, 0)
 	if maxID < 7 {

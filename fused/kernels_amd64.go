@@ -38,9 +38,8 @@ func scan16AVX512(y, ssm, u, dt, A, B, C, D, z *float32, channels int)
 func softplusAVX512(x, b *float32, n int)
 
 // asmKernels are the kernel sets this CPU can run, fastest first: AVX-512
-// before AVX2, except on AMD CPUs, where the AVX2 set ran the whole step
-// faster (docs/fused.md: on Zen 4, 52.8 against 49.9 tok/s at 1 worker,
-// 68.5 against 61.4 at 2, interleaved).
+// before AVX2 (on AMD Zen 4 the two sets ran the whole step level within
+// the noise, docs/fused.md).
 func asmKernels() []kernelSet {
 	var sets []kernelSet
 	if cpuAVX512 {
@@ -48,9 +47,6 @@ func asmKernels() []kernelSet {
 	}
 	if cpuAVX2FMA {
 		sets = append(sets, avx2Kernels)
-	}
-	if cpuAMD && len(sets) == 2 {
-		sets[0], sets[1] = sets[1], sets[0]
 	}
 	return sets
 }
