@@ -9,8 +9,9 @@ SHARED  ?= ../shared
 
 all: build
 
-# bin/mamba-fused-simd is fused built with Go's simd/archsimd experiment
-# (AVX-512 kernels; the same as bin/mamba-fused on other CPUs).
+# bin/mamba-fused chooses its kernels when it starts (AVX-512, AVX2+FMA
+# assembly, or Go). bin/mamba-fused-simd is fused built with Go's
+# simd/archsimd experiment, the earlier AVX-512 kernels, kept to compare.
 build:
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/mamba ./common/cmd/mamba
@@ -19,11 +20,13 @@ build:
 	GOEXPERIMENT=simd $(GO) build -o $(BIN)/mamba-fused-simd ./fused/cmd/mamba-fused
 
 # test: every module; fused again in its GOEXPERIMENT=simd build (the
-# archsimd kernels of bin/mamba-fused-simd) and under the race detector
-# (its workers share buffers between barriers).
+# archsimd kernels of bin/mamba-fused-simd), in its pure-Go build, and under
+# the race detector (its workers share buffers between barriers; that build
+# runs the Go kernels).
 test:
 	$(GO) test $(addprefix ./,$(addsuffix /...,$(MODULES)))
 	GOEXPERIMENT=simd $(GO) test ./fused/...
+	$(GO) test -tags purego ./fused/
 	$(GO) test -race ./fused/
 
 vet:

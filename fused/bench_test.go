@@ -56,14 +56,73 @@ func benchForward(b *testing.B, m model.Mamba) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tok/s")
 }
 
+// forEachKernelSet runs f as a sub-benchmark per kernel set this CPU has
+// (avx512, avx2, go), with that set in use: the names say which ran.
+func forEachKernelSet(b *testing.B, f func(b *testing.B)) {
+	saved := kern
+	defer func() { kern = saved }()
+	for _, k := range availableKernels() {
+		kern = k
+		b.Run(k.name, f)
+	}
+}
+
+// BenchmarkForward: one token's step, with each kernel set, the weights in
+// 2 MB pages (and, for the fastest set, left in the file's 4 KB pages).
 func BenchmarkForward(b *testing.B) {
+	w := benchWeights(b)
+	run := func(opt Options) func(b *testing.B) {
+		return func(b *testing.B) {
+			m, err := NewOptions(w, opt)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer m.Close()
+			benchForward(b, m)
+		}
+	}
+	forEachKernelSet(b, run(Options{}))
+	b.Run(kern.name+"-smallpages", run(Options{SmallPages: true}))
+}
+
+// BenchmarkPrompt: a 512-token prompt through ForwardPrompt (batched) with
+// each assembly kernel set (the Go set takes a minute a prompt), and
+// through Forward token by token, tok/s of the prompt.
+func BenchmarkPrompt(b *testing.B) {
 	w := benchWeights(b)
 	m, err := New(w)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer m.Close()
-	benchForward(b, m)
+	tokens := make([]int, 512)
+	for i := range tokens {
+		tokens[i] = (i*7919 + 13) % w.Config.VocabSize
+	}
+	forEachKernelSet(b, func(b *testing.B) {
+		if kern.name == "go" {
+			b.Skip("the Go kernels: a minute a prompt")
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			m.Reset()
+			if _, err := m.ForwardPrompt(tokens); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.N*len(tokens))/b.Elapsed().Seconds(), "tok/s")
+	})
+	b.Run(kern.name+"-token-by-token", func(b *testing.B) {
+		for b.Loop() {
+			m.Reset()
+			for _, tok := range tokens {
+				if _, err := m.Forward(tok); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		b.ReportMetric(float64(b.N*len(tokens))/b.Elapsed().Seconds(), "tok/s")
+	})
 }
 
 func BenchmarkForwardLearning(b *testing.B) {
@@ -106,10 +165,12 @@ func BenchmarkMatVec(b *testing.B) {
 		x := randVec(rng, sz.cols)
 		out := make([]float32, sz.rows)
 		b.Run(sz.name+"/fused", func(b *testing.B) {
-			b.SetBytes(int64(4 * len(w)))
-			for b.Loop() {
-				matVec(out, w, sz.cols, x)
-			}
+			forEachKernelSet(b, func(b *testing.B) {
+				b.SetBytes(int64(4 * len(w)))
+				for b.Loop() {
+					matVec(out, w, sz.cols, x)
+				}
+			})
 		})
 		b.Run(sz.name+"/plain", func(b *testing.B) {
 			b.SetBytes(int64(4 * len(w)))
@@ -148,14 +209,11 @@ func BenchmarkScanGate(b *testing.B) {
 	}
 	y := make([]float32, bDi)
 	b.Run("fused", func(b *testing.B) {
-		for b.Loop() {
-			scanSkipGate(y, ssm, u, dt, A, B, C, D, z, 0, bDi)
-		}
-	})
-	b.Run("fused-generic", func(b *testing.B) {
-		for b.Loop() {
-			scanSkipGateGeneric(y, ssm, u, dt, A, B, C, D, z, 0, bDi)
-		}
+		forEachKernelSet(b, func(b *testing.B) {
+			for b.Loop() {
+				scanSkipGate(y, ssm, u, dt, A, B, C, D, z, 0, bDi)
+			}
+		})
 	})
 	b.Run("plain", func(b *testing.B) { // selectiveScan, skipD, gate
 		for b.Loop() {
@@ -216,9 +274,11 @@ func BenchmarkDtSoftplus(b *testing.B) {
 	dtW, dtLow, bias := randVec(rng, bDi*bR), randVec(rng, bR), randVec(rng, bDi)
 	dt := make([]float32, bDi)
 	b.Run("fused", func(b *testing.B) {
-		for b.Loop() {
-			dtProjSoftplus(dt, dtW, dtLow, bias, 0, bDi)
-		}
+		forEachKernelSet(b, func(b *testing.B) {
+			for b.Loop() {
+				dtProjSoftplus(dt, dtW, dtLow, bias, 0, bDi)
+			}
+		})
 	})
 	b.Run("plain", func(b *testing.B) { // matVec, addBias, softplus
 		for b.Loop() {
@@ -258,4 +318,18 @@ func BenchmarkBarrier(b *testing.B) {
 		p.run(fn)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*rounds), "ns/sync")
+}
+
+// BenchmarkMatMat: the batched prompt's product, 256 rows of in_proj's
+// width by a chunk of promptChunk tokens, in cache, in GFLOP/s.
+func BenchmarkMatMat(b *testing.B) {
+	rng := rand.New(rand.NewPCG(6, 6))
+	rows, cols, T := 256, bD, promptChunk
+	w, x, out := randVec(rng, rows*cols), randVec(rng, T*cols), make([]float32, T*rows)
+	forEachKernelSet(b, func(b *testing.B) {
+		for b.Loop() {
+			kern.matMat(out, rows, w, cols, x, cols, rows, cols, T, false)
+		}
+		b.ReportMetric(float64(2*rows*cols*T)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	})
 }

@@ -14,17 +14,22 @@
 //   - mamba.go: type Mamba (model.Mamba), New, Forward, and worker, the
 //     program every worker runs for one token: four phases per layer,
 //     separated by barriers.
+//   - prefill.go: ForwardPrompt (model.PromptForwarder), the prompt in
+//     chunks of tokens, the projections as matrix × matrix products.
 //   - kernels.go: the fused kernels, each working on one worker's share of
 //     channels or rows, each naming the learning functions it replaces.
 //   - fastmath.go: float32 exp, SiLU and softplus (learning goes through
 //     float64 math.Exp, which would cost more than the weights' stream).
+//   - claim.go: how a phase's rows or channels are shared between workers.
 //   - pool.go: the persistent worker pool and its spin-then-block barrier.
-//   - kernels_default.go (default build): the matrix–vector products on
-//     gonum's float32 BLAS (SSE assembly on amd64, Go elsewhere), and the
-//     scalar scan.
-//   - kernels_simd.go (GOEXPERIMENT=simd on amd64): the products and the
-//     scan in AVX-512 vectors with Go's simd/archsimd, falling back to the
-//     default kernels on CPUs without AVX-512.
+//   - kernels_select.go: the kernel sets (Go, AVX2+FMA, AVX-512) and the
+//     choice of one at start-up; kernels_default.go: the products and the
+//     scan of the default build, through the chosen set.
+//   - kernels_amd64.go, kernels_avx2_amd64.s, kernels_avx512_amd64.s,
+//     cpu_amd64.s: the assembly kernels and the CPU feature check.
+//   - hugepages_linux.go: the weights copied into 2 MB pages.
+//   - kernels_simd.go (GOEXPERIMENT=simd on amd64): an earlier experiment,
+//     the products and the scan in AVX-512 vectors with Go's simd/archsimd.
 //
 // Shapes: d = d_model, di = d_inner, r = dt_rank, n = d_state, k = d_conv,
 // V = padded vocabulary, P = number of workers.

@@ -14,23 +14,26 @@ import (
 // does that). Below them, the kernels they are made of.
 //
 // Shapes: d = d_model, di = d_inner, r = dt_rank, n = d_state, k = d_conv,
-// P = number of workers. Worker w owns the channels [lo, hi) of
-// split(di, P, w) and, for the products split by rows, the rows of
-// split(rows, P, w).
+// P = number of workers. Each call works on one worker's share [lo, hi) of
+// the channels or of a product's rows (claim.go says how they are shared).
 
-// inProjConv is phase in_proj_conv for channels [lo, hi): RMSNorm folded
-// into the in_proj pass, then the causal conv and SiLU of those channels.
+// inProjConv is phase in_proj_conv for channels [lo, hi), on normed =
+// RMSNorm(h)·norm computed before (rmsNorm, once per worker and layer):
+// the x and z rows of those channels, then their causal conv and SiLU.
 //
-//	normed = RMSNorm(h) · norm          (learning: rmsNorm)
 //	x[c] = in_proj[c] · normed           (learning: matVec, rows 0..di-1)
 //	z[c] = in_proj[di+c] · normed        (learning: matVec, rows di..2di-1)
 //	u[c] = SiLU(conv1d(x)[c])            (learning: shiftAndAppend, depthwiseConv, silu)
 //
-// xz = [x, z]: [2·di]; convState, convW: [di][k]; convB, u: [di]
-func inProjConv(xz, u, normed, h, norm, inProj, convState, convW, convB []float32, k, lo, hi int) {
-	di := len(u)
+// The worker reads two contiguous blocks of in_proj, the x and the z rows
+// of its channels, so the conv and the gate of those channels need nobody
+// else's rows.
+// xz = [x, z]: [2·di]; normed: [d]; inProj: [2·di][d]; convState, convW: [di][k]; convB, u: [di]
+func inProjConv(xz, u, normed, inProj, convState, convW, convB []float32, k, lo, hi int) {
+	d, di := len(normed), len(u)
 	x, z := xz[:di], xz[di:]
-	normInProj(x, z, normed, h, norm, inProj, lo, hi)
+	matVec(x[lo:hi], inProj[lo*d:], d, normed)
+	matVec(z[lo:hi], inProj[(di+lo)*d:], d, normed)
 	convSiLU(u, convState, x, convW, convB, k, lo, hi)
 }
 
@@ -69,21 +72,21 @@ func outProj(h, outW, y []float32, lo, hi int) {
 	matVecAdd(h[lo:hi], outW[lo*di:], di, y)
 }
 
-// head is phase head, rows [lo, hi) of the padded vocabulary:
+// head is phase head, rows [lo, hi) of the padded vocabulary, on
+// normed = RMSNorm(h)·norm_f computed before (rmsNorm, learning: rmsNorm):
 //
-//	normed = RMSNorm(h) · norm_f      (learning: rmsNorm)
 //	logits[v] = lm_head[v] · normed   (learning: matVec)
 //
-// h, normed, g: [d]; lmHead: [V][d]; logits: [V]
-func head(logits, normed, h, g, lmHead []float32, lo, hi int) {
-	d := len(h)
-	rmsNorm(normed, h, g)
+// normed: [d]; lmHead: [V][d]; logits: [V]
+func head(logits, normed, lmHead []float32, lo, hi int) {
+	d := len(normed)
 	matVec(logits[lo:hi], lmHead[lo*d:], d, normed)
 }
 
 // rmsNorm: normed = h · g / sqrt(mean(h²) + eps), as learning's rmsNorm.
-// Every worker computes it into its own buffer from the shared h: 768
-// floats are cheaper to normalise twice than to share behind a barrier.
+// Every worker computes it into its own buffer from the shared h before
+// in_proj_conv and head: 768 floats are cheaper to normalise twice than to
+// share behind a barrier.
 // h, normed, g: [d]
 func rmsNorm(normed, h, g []float32) {
 	clearUpper()
@@ -97,24 +100,6 @@ func rmsNorm(normed, h, g []float32) {
 	for i, v := range h {
 		normed[i] = v * scale * g[i]
 	}
-}
-
-// normInProj starts a block for channels [lo, hi), RMSNorm folded into
-// the in_proj pass:
-//
-//	normed = RMSNorm(h)          (learning: rmsNorm)
-//	x[c] = in_proj[c] · normed    (learning: matVec, rows 0..di-1)
-//	z[c] = in_proj[di+c] · normed (learning: matVec, rows di..2di-1)
-//
-// The worker reads two contiguous blocks of in_proj, the x and the z rows
-// of its own channels, so the conv and the gate of those channels need
-// nobody else's rows.
-// h, normed, g: [d]; inProj: [2·di][d]; x, z: [di]
-func normInProj(x, z, normed, h, g, inProj []float32, lo, hi int) {
-	d, di := len(h), len(x)
-	rmsNorm(normed, h, g)
-	matVec(x[lo:hi], inProj[lo*d:], d, normed)
-	matVec(z[lo:hi], inProj[(di+lo)*d:], d, normed)
 }
 
 // convSiLU is the causal depthwise convolution of channels [lo, hi) in one

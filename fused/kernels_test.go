@@ -125,7 +125,8 @@ func TestRowSplitProducts(t *testing.T) {
 					lo, hi := split(rows, p, wk)
 					xProj(xDBC, w, x, lo, hi)
 					outProj(h, w, x, lo, hi)
-					head(logits, normed, x, g, w, lo, hi)
+					rmsNorm(normed, x, g)
+					head(logits, normed, w, lo, hi)
 				}
 				for i := range ref {
 					require.InDelta(t, ref[i], float64(xDBC[i]), bound[i], "x_proj rows %d cols %d P %d", rows, cols, p)
@@ -137,24 +138,32 @@ func TestRowSplitProducts(t *testing.T) {
 	}
 }
 
-func TestNormInProj(t *testing.T) {
+// inProjConv on RMSNorm(h): the x and z rows of each worker's channels,
+// and u = SiLU(x) through a conv of width 1 with weight 1 and no bias.
+func TestInProjConv(t *testing.T) {
 	rng := rand.New(rand.NewPCG(15, 16))
 	for _, d := range oddCols {
 		for _, di := range []int{1, 7, 33} {
 			h, g := randVec(rng, d), randVec(rng, d)
 			inProj := randVec(rng, 2*di*d)
 			ref, bound := refMatVec(inProj, d, rmsNorm64(h, g), 2*di)
-			x, z, normed := make([]float32, di), make([]float32, di), make([]float32, d)
+			xz, u, normed := make([]float32, 2*di), make([]float32, di), make([]float32, d)
+			convState, convW, convB := make([]float32, di), make([]float32, di), make([]float32, di)
+			for i := range convW {
+				convW[i] = 1
+			}
 			for _, p := range []int{1, 2, 3} {
-				clear(x)
-				clear(z)
+				clear(xz)
 				for wk := range p {
 					lo, hi := split(di, p, wk)
-					normInProj(x, z, normed, h, g, inProj, lo, hi)
+					rmsNorm(normed, h, g)
+					inProjConv(xz, u, normed, inProj, convState, convW, convB, 1, lo, hi)
 				}
 				for c := range di {
-					require.InDelta(t, ref[c], float64(x[c]), 2*bound[c]+1e-6, "x d %d di %d P %d", d, di, p)
-					require.InDelta(t, ref[di+c], float64(z[c]), 2*bound[di+c]+1e-6, "z d %d di %d P %d", d, di, p)
+					require.InDelta(t, ref[c], float64(xz[c]), 2*bound[c]+1e-6, "x d %d di %d P %d", d, di, p)
+					require.InDelta(t, ref[di+c], float64(xz[di+c]), 2*bound[di+c]+1e-6, "z d %d di %d P %d", d, di, p)
+					x := float64(xz[c])
+					require.InDelta(t, x/(1+math.Exp(-x)), float64(u[c]), 1e-6, "u d %d di %d P %d", d, di, p)
 				}
 			}
 		}

@@ -3,6 +3,7 @@ package fused
 import (
 	"fmt"
 	"runtime"
+	"time"
 
 	"mamba.go/common/model"
 )
@@ -21,6 +22,36 @@ type Mamba struct {
 	buf2   buffers2     // Mamba-2's (mamba2.go)
 	tracer model.Tracer // nil: no tracing
 	pos    int          // tokens fed since New or Reset, for the tracer
+	shares shares       // how each phase's items are shared (claim.go)
+	claims []claimCounter
+	prompt *promptBuffers // the batched prompt's, made on first use (prefill.go)
+
+	hugeBytes int64         // weights copied into 2 MB pages, 0 if none
+	hugeTime  time.Duration // how long the copy took
+}
+
+// HugePages reports the bytes of weights that New copied into memory
+// backed by 2 MB pages (0: the weights stay where they were) and how long
+// the copy took.
+func (m *Mamba) HugePages() (bytes int64, took time.Duration) { return m.hugeBytes, m.hugeTime }
+
+// shares are the phases' items: channels, or rows of a product.
+type shares struct {
+	channels, xProj, scan, outProj, head share
+}
+
+// newShares: blocks of channels start at multiples of 16 (the vector
+// kernels group 8 or 16 channels), rows at multiples of 4 (the batched
+// prompt's products take 4 rows at once). Chunks are a few hundred KB of
+// weights, except the scan's, which are compute.
+func newShares(c model.Config) shares {
+	return shares{
+		channels: share{n: c.DInner, align: 16, chunk: 32},
+		xProj:    share{n: c.XProjRows(), align: 4, chunk: 8},
+		scan:     share{n: c.DInner, align: 16, chunk: 64},
+		outProj:  share{n: c.DModel, align: 4, chunk: 32},
+		head:     share{n: c.PaddedVocab(), align: 4, chunk: 256},
+	}
 }
 
 // buffers are the activations of one step, allocated once and shared by
@@ -39,16 +70,40 @@ type buffers struct {
 	xDBCn  [][]float32 // [P][r+2n] Falcon-Mamba: each worker's own normed xDBC (falcon.go)
 }
 
-// New returns a fused model over w with one worker per usable CPU
-// (GOMAXPROCS) and an empty state.
-func New(w *model.Weights) (*Mamba, error) {
-	return NewWorkers(w, runtime.GOMAXPROCS(0))
+// Options say how New sets a model up; the zero value is New's defaults.
+type Options struct {
+	// Workers is the number of workers; 0: one per usable CPU (GOMAXPROCS).
+	Workers int
+	// SmallPages leaves the weights where they are (usually the file's
+	// memory map, in 4 KB pages) instead of copying them into 2 MB pages
+	// (hugepages_linux.go).
+	SmallPages bool
 }
+
+// New returns a fused model over w with one worker per usable CPU
+// (GOMAXPROCS), the weights in 2 MB pages where the OS allows, and an
+// empty state.
+func New(w *model.Weights) (*Mamba, error) { return NewOptions(w, Options{}) }
 
 // NewWorkers is New with n workers.
 func NewWorkers(w *model.Weights, n int) (*Mamba, error) {
+	if n < 1 {
+		return nil, fmt.Errorf("%d workers: want at least 1", n)
+	}
+	return NewOptions(w, Options{Workers: n})
+}
+
+// NewOptions is New with options.
+func NewOptions(w *model.Weights, opt Options) (*Mamba, error) {
+	n := opt.Workers
+	if n == 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
 	if err := w.Check(); err != nil {
 		return nil, err
+	}
+	if kernErr != nil {
+		return nil, kernErr
 	}
 	if n < 1 {
 		return nil, fmt.Errorf("%d workers: want at least 1", n)
@@ -56,6 +111,15 @@ func NewWorkers(w *model.Weights, n int) (*Mamba, error) {
 	c := w.Config
 	n = min(n, c.DInner) // every worker owns at least one channel
 	m := &Mamba{w: w, c: c, state: model.NewState(c), nw: n}
+	if !opt.SmallPages {
+		start := time.Now()
+		if hw, arena := hugePageWeights(w); arena != nil {
+			m.w, m.hugeBytes, m.hugeTime = hw, int64(len(arena)), time.Since(start)
+			// The copy lives as long as the model: unmapped once the model
+			// is unreachable (after Close, its workers hold it no more).
+			runtime.AddCleanup(m, unmapArena, arena)
+		}
+	}
 	if c.Arch == model.Mamba2 {
 		m.buf2 = newBuffers2(c, n)
 		m.step = m.worker2
@@ -76,6 +140,8 @@ func NewWorkers(w *model.Weights, n int) (*Mamba, error) {
 			b.xDBCn = append(b.xDBCn, make([]float32, c.XProjRows()+16)[:c.XProjRows()])
 		}
 	}
+	m.shares = newShares(c)
+	m.claims = make([]claimCounter, 4*c.NLayers+1) // four phases a layer, and the head
 	m.step = m.worker
 	m.pool = newPool(n)
 	return m, nil
@@ -98,6 +164,7 @@ func (m *Mamba) Forward(token int) ([]float32, error) {
 	}
 	// h = embedding[token]  [d], before the workers start
 	copy(h, m.w.Embedding[token*m.c.DModel:(token+1)*m.c.DModel])
+	resetClaims(m.claims)
 	m.pool.run(m.step)
 	m.pos++
 	return logits, nil
@@ -114,14 +181,18 @@ func (m *Mamba) Forward(token int) ([]float32, error) {
 //
 // and after the last layer phase head, split by vocabulary rows. Every
 // product is split by rows: each worker streams long contiguous blocks of
-// weights (docs/fused.md says why not by columns).
+// weights (docs/fused.md says why not by columns). A worker's channels and
+// rows are its static block of each phase and the chunks it claims after
+// it (claim.go).
 func (m *Mamba) worker(w int) {
-	c, b, normed := m.c, &m.buf, m.buf.normed[w]
-	di, k, n, r := c.DInner, c.DConv, c.DState, c.DtRank
-	lo, hi := split(di, m.nw, w)                // my channels
-	dlo, dhi := split(c.DModel, m.nw, w)        // my rows of out_proj
-	xlo, xhi := split(c.XProjRows(), m.nw, w)   // my rows of x_proj
-	vlo, vhi := split(c.PaddedVocab(), m.nw, w) // my rows of the head
+	c, b, normed, sh := m.c, &m.buf, m.buf.normed[w], &m.shares
+	d, di, k, n, r := c.DModel, c.DInner, c.DConv, c.DState, c.DtRank
+	P := m.nw
+	lo, hi := sh.channels.static(P, w)  // my static channels (in_proj_conv)
+	slo, shi := sh.scan.static(P, w)    // my static channels (dt_scan_gate)
+	dlo, dhi := sh.outProj.static(P, w) // my static rows of out_proj
+	xlo, xhi := sh.xProj.static(P, w)   // my static rows of x_proj
+	vlo, vhi := sh.head.static(P, w)    // my static rows of the head
 	dtLow, B, C := b.xDBC[:r], b.xDBC[r:r+n], b.xDBC[r+n:]
 	falcon := c.Arch == model.FalconMamba
 	if falcon { // dt_scan_gate reads this worker's normed copy (falcon.go)
@@ -131,38 +202,45 @@ func (m *Mamba) worker(w int) {
 	m.trace(w, -1, model.OpEmbedding, b.h)
 	for l := range m.w.Layers {
 		lw := &m.w.Layers[l]
+		ctr := m.claims[4*l : 4*l+4]
 		convState := m.state.Conv[l*di*k : (l+1)*di*k] // [di][k]
 		ssmState := m.state.SSM[l*di*n : (l+1)*di*n]   // [di][n]
 
 		// Each barrier is given the block of weights this worker streams
 		// right after it, to warm while it waits.
-		inProjConv(b.xz, b.u, normed, b.h, lw.Norm, lw.InProj, convState, lw.Conv1dWeight, lw.Conv1dBias, k, lo, hi)
+		rmsNorm(normed, b.h, lw.Norm)
+		each(w, P, sh.channels, &ctr[0], func(lo, hi int) {
+			inProjConv(b.xz, b.u, normed, lw.InProj, convState, lw.Conv1dWeight, lw.Conv1dBias, k, lo, hi)
+		})
 		m.pool.sync(lw.XProj[xlo*di : xhi*di])
 		m.trace(w, l, model.OpInProj, b.xz)
 		m.trace(w, l, model.OpSiLU, b.u)
 
-		xProj(b.xDBC, lw.XProj, b.u, xlo, xhi)
-		m.pool.sync(lw.DtProjWeight[lo*r : hi*r])
+		each(w, P, sh.xProj, &ctr[1], func(lo, hi int) { xProj(b.xDBC, lw.XProj, b.u, lo, hi) })
+		m.pool.sync(lw.DtProjWeight[slo*r : shi*r])
 		m.trace(w, l, model.OpXProj, b.xDBC)
 		if falcon {
 			bcdtNorm(b.xDBCn[w], b.xDBC, r, n, c.MixerEps)
 			m.trace(w, l, model.OpBCDtNorm, b.xDBCn[w])
 		}
 
-		dtScanGate(b.y, b.dt, ssmState, b.u, z, lw.DtProjWeight, dtLow, lw.DtProjBias, lw.A, B, C, lw.D, lo, hi)
+		each(w, P, sh.scan, &ctr[2], func(lo, hi int) {
+			dtScanGate(b.y, b.dt, ssmState, b.u, z, lw.DtProjWeight, dtLow, lw.DtProjBias, lw.A, B, C, lw.D, lo, hi)
+		})
 		m.pool.sync(lw.OutProj[dlo*di : dhi*di])
 		m.trace(w, l, model.OpSoftplus, b.dt)
 		m.trace(w, l, model.OpGate, b.y)
 
-		outProj(b.h, lw.OutProj, b.y, dlo, dhi)
-		next := m.w.LMHead[vlo*c.DModel : vhi*c.DModel]
+		each(w, P, sh.outProj, &ctr[3], func(lo, hi int) { outProj(b.h, lw.OutProj, b.y, lo, hi) })
+		next := m.w.LMHead[vlo*d : vhi*d]
 		if l+1 < len(m.w.Layers) {
-			next = m.w.Layers[l+1].InProj[lo*c.DModel : hi*c.DModel]
+			next = m.w.Layers[l+1].InProj[lo*d : hi*d]
 		}
 		m.pool.sync(next)
 		m.trace(w, l, model.OpResidual, b.h)
 	}
-	head(b.logits, normed, b.h, m.w.NormF, m.w.LMHead, vlo, vhi)
+	rmsNorm(normed, b.h, m.w.NormF)
+	each(w, P, sh.head, &m.claims[4*len(m.w.Layers)], func(lo, hi int) { head(b.logits, normed, m.w.LMHead, lo, hi) })
 	if m.tracer != nil {
 		m.pool.sync(nil)
 		m.trace(w, -1, model.OpLMHead, b.logits)

@@ -94,7 +94,8 @@ func (m *Mamba) worker2(w int) {
 		m.pool.sync(next)
 		m.trace(w, l, model.OpResidual, b.h)
 	}
-	head(b.logits, normed, b.h, m.w.NormF, m.w.LMHead, vlo, vhi)
+	rmsNorm(normed, b.h, m.w.NormF)
+	head(b.logits, normed, m.w.LMHead, vlo, vhi)
 	if m.tracer != nil {
 		m.pool.sync(nil)
 		m.trace(w, -1, model.OpLMHead, b.logits)

@@ -83,9 +83,7 @@ func (b *barrier) wait(next []float32) {
 				if int(b.n) > runtime.GOMAXPROCS(0) { // read each time: it can change at run time
 					runtime.Gosched() // the worker we wait for may need our P
 				}
-				if i&4095 == 0 {
-					osYield() // … or our core
-				}
+				osYield() // … or our core
 				if time.Since(start) > b.spinFor {
 					break
 				}

@@ -1,5 +1,6 @@
 // Package generate is the generation loop shared by every implementation:
-// feed the prompt one token at a time, then sample, emit and feed back one
+// feed the prompt (at once when the model is a model.PromptForwarder, else
+// one token at a time), then sample, emit and feed back one
 // token per step, timing the two phases apart.
 package generate
 
@@ -64,8 +65,8 @@ type Feeder interface {
 // generates up to opt.Steps tokens with s, calling emit for each as soon as
 // it is sampled. A greedy sampler and a model.ArgmaxForwarder take the
 // argmax on the model's side, a SampleForwarder samples there; the tokens
-// are the same. A Feeder takes the prompt's tokens before the last without
-// computing their logits.
+// are the same. A model.PromptForwarder takes the whole prompt at once, a
+// Feeder the prompt's tokens before the last without computing their logits.
 func Generate(m model.Mamba, prompt []int, s *sample.Sampler, opt Options, emit func(id int) error) (Stats, error) {
 	var st Stats
 	if len(prompt) == 0 {
@@ -77,17 +78,18 @@ func Generate(m model.Mamba, prompt []int, s *sample.Sampler, opt Options, emit 
 		return guardFault(func() (err error) { logits, err = m.Forward(tok); return err })
 	}
 	pick := func() (int, error) { return s.Sample(logits) }
+	samplesLogits := true // pick samples Forward's logits (not the model's own choice)
 	var chosen int
 	if g, ok := m.(model.ArgmaxForwarder); ok && s.Temperature <= 0 {
 		forward = func(tok int) error {
 			return guardFault(func() (err error) { chosen, err = g.ForwardArgmax(tok); return err })
 		}
-		pick = func() (int, error) { return chosen, nil }
+		pick, samplesLogits = func() (int, error) { return chosen, nil }, false
 	} else if g, ok := m.(SampleForwarder); ok && s.Temperature > 0 {
 		forward = func(tok int) error {
 			return guardFault(func() (err error) { chosen, err = g.ForwardSample(tok, s); return err })
 		}
-		pick = func() (int, error) { return chosen, nil }
+		pick, samplesLogits = func() (int, error) { return chosen, nil }, false
 	}
 	feed := forward // a prompt token before the last
 	if f, ok := m.(Feeder); ok {
@@ -97,14 +99,25 @@ func Generate(m model.Mamba, prompt []int, s *sample.Sampler, opt Options, emit 
 	// the prompt's tokens from 0.
 	pos := len(prompt) - 1
 
+	// The prompt at once when the model can (fused batches it, a
+	// model.PromptForwarder) and its last logits are what is sampled; a
+	// model that chooses the token itself (ForwardArgmax, ForwardSample)
+	// is fed token by token, as it is fed the rest.
 	start := time.Now()
-	for i, tok := range prompt {
-		step := forward
-		if i < len(prompt)-1 {
-			step = feed
+	if pf, ok := m.(model.PromptForwarder); ok && samplesLogits {
+		err := guardFault(func() (err error) { logits, err = pf.ForwardPrompt(prompt); return err })
+		if err != nil {
+			return st, fmt.Errorf("prompt: %w", err)
 		}
-		if err := step(tok); err != nil {
-			return st, fmt.Errorf("prompt token %d: %w", i, err)
+	} else {
+		for i, tok := range prompt {
+			step := forward
+			if i < len(prompt)-1 {
+				step = feed
+			}
+			if err := step(tok); err != nil {
+				return st, fmt.Errorf("prompt token %d: %w", i, err)
+			}
 		}
 	}
 	st.PromptTokens, st.PromptTime = len(prompt), time.Since(start)

@@ -1,13 +1,72 @@
 // Command mamba-fused generates text with the fused (fast CPU)
-// implementation. Flags: see package mamba.go/common/cli.
+// implementation. Flags: see package mamba.go/common/cli, and
+//
+//	-hugepages=false  leave the weights in the file's memory map (4 KB pages)
+//	                  instead of copying them into 2 MB pages
+//
+// It says on stderr which kernels run (avx512, avx2 or go; the environment
+// variable MAMBA_FUSED_KERNELS picks others), with how many workers
+// (GOMAXPROCS), and where the weights are.
 package main
 
 import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
 	"mamba.go/common/cli"
 	"mamba.go/common/model"
 	"mamba.go/fused"
 )
 
 func main() {
-	cli.Main("mamba-fused", func(w *model.Weights) (model.Mamba, error) { return fused.New(w) })
+	args, hugePages, err := hugePagesFlag(os.Args[1:])
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "mamba-fused: %v\n", err)
+		os.Exit(1)
+	}
+	os.Args = append(os.Args[:1], args...)
+	cli.Main("mamba-fused", func(w *model.Weights) (model.Mamba, error) {
+		m, err := fused.NewOptions(w, fused.Options{SmallPages: !hugePages})
+		if err != nil {
+			return nil, err
+		}
+		pages := "the file's memory map"
+		if n, took := m.HugePages(); n > 0 {
+			pages = fmt.Sprintf("2 MB pages (%.0f MB copied in %.2f s)", float64(n)/1e6, took.Seconds())
+		}
+		fmt.Fprintf(os.Stderr, "mamba-fused: kernels %s, %d workers, weights in %s\n", fused.Kernels(), m.Workers(), pages)
+		return m, nil
+	})
+}
+
+// valueFlags are the command line's flags that take a value (common/cli):
+// the argument after them is not a flag.
+var valueFlags = map[string]bool{"n": true, "i": true, "t": true, "p": true, "s": true, "z": true,
+	"tokens": true, "save-state": true, "load-state": true}
+
+// hugePagesFlag takes -hugepages[=bool] out of args, leaving cli's flags.
+func hugePagesFlag(args []string) (rest []string, on bool, err error) {
+	on = true
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		switch {
+		case !strings.HasPrefix(a, "-"):
+		case name == "hugepages":
+			if hasValue {
+				if on, err = strconv.ParseBool(value); err != nil {
+					return nil, false, fmt.Errorf("-hugepages=%s: want true or false", value)
+				}
+			}
+			continue
+		case valueFlags[name] && !hasValue && i+1 < len(args):
+			rest = append(rest, a)
+			i++
+			a = args[i]
+		}
+		rest = append(rest, a)
+	}
+	return rest, on, nil
 }

@@ -1,0 +1,201 @@
+//go:build amd64 && !purego
+
+package fused
+
+// The assembly kernels (kernels_avx2_amd64.s, kernels_avx512_amd64.s) and
+// the Go wrappers that check their slices: each wrapper has the signature
+// of the generic Go kernel it replaces (kernels.go, kernels_generic.go) and
+// computes the same formula; the assembly only loops. Why assembly: the
+// products need pointer-based loops with several accumulators and no
+// bounds checks, and the scan an exponential inlined into the vector loop,
+// which neither the compiler nor gonum's SSE kernels give (docs/fused.md).
+
+//go:noescape
+func matVecAVX2(out, w *float32, ld int, x *float32, rows, cols int, add bool)
+
+//go:noescape
+func matMat4x3AVX2(out *float32, ldo int, w *float32, ldw int, x *float32, ldx int, cols int, add bool)
+
+//go:noescape
+func matMat4x1AVX2(out *float32, w *float32, ldw int, x *float32, cols int, add bool)
+
+//go:noescape
+func scan16AVX2(y, ssm, u, dt, A, B, C, D, z *float32, channels int)
+
+//go:noescape
+func softplusAVX2(x, b *float32, n int)
+
+//go:noescape
+func matMat4x3AVX512(out *float32, ldo int, w *float32, ldw int, x *float32, ldx int, cols int, add bool)
+
+//go:noescape
+func matMat4x1AVX512(out *float32, w *float32, ldw int, x *float32, cols int, add bool)
+
+//go:noescape
+func scan16AVX512(y, ssm, u, dt, A, B, C, D, z *float32, channels int)
+
+//go:noescape
+func softplusAVX512(x, b *float32, n int)
+
+// asmKernels are the kernel sets this CPU can run, fastest first: AVX-512
+// before AVX2 (on AMD Zen 4 the two sets ran the whole step level within
+// the noise, docs/fused.md).
+func asmKernels() []kernelSet {
+	var sets []kernelSet
+	if cpuAVX512 {
+		sets = append(sets, avx512Kernels)
+	}
+	if cpuAVX2FMA {
+		sets = append(sets, avx2Kernels)
+	}
+	return sets
+}
+
+var avx512Kernels = kernelSet{
+	name: "avx512",
+	// The products from memory run at the AVX2 kernel's speed or better:
+	// the AVX-512 one streamed 25–30% slower on AMD Zen 4 (docs/fused.md),
+	// so the set keeps the AVX2 one.
+	matVec:   matVecAVX2Slices,
+	matMat:   matMatAVX512Slices,
+	scan:     scanAVX512Slices,
+	softplus: softplusAVX512Slices,
+}
+
+var avx2Kernels = kernelSet{
+	name:     "avx2",
+	matVec:   matVecAVX2Slices,
+	matMat:   matMatAVX2Slices,
+	scan:     scanAVX2Slices,
+	softplus: softplusAVX2Slices,
+}
+
+// matVecAVX2Slices: out[i] (+)= Σ_j W[i·ld + j]·x[j], as matVecGeneric.
+func matVecAVX2Slices(out, w []float32, ld int, x []float32, add bool) {
+	rows, cols := len(out), len(x)
+	if rows == 0 || cols == 0 {
+		matVecGeneric(out, w, ld, x, add)
+		return
+	}
+	_ = w[(rows-1)*ld+cols-1] // the last weight read: the bounds check the assembly skips
+	matVecAVX2(&out[0], &w[0], ld, &x[0], rows, cols, add)
+}
+
+// matMatAVX2Slices is matMatGeneric: blocks of 4 rows × 3 tokens, then
+// 4 rows × 1 token; rows past the last multiple of 4, and shapes whose
+// columns are not a multiple of 8, go to matMatGeneric. The sums of a
+// (row, token) are the same whichever block computed them.
+func matMatAVX2Slices(out []float32, ldo int, w []float32, ldw int, x []float32, ldx int, rows, cols, tokens int, add bool) {
+	if rows == 0 || tokens == 0 {
+		return
+	}
+	if cols == 0 || cols%8 != 0 {
+		matMatGeneric(out, ldo, w, ldw, x, ldx, rows, cols, tokens, add)
+		return
+	}
+	_ = out[(tokens-1)*ldo+rows-1]
+	_ = w[(rows-1)*ldw+cols-1]
+	_ = x[(tokens-1)*ldx+cols-1]
+	r4 := rows &^ 3
+	for r := 0; r < r4; r += 4 {
+		t := 0
+		for ; t+3 <= tokens; t += 3 {
+			matMat4x3AVX2(&out[t*ldo+r], ldo, &w[r*ldw], ldw, &x[t*ldx], ldx, cols, add)
+		}
+		for ; t < tokens; t++ {
+			matMat4x1AVX2(&out[t*ldo+r], &w[r*ldw], ldw, &x[t*ldx], cols, add)
+		}
+	}
+	if r4 < rows {
+		matMatGeneric(out[r4:], ldo, w[r4*ldw:], ldw, x, ldx, rows-r4, cols, tokens, add)
+	}
+}
+
+// scanAVX2Slices is scanSkipGateGeneric for n = 16 (every real Mamba),
+// eight channels a group from lo; the channels past the last whole group,
+// and other n, go to the generic loop. Callers start shares at multiples
+// of 8 channels, so a channel is always computed by the same code.
+func scanAVX2Slices(y, ssmState, u, dt, A, B, C, D, z []float32, lo, hi int) {
+	n := len(B)
+	g := (hi - lo) &^ 7
+	if n != 16 || g == 0 {
+		scanSkipGateGeneric(y, ssmState, u, dt, A, B, C, D, z, lo, hi)
+		return
+	}
+	e := lo + g
+	_, _, _, _, _, _ = y[e-1], ssmState[e*n-1], u[e-1], dt[e-1], A[e*n-1], D[e-1]
+	_, _, _ = z[e-1], B[15], C[15]
+	scan16AVX2(&y[lo], &ssmState[lo*n], &u[lo], &dt[lo], &A[lo*n], &B[0], &C[0], &D[lo], &z[lo], g)
+	if e < hi {
+		scanSkipGateGeneric(y, ssmState, u, dt, A, B, C, D, z, e, hi)
+	}
+}
+
+// softplusAVX2Slices is biasSoftplusGeneric, 8 lanes at a time.
+func softplusAVX2Slices(x, b []float32) {
+	g := len(x) &^ 7
+	if g > 0 {
+		_ = b[g-1]
+		softplusAVX2(&x[0], &b[0], g)
+	}
+	if g < len(x) {
+		biasSoftplusGeneric(x[g:], b[g:len(x)])
+	}
+}
+
+// matMatAVX512Slices: matMatAVX2Slices on 16 lanes, for columns a multiple
+// of 16 (others take the AVX2 kernels, whole).
+func matMatAVX512Slices(out []float32, ldo int, w []float32, ldw int, x []float32, ldx int, rows, cols, tokens int, add bool) {
+	if rows == 0 || tokens == 0 {
+		return
+	}
+	if cols == 0 || cols%16 != 0 {
+		matMatAVX2Slices(out, ldo, w, ldw, x, ldx, rows, cols, tokens, add)
+		return
+	}
+	_ = out[(tokens-1)*ldo+rows-1]
+	_ = w[(rows-1)*ldw+cols-1]
+	_ = x[(tokens-1)*ldx+cols-1]
+	r4 := rows &^ 3
+	for r := 0; r < r4; r += 4 {
+		t := 0
+		for ; t+3 <= tokens; t += 3 {
+			matMat4x3AVX512(&out[t*ldo+r], ldo, &w[r*ldw], ldw, &x[t*ldx], ldx, cols, add)
+		}
+		for ; t < tokens; t++ {
+			matMat4x1AVX512(&out[t*ldo+r], &w[r*ldw], ldw, &x[t*ldx], cols, add)
+		}
+	}
+	if r4 < rows {
+		matMatGeneric(out[r4:], ldo, w[r4*ldw:], ldw, x, ldx, rows-r4, cols, tokens, add)
+	}
+}
+
+// scanAVX512Slices: scanAVX2Slices with a channel's 16 states in one vector.
+func scanAVX512Slices(y, ssmState, u, dt, A, B, C, D, z []float32, lo, hi int) {
+	n := len(B)
+	g := (hi - lo) &^ 7
+	if n != 16 || g == 0 {
+		scanSkipGateGeneric(y, ssmState, u, dt, A, B, C, D, z, lo, hi)
+		return
+	}
+	e := lo + g
+	_, _, _, _, _, _ = y[e-1], ssmState[e*n-1], u[e-1], dt[e-1], A[e*n-1], D[e-1]
+	_, _, _ = z[e-1], B[15], C[15]
+	scan16AVX512(&y[lo], &ssmState[lo*n], &u[lo], &dt[lo], &A[lo*n], &B[0], &C[0], &D[lo], &z[lo], g)
+	if e < hi {
+		scanSkipGateGeneric(y, ssmState, u, dt, A, B, C, D, z, e, hi)
+	}
+}
+
+// softplusAVX512Slices: biasSoftplusGeneric, 16 lanes at a time, then 8.
+func softplusAVX512Slices(x, b []float32) {
+	g := len(x) &^ 15
+	if g > 0 {
+		_ = b[g-1]
+		softplusAVX512(&x[0], &b[0], g)
+	}
+	if g < len(x) {
+		softplusAVX2Slices(x[g:], b[g:len(x)])
+	}
+}

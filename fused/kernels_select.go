@@ -1,0 +1,112 @@
+package fused
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/gonum"
+)
+
+// Kernel selection. The products, the scan and softplus exist as generic
+// Go (kernels.go and below: the portable path, what the pure-Go build
+// `-tags purego` and the race detector's build run) and as assembly for
+// AVX2+FMA and AVX-512 (kernels_amd64.go). The fastest set the CPU
+// supports is chosen once, when the package starts; the environment
+// variable MAMBA_FUSED_KERNELS=go|avx2|avx512 asks for another (to compare
+// them, or to test one).
+
+// kernelSet is one implementation of the kernels that have several.
+type kernelSet struct {
+	name string
+	// matVec: out[i] (+)= Σ_j W[i·ld + j]·x[j], i < len(out), j < len(x).
+	matVec func(out, w []float32, ld int, x []float32, add bool)
+	// matMat: out[t·ldo + i] (+)= Σ_j W[i·ldw + j]·x[t·ldx + j] for rows i,
+	// tokens t and cols j: one matVec per token, the weights read once.
+	matMat func(out []float32, ldo int, w []float32, ldw int, x []float32, ldx int, rows, cols, tokens int, add bool)
+	// scan: scanSkipGateGeneric's formula for channels [lo, hi).
+	scan func(y, ssmState, u, dt, A, B, C, D, z []float32, lo, hi int)
+	// softplus: x[i] = softplus(x[i] + b[i]).
+	softplus func(x, b []float32)
+}
+
+var genericKernels = kernelSet{
+	name:     "go",
+	matVec:   matVecGeneric,
+	matMat:   matMatGeneric,
+	scan:     scanSkipGateGeneric,
+	softplus: biasSoftplusGeneric,
+}
+
+// kern is the kernel set in use; kernErr says why MAMBA_FUSED_KERNELS
+// could not be honoured (New returns it).
+var kern, kernErr = chooseKernels(os.Getenv("MAMBA_FUSED_KERNELS"))
+
+// chooseKernels returns the set called want, or the fastest available
+// when want is "". The race detector's build always runs the Go kernels:
+// it cannot see the memory accesses of assembly.
+func chooseKernels(want string) (kernelSet, error) {
+	sets := availableKernels()
+	if want == "" {
+		return sets[0], nil
+	}
+	var names []string
+	for _, s := range sets {
+		if s.name == want {
+			return s, nil
+		}
+		names = append(names, s.name)
+	}
+	return sets[len(sets)-1], fmt.Errorf("MAMBA_FUSED_KERNELS=%s: not available in this build on this CPU (available: %s)", want, strings.Join(names, ", "))
+}
+
+// availableKernels: the sets this build and CPU can run, fastest first.
+func availableKernels() []kernelSet {
+	if raceEnabled {
+		return []kernelSet{genericKernels}
+	}
+	return append(asmKernels(), genericKernels)
+}
+
+// Kernels names the kernels in use: "avx512", "avx2" or "go" (or, in the
+// GOEXPERIMENT=simd build, the archsimd kernels' name for the products).
+func Kernels() string { return kernelsName() }
+
+// matVecGeneric is the product on gonum's float32 BLAS (SSE assembly on
+// amd64 unless built with -tags noasm, Go elsewhere).
+func matVecGeneric(out, w []float32, ld int, x []float32, add bool) {
+	if len(out) == 0 {
+		return
+	}
+	beta := float32(0)
+	if add {
+		beta = 1
+	}
+	if len(x) == 0 {
+		for i := range out {
+			out[i] *= beta
+		}
+		return
+	}
+	gonum.Implementation{}.Sgemv(blas.NoTrans, len(out), len(x), 1, w, ld, x, 1, beta, out, 1)
+}
+
+// matMatGeneric: out[t·ldo + i] (+)= Σ_j W[i·ldw + j]·x[t·ldx + j], row by
+// row, each row against every token while it is in cache.
+func matMatGeneric(out []float32, ldo int, w []float32, ldw int, x []float32, ldx int, rows, cols, tokens int, add bool) {
+	for i := range rows {
+		row := w[i*ldw : i*ldw+cols]
+		for t := range tokens {
+			xt := x[t*ldx : t*ldx+cols]
+			var s float32
+			for j, v := range row {
+				s += v * xt[j]
+			}
+			if add {
+				s += out[t*ldo+i]
+			}
+			out[t*ldo+i] = s
+		}
+	}
+}

@@ -1,0 +1,6 @@
+//go:build !race
+
+package fused
+
+// raceEnabled: this is the race detector's build (see chooseKernels).
+const raceEnabled = false
