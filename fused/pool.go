@@ -1,8 +1,11 @@
 package fused
 
 import (
+	"fmt"
 	"math"
+	"os"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -144,12 +147,13 @@ func newPool(n int) *pool {
 
 func (p *pool) worker(w int) {
 	defer p.done.Done()
+	debug.SetPanicOnFault(true) // for this goroutine, for good: see call
 	for {
 		p.gate.wait(nil) // start
 		if p.quit.Load() {
 			return
 		}
-		p.fn(w)
+		p.call(w)
 		p.gate.wait(nil) // end
 	}
 }
@@ -158,8 +162,29 @@ func (p *pool) worker(w int) {
 func (p *pool) run(fn func(worker int)) {
 	p.fn = fn
 	p.gate.wait(nil) // start: publishes fn to the workers
-	fn(0)
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	p.call(0)
 	p.gate.wait(nil) // end
+}
+
+// call runs fn for worker w. A memory fault in it is a weight read from a
+// memory-mapped model file that was truncated or rewritten under the
+// running program (SIGBUS): the program ends with one line saying so,
+// instead of the runtime's crash report. It cannot go on: the other
+// workers wait for this one at the next barrier, and a step half done
+// cannot be undone. (With the weights copied into 2 MB pages, the default,
+// the file is not read after New.)
+func (p *pool) call(w int) {
+	defer func() {
+		if r := recover(); r != nil {
+			if f, ok := r.(interface{ Addr() uintptr }); ok {
+				fmt.Fprintf(os.Stderr, "fused: model file changed while in use (truncated or rewritten while memory-mapped; fault at %#x): run again on an unchanging file\n", f.Addr())
+				os.Exit(1)
+			}
+			panic(r)
+		}
+	}()
+	p.fn(w)
 }
 
 // sync is the barrier between two phases of fn; next is the block of
