@@ -110,6 +110,14 @@ func groupNorm(out, y, w []float32, g int) {
 	}
 }
 
+// outProjResidual is the residual after out_proj: out = h + out_proj · y.
+func outProjResidual(out []float32, s *shadow, outProj, y []float32) {
+	matVecInto(out, outProj, y)
+	for i := range out {
+		out[i] += s.h[i]
+	}
+}
+
 func matVecInto(out, w, x []float32) {
 	for i := range out {
 		var s float32
@@ -152,25 +160,7 @@ var breaks = []aBreak{
 			}
 		},
 	},
-	{
-		name:       "conv window shifted the wrong way",
-		caseName:   "default",
-		learningOp: model.OpConv,
-		learning: func(s *shadow, l int, op model.Op, v []float32) {
-			if op == model.OpConv {
-				reversedConv(v, s, l)
-			}
-		},
-		fusedOp: model.OpSiLU,
-		fused: func(s *shadow, l int, op model.Op, v []float32) {
-			if op == model.OpSiLU {
-				reversedConv(v, s, l)
-				for c := range v {
-					v[c] = siluOf(v[c])
-				}
-			}
-		},
-	},
+	convShiftedWrongWay("conv window shifted the wrong way", "default"),
 	{
 		name:       "RMSNorm eps 1e-6",
 		caseName:   "default",
@@ -258,25 +248,7 @@ var breaks = []aBreak{
 			}
 		},
 	},
-	{
-		name:       "Mamba-2 conv window shifted the wrong way",
-		caseName:   "m2default",
-		learningOp: model.OpConv,
-		learning: func(s *shadow, l int, op model.Op, v []float32) {
-			if op == model.OpConv {
-				reversedConv(v, s, l)
-			}
-		},
-		fusedOp: model.OpSiLU,
-		fused: func(s *shadow, l int, op model.Op, v []float32) {
-			if op == model.OpSiLU {
-				reversedConv(v, s, l)
-				for c := range v {
-					v[c] = siluOf(v[c])
-				}
-			}
-		},
-	},
+	convShiftedWrongWay("Mamba-2 conv window shifted the wrong way", "m2default"),
 	{
 		// With n_groups 2, RMSNorm over all of y instead of each half.
 		name:       "Mamba-2 group norm over the whole width",
@@ -293,10 +265,7 @@ var breaks = []aBreak{
 				c, lw := s.w.Config, &s.w.Layers[l]
 				y := make([]float32, c.DInner)
 				rmsNormEps(y, s.get(l, model.OpGate), lw.GatedNorm, model.RMSEps)
-				matVecInto(v, lw.OutProj, y)
-				for i := range v {
-					v[i] += s.h[i]
-				}
+				outProjResidual(v, s, lw.OutProj, y)
 			}
 		},
 	},
@@ -322,13 +291,34 @@ var breaks = []aBreak{
 				for ch := range y {
 					y[ch] *= siluOf(x[ch])
 				}
-				matVecInto(v, lw.OutProj, y)
-				for i := range v {
-					v[i] += s.h[i]
-				}
+				outProjResidual(v, s, lw.OutProj, y)
 			}
 		},
 	},
+}
+
+// convShiftedWrongWay is the conv of a window shifted the wrong way
+// (reversedConv), the same mistake in Mamba-1 and Mamba-2.
+func convShiftedWrongWay(name, caseName string) aBreak {
+	return aBreak{
+		name:       name,
+		caseName:   caseName,
+		learningOp: model.OpConv,
+		learning: func(s *shadow, l int, op model.Op, v []float32) {
+			if op == model.OpConv {
+				reversedConv(v, s, l)
+			}
+		},
+		fusedOp: model.OpSiLU,
+		fused: func(s *shadow, l int, op model.Op, v []float32) {
+			if op == model.OpSiLU {
+				reversedConv(v, s, l)
+				for c := range v {
+					v[c] = siluOf(v[c])
+				}
+			}
+		},
+	}
 }
 
 // planted is an implementation with a mistake planted through its tracer;
@@ -349,6 +339,14 @@ func plantIn(m model.Mamba, err error, w *model.Weights, plant func(*shadow, int
 	p := &planted{Mamba: m, plant: newShadow(w, plant)}
 	p.SetTracer(nil)
 	return p, nil
+}
+
+// brokenLearning is learning with plant's mistake.
+func brokenLearning(plant func(*shadow, int, model.Op, []float32)) func(w *model.Weights) (model.Mamba, error) {
+	return func(w *model.Weights) (model.Mamba, error) {
+		m, err := learning.New(w)
+		return plantIn(m, err, w, plant)
+	}
 }
 
 // runBroken runs compare -trace with -impl list on testdata/cases/NAME,
@@ -375,10 +373,7 @@ func finding(out, row, vs string) string {
 func TestTraceLocalisesLearningBreaks(t *testing.T) {
 	for _, b := range breaks {
 		t.Run(b.name, func(t *testing.T) {
-			out, code := runBroken(t, b.caseName, "learning,broken", func(w *model.Weights) (model.Mamba, error) {
-				m, err := learning.New(w)
-				return plantIn(m, err, w, b.learning)
-			})
+			out, code := runBroken(t, b.caseName, "learning,broken", brokenLearning(b.learning))
 			assert.Equal(t, 1, code)
 			want := "first divergence: token 0, layer 0, op " + string(b.learningOp) + ": "
 			for _, vs := range []string{"reference", "model.bin/learning"} {
@@ -422,10 +417,7 @@ func TestTraceLocalisesFusedBreaks(t *testing.T) {
 func TestCompareFailingBaselineIsCrossChecked(t *testing.T) {
 	noD := breaks[0]
 	require.Equal(t, model.OpSkipD, noD.learningOp)
-	out, code := runBroken(t, "default", "broken,learning", func(w *model.Weights) (model.Mamba, error) {
-		m, err := learning.New(w)
-		return plantIn(m, err, w, noD.learning)
-	})
+	out, code := runBroken(t, "default", "broken,learning", brokenLearning(noD.learning))
 	t.Log("\n" + out)
 	assert.Equal(t, 1, code)
 	// The baseline fails and says how far it is from the first row that passed.
@@ -476,10 +468,7 @@ func TestTraceNoiseFarBelowTolerance(t *testing.T) {
 
 // Without -trace, only failing rows are localised.
 func TestCompareLocalisesFailingRowsWithoutTrace(t *testing.T) {
-	impls["broken"] = func(w *model.Weights) (model.Mamba, error) {
-		m, err := learning.New(w)
-		return plantIn(m, err, w, breaks[0].learning)
-	}
+	impls["broken"] = brokenLearning(breaks[0].learning)
 	defer delete(impls, "broken")
 	dir := filepath.Join(refcase.RepoRoot(), "testdata", "cases", "default")
 	var out bytes.Buffer

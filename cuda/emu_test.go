@@ -160,7 +160,7 @@ func runEmulator(t *testing.T, emu string, c model.Config, o occupancy, path str
 		for j, v := range got {
 			require.False(t, math.IsNaN(float64(v)), "step %d: logit %d is NaN (never written?)", i, j)
 		}
-		rel := maxAbsDiff(got, want) / maxAbs(want)
+		rel := modeltest.MaxAbsDiff(got, want) / modeltest.MaxAbs(want)
 		worst = math.Max(worst, rel)
 		assert.LessOrEqual(t, rel, 1e-5, "step %d: logits off by %.3g relative", i, rel)
 		switch st.mode {
@@ -182,8 +182,8 @@ func runEmulator(t *testing.T, emu string, c model.Config, o occupancy, path str
 	require.NoError(t, err)
 	conv := readFloats(t, filepath.Join(dir, "conv.bin"))
 	ssm := readFloats(t, filepath.Join(dir, "ssm.bin"))
-	assert.LessOrEqual(t, maxAbsDiff(conv, rs.Conv), 1e-5*math.Max(1, maxAbs(rs.Conv)), "conv state")
-	assert.LessOrEqual(t, maxAbsDiff(ssm, rs.SSM), 1e-5*math.Max(1, maxAbs(rs.SSM)), "ssm state")
+	assert.LessOrEqual(t, modeltest.MaxAbsDiff(conv, rs.Conv), 1e-5*math.Max(1, modeltest.MaxAbs(rs.Conv)), "conv state")
+	assert.LessOrEqual(t, modeltest.MaxAbsDiff(ssm, rs.SSM), 1e-5*math.Max(1, modeltest.MaxAbs(rs.SSM)), "ssm state")
 }
 
 // The head's fused argmax picks what sample.Argmax picks: ties across

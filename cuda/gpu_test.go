@@ -139,7 +139,7 @@ func TestDecodingOnTheDevice(t *testing.T) {
 			require.NoError(t, err)
 			ms, err := m.State()
 			require.NoError(t, err)
-			assert.LessOrEqual(t, maxAbsDiff(ms.SSM, rs.SSM), gpuTol*math.Max(1, maxAbs(rs.SSM)), "ssm state")
+			assert.LessOrEqual(t, modeltest.MaxAbsDiff(ms.SSM, rs.SSM), gpuTol*math.Max(1, modeltest.MaxAbs(rs.SSM)), "ssm state")
 		})
 	}
 }

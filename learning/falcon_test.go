@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"mamba.go/common/model"
+	"mamba.go/common/model/modeltest"
 	"mamba.go/common/trace"
 )
 
@@ -35,7 +36,7 @@ func TestFalconMambaStep(t *testing.T) {
 	require.NoError(t, err)
 	rec := &trace.Recorder{}
 	m.SetTracer(rec)
-	falcon := run(t, m, []int{1, 5, 36})
+	falcon := modeltest.Feed(t, m, []int{1, 5, 36})
 
 	var ops []model.Op
 	for _, e := range rec.Recorded.Entries {
@@ -54,5 +55,5 @@ func TestFalconMambaStep(t *testing.T) {
 	w.Config.Arch, w.Config.MixerEps = model.Mamba1, 0
 	m1, err := New(w)
 	require.NoError(t, err)
-	assert.NotEqual(t, falcon, run(t, m1, []int{1, 5, 36}))
+	assert.NotEqual(t, falcon, modeltest.Feed(t, m1, []int{1, 5, 36}))
 }

@@ -68,28 +68,38 @@ func (m *Mamba) Forward(token int) ([]float32, error) {
 	if m.c.Arch == model.Mamba2 {
 		return m.forward2(token), nil
 	}
-	c, b := m.c, &m.buf
+	b := &m.buf
 
-	// embedding
-	// PyTorch: h = embedding[token]                                  [d]
-	copy(b.h, m.w.Embedding[token*c.DModel:(token+1)*c.DModel])
-	m.trace(-1, model.OpEmbedding, b.h)
-
+	m.embedding(b.h, token)
 	// h = h + Mixer(RMSNorm(h) · norm), layer after layer
 	for l := range m.w.Layers {
 		m.layer(l)
 	}
-
-	// ── head ──────────────────────────────────────────────────────────────
-	// PyTorch: normed = rms_norm(h, norm_f)                           [d]
-	rmsNorm(b.normed, b.h, m.w.NormF, model.RMSEps)
-	m.trace(-1, model.OpNormF, b.normed)
-	// PyTorch: logits = F.linear(normed, lm_head)                     [V]
-	matVec(b.logits, m.w.LMHead, b.normed)
-	m.trace(-1, model.OpLMHead, b.logits)
+	m.head(b.logits, b.normed, b.h)
 
 	m.pos++
 	return b.logits, nil
+}
+
+// embedding starts a token's residual stream h [d] at its row of the
+// embedding (Mamba-1 and Mamba-2 alike).
+func (m *Mamba) embedding(h []float32, token int) {
+	d := m.c.DModel
+	// PyTorch: h = embedding[token]                                  [d]
+	copy(h, m.w.Embedding[token*d:(token+1)*d])
+	m.trace(-1, model.OpEmbedding, h)
+}
+
+// head turns the residual stream h [d] after the last layer into logits [V],
+// through normed [d] (Mamba-1 and Mamba-2 alike).
+func (m *Mamba) head(logits, normed, h []float32) {
+	// ── head ──────────────────────────────────────────────────────────────
+	// PyTorch: normed = rms_norm(h, norm_f)                           [d]
+	rmsNorm(normed, h, m.w.NormF, model.RMSEps)
+	m.trace(-1, model.OpNormF, normed)
+	// PyTorch: logits = F.linear(normed, lm_head)                     [V]
+	matVec(logits, m.w.LMHead, normed)
+	m.trace(-1, model.OpLMHead, logits)
 }
 
 // layer is residual block l for one token, h = h + Mixer(RMSNorm(h)), in

@@ -39,24 +39,14 @@ func newBuffers2(c model.Config) buffers2 {
 
 // forward2 runs one token through a Mamba-2 model.
 func (m *Mamba) forward2(token int) []float32 {
-	c, b := m.c, &m.buf2
+	b := &m.buf2
 
-	// embedding
-	// PyTorch: h = embedding[token]                                  [d]
-	copy(b.h, m.w.Embedding[token*c.DModel:(token+1)*c.DModel])
-	m.trace(-1, model.OpEmbedding, b.h)
-
+	m.embedding(b.h, token) // mamba.go, as Mamba-1's
+	// h = h + Mixer2(RMSNorm(h) · norm), layer after layer
 	for l := range m.w.Layers {
 		m.layer2(l)
 	}
-
-	// ── head ──────────────────────────────────────────────────────────────
-	// PyTorch: normed = rms_norm(h, norm_f)                           [d]
-	rmsNorm(b.normed, b.h, m.w.NormF, model.RMSEps)
-	m.trace(-1, model.OpNormF, b.normed)
-	// PyTorch: logits = F.linear(normed, lm_head)                     [V]
-	matVec(b.logits, m.w.LMHead, b.normed)
-	m.trace(-1, model.OpLMHead, b.logits)
+	m.head(b.logits, b.normed, b.h) // mamba.go, as Mamba-1's
 
 	m.pos++
 	return b.logits

@@ -38,17 +38,6 @@ func smallModel(t *testing.T, tied bool) *model.Weights {
 	return w
 }
 
-func run(t *testing.T, m model.Mamba, tokens []int) [][]float32 {
-	t.Helper()
-	var out [][]float32
-	for _, tok := range tokens {
-		logits, err := m.Forward(tok)
-		require.NoError(t, err)
-		out = append(out, append([]float32(nil), logits...))
-	}
-	return out
-}
-
 func TestWrittenModelBinGivesIdenticalLogits(t *testing.T) {
 	for _, tied := range []bool{true, false} {
 		w := smallModel(t, tied)
@@ -62,7 +51,7 @@ func TestWrittenModelBinGivesIdenticalLogits(t *testing.T) {
 		m2, err := New(w2)
 		require.NoError(t, err)
 		tokens := []int{0, 5, 36, 12, 12, 1}
-		assert.Equal(t, run(t, m1, tokens), run(t, m2, tokens))
+		assert.Equal(t, modeltest.Feed(t, m1, tokens), modeltest.Feed(t, m2, tokens))
 	}
 }
 

@@ -142,8 +142,22 @@ func parseHF(f *fields) (ModelConfig, error) {
 	c.DModel = f.int("hidden_size", -1)
 	c.NLayers = f.int("num_hidden_layers", -1)
 	c.VocabSize = f.int("vocab_size", -1)
+	parseHFMixer(f, &mc)
+	if f.bool("use_bias", false) {
+		return mc, fmt.Errorf("use_bias is true: in_proj/out_proj biases are not supported (the model has no slot for them)")
+	}
+	return mc, nil
+}
+
+// parseHFMixer reads the keys past the model's size that transformers'
+// MambaConfig and FalconMambaConfig share (the mixer's shape, the head's
+// tying, the conv's bias), with MambaConfig's defaults; c.DModel is read.
+func parseHFMixer(f *fields, mc *ModelConfig) {
+	c := &mc.Config
 	c.DState = f.int("state_size", 16)
 	c.DConv = f.int("conv_kernel", 4)
+	// intermediate_size wins over expand, as in transformers' modeling code:
+	// tiiuae/falcon-mamba-7b says expand 16 and intermediate_size 8192 (= 2·4096).
 	expand := f.int("expand", 2)
 	if expand == 0 && !f.has("intermediate_size") {
 		f.fail("expand", "is 0, want ≥ 1 (intermediate_size = expand·hidden_size)")
@@ -152,10 +166,6 @@ func parseHF(f *fields) (ModelConfig, error) {
 	c.DtRank = f.rank("time_step_rank", c.DModel)
 	c.TiedHead = f.bool("tie_word_embeddings", true)
 	mc.ConvBias = f.bool("use_conv_bias", true)
-	if f.bool("use_bias", false) {
-		return mc, fmt.Errorf("use_bias is true: in_proj/out_proj biases are not supported (the model has no slot for them)")
-	}
-	return mc, nil
 }
 
 func mulInt(a, b int) int {

@@ -76,12 +76,9 @@ func parseStateSpaces2(mc ModelConfig, f, ssm *fields) (ModelConfig, error) {
 	return mc, setHeads(c)
 }
 
-// Keys of transformers' Mamba2Config (and of PretrainedConfig) that cannot
-// change a recurrent step.
-var hf2NoEffect = []string{
-	"chunk_size",                                        // the chunked (SSD) forward: recurrent mode has no chunks
-	"time_step_rank",                                    // Mamba2Config keeps it, but Mamba-2 has no Δ projection
-	"time_step_min", "time_step_max", "time_step_floor", // initialisation of dt_bias
+// Keys that transformers' Mamba2Config and FalconMambaConfig (and
+// PretrainedConfig) share and that cannot change a recurrent step.
+var hfNoEffect = []string{
 	"initializer_range", "rescale_prenorm_residual", // initialisation
 	"residual_in_fp32",                                          // the residual stream is float32 here anyway
 	"use_cache", "bos_token_id", "eos_token_id", "pad_token_id", // generation settings
@@ -89,6 +86,14 @@ var hf2NoEffect = []string{
 	"_attn_implementation_autoset", "output_hidden_states", "output_attentions", "return_dict",
 	"use_return_dict", "is_encoder_decoder", "tokenizer_class",
 }
+
+// Keys of transformers' Mamba2Config (and of PretrainedConfig) that cannot
+// change a recurrent step.
+var hf2NoEffect = slices.Concat(hfNoEffect, []string{
+	"chunk_size",                                        // the chunked (SSD) forward: recurrent mode has no chunks
+	"time_step_rank",                                    // Mamba2Config keeps it, but Mamba-2 has no Δ projection
+	"time_step_min", "time_step_max", "time_step_floor", // initialisation of dt_bias
+})
 
 // parseHF2 reads transformers' Mamba2Config (model_type "mamba2"), with its
 // defaults where a key is absent.
@@ -110,17 +115,8 @@ func parseHF2(f *fields) (ModelConfig, error) {
 	c.NormBeforeGate = f.bool("norm_before_gate", false)
 	c.DtMin, c.DtMax = f.limit("time_step_limit")
 	mc.ConvBias = f.bool("use_conv_bias", true)
-	if f.bool("use_bias", false) {
-		return mc, fmt.Errorf("use_bias is true: in_proj/out_proj biases are not supported (the model has no slot for them)")
-	}
-	if act := f.str("hidden_act", "silu"); act != "silu" && act != "swish" {
-		return mc, fmt.Errorf("hidden_act is %q: only silu is supported", act)
-	}
-	if !f.bool("rms_norm", true) {
-		return mc, fmt.Errorf("rms_norm is false: Mamba-2 without its gated RMSNorm is not supported")
-	}
-	if eps := f.float("layer_norm_epsilon", model.RMSEps); float32(eps) != model.RMSEps {
-		return mc, fmt.Errorf("layer_norm_epsilon is %g: only %g is supported", eps, model.RMSEps)
+	if err := refuseHFUnsupported(f, "Mamba-2 without its gated RMSNorm is not supported"); err != nil {
+		return mc, err
 	}
 	read := []string{"model_type", "hidden_size", "num_hidden_layers", "vocab_size", "state_size", "conv_kernel",
 		"expand", "head_dim", "n_groups", "num_heads", "tie_word_embeddings", "norm_before_gate", "time_step_limit",
@@ -146,6 +142,26 @@ func setHeads(c *model.Config) error {
 		return fmt.Errorf("d_inner %d (expand·d_model) is not a multiple of head_dim %d", c.DInner, c.HeadDim)
 	}
 	c.NHeads = c.DInner / c.HeadDim
+	return nil
+}
+
+// refuseHFUnsupported refuses the values of the keys transformers'
+// Mamba2Config and FalconMambaConfig share that the model has no code for:
+// use_bias true, a hidden_act other than SiLU, rms_norm false (noRMSNorm
+// says why) and a layer_norm_epsilon other than model.RMSEps.
+func refuseHFUnsupported(f *fields, noRMSNorm string) error {
+	if f.bool("use_bias", false) {
+		return fmt.Errorf("use_bias is true: in_proj/out_proj biases are not supported (the model has no slot for them)")
+	}
+	if act := f.str("hidden_act", "silu"); act != "silu" && act != "swish" {
+		return fmt.Errorf("hidden_act is %q: only silu is supported", act)
+	}
+	if !f.bool("rms_norm", true) {
+		return fmt.Errorf("rms_norm is false: %s", noRMSNorm)
+	}
+	if eps := f.float("layer_norm_epsilon", model.RMSEps); float32(eps) != model.RMSEps {
+		return fmt.Errorf("layer_norm_epsilon is %g: only %g is supported", eps, model.RMSEps)
+	}
 	return nil
 }
 

@@ -377,20 +377,9 @@ func promptText(f *flags) (string, error) {
 		return "", fmt.Errorf("%s: %w", what, err)
 	}
 	if !utf8.Valid(text) {
-		return "", fmt.Errorf("%s: the prompt is not valid UTF-8 (first bad byte at offset %d)", what, firstInvalid(text))
+		return "", fmt.Errorf("%s: the prompt is not valid UTF-8 (first bad byte at offset %d)", what, tokenizer.FirstInvalidUTF8(text))
 	}
 	return string(text), nil
-}
-
-func firstInvalid(b []byte) int {
-	for i := 0; i < len(b); {
-		r, w := utf8.DecodeRune(b[i:])
-		if r == utf8.RuneError && w == 1 {
-			return i
-		}
-		i += w
-	}
-	return len(b)
 }
 
 func nowNanos() int64 { return time.Now().UnixNano() }

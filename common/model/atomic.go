@@ -14,6 +14,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"mamba.go/common/internal/safefile"
 )
 
 // WriteFileAtomic writes path through a buffered temporary file in the same
@@ -90,20 +92,7 @@ func atomicTarget(path string) (string, error) {
 		return "", err
 	}
 	if !st.Mode().IsRegular() {
-		kind := "a special file"
-		switch m := st.Mode(); {
-		case m.IsDir():
-			kind = "a folder"
-		case m&fs.ModeNamedPipe != 0:
-			kind = "a named pipe"
-		case m&fs.ModeSocket != 0:
-			kind = "a socket"
-		case m&fs.ModeCharDevice != 0:
-			kind = "a character device"
-		case m&fs.ModeDevice != 0:
-			kind = "a block device"
-		}
-		return "", fmt.Errorf("is %s, not a regular file: refusing to replace it", kind)
+		return "", fmt.Errorf("is %s, not a regular file: refusing to replace it", safefile.Kind(st.Mode()))
 	}
 	return target, nil
 }

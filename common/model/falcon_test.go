@@ -59,18 +59,10 @@ func TestModelBinFalconRoundTrip(t *testing.T) {
 		assert.Equal(t, uint32(3), word(10), "dt_rank")
 		assert.Equal(t, float32(3e-6), math.Float32frombits(word(11)))
 
-		w, err := LoadModelBin(path)
-		require.NoError(t, err)
-		require.NoError(t, w.Check())
-		assert.Equal(t, c, w.Config)
+		w := loadChecked(t, path, c)
 		assert.Len(t, w.Layers[1].XProj, (3+2*5)*12)
 
-		out := filepath.Join(t.TempDir(), "copy.bin")
-		require.NoError(t, WriteModelBin(out, w))
-		again, err := os.ReadFile(out)
-		require.NoError(t, err)
-		assert.Equal(t, data, again)
-		require.NoError(t, w.Close())
+		assertRewrites(t, w, data)
 
 		// The same tensors as a Mamba-1 model.bin, after a header of its own.
 		m1 := smallConfig
@@ -82,11 +74,7 @@ func TestModelBinFalconRoundTrip(t *testing.T) {
 
 func TestModelBinFalconRefusesBadHeaders(t *testing.T) {
 	_, good := writeRandom(t, smallFalcon)
-	put := func(i int, v uint32) []byte {
-		b := append([]byte(nil), good...)
-		binary.LittleEndian.PutUint32(b[4*i:], v)
-		return b
-	}
+	put := func(i int, v uint32) []byte { return withWord(good, i, v) }
 	for _, tc := range []struct {
 		name string
 		data []byte
@@ -98,12 +86,7 @@ func TestModelBinFalconRefusesBadHeaders(t *testing.T) {
 		{"no dt_rank", put(10, 0), "dt_rank is 0"},
 		{"trailing header bytes", put(12, 1), "not zero"},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "bad.bin")
-			require.NoError(t, os.WriteFile(path, tc.data, 0o644))
-			_, err := LoadModelBin(path)
-			assert.ErrorContains(t, err, tc.want)
-		})
+		t.Run(tc.name, func(t *testing.T) { assertLoadRefuses(t, tc.data, tc.want) })
 	}
 }
 

@@ -2,7 +2,6 @@ package model
 
 import (
 	"encoding/binary"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -50,32 +49,20 @@ func TestModelBin2RoundTrip(t *testing.T) {
 		assert.Equal(t, modelBinSize(c), int64(len(data)))
 		assert.Equal(t, uint32(ModelBinVersion2), binary.LittleEndian.Uint32(data[4:]))
 
-		w, err := LoadModelBin(path)
-		require.NoError(t, err)
-		require.NoError(t, w.Check())
-		assert.Equal(t, c, w.Config)
+		w := loadChecked(t, path, c)
 		// A is −(1..h) per layer, one value per head; gated_norm is 1.
 		assert.Equal(t, []float32{-1, -2, -3, -4}, w.Layers[1].A)
 		assert.Equal(t, float32(1), w.Layers[1].GatedNorm[c.DInner-1])
 		assert.Len(t, w.Layers[0].InProj, c.InProjRows()*c.DModel)
 		assert.Nil(t, w.Layers[0].XProj)
 
-		out := filepath.Join(t.TempDir(), "copy.bin")
-		require.NoError(t, WriteModelBin(out, w))
-		again, err := os.ReadFile(out)
-		require.NoError(t, err)
-		assert.Equal(t, data, again)
-		require.NoError(t, w.Close())
+		assertRewrites(t, w, data)
 	}
 }
 
 func TestModelBin2RefusesBadHeaders(t *testing.T) {
 	_, good := writeRandom(t, smallConfig2)
-	put := func(i int, v uint32) []byte {
-		b := append([]byte(nil), good...)
-		binary.LittleEndian.PutUint32(b[4*i:], v)
-		return b
-	}
+	put := func(i int, v uint32) []byte { return withWord(good, i, v) }
 	for _, tc := range []struct {
 		name string
 		data []byte
@@ -87,12 +74,7 @@ func TestModelBin2RefusesBadHeaders(t *testing.T) {
 		{"heads do not fill d_inner", put(10, 3), "is not d_inner"},
 		{"trailing header bytes", put(40, 1), "not zero"},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "bad.bin")
-			require.NoError(t, os.WriteFile(path, tc.data, 0o644))
-			_, err := LoadModelBin(path)
-			assert.ErrorContains(t, err, tc.want)
-		})
+		t.Run(tc.name, func(t *testing.T) { assertLoadRefuses(t, tc.data, tc.want) })
 	}
 }
 

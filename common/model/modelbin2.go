@@ -76,8 +76,15 @@ func readHeader2(h []byte) (Config, error) {
 			return Config{}, fmt.Errorf("%s is %d, want 0 or 1", b.name, v)
 		}
 	}
-	for i := 16; i < ModelBinHeaderSize/4; i++ {
-		if u32(i) != 0 {
+	return checkHeader2(h, 16, c)
+}
+
+// checkHeader2 returns c, the config read from version 2 header h, once
+// every word of h from word first on (fields this version does not know)
+// is zero and c is valid.
+func checkHeader2(h []byte, first int, c Config) (Config, error) {
+	for i := first; i < ModelBinHeaderSize/4; i++ {
+		if binary.LittleEndian.Uint32(h[4*i:]) != 0 {
 			return Config{}, fmt.Errorf("bad header: byte %d is not zero (written by a newer version?)", 4*i)
 		}
 	}
@@ -99,15 +106,7 @@ func readHeaderFalcon(h []byte) (Config, error) {
 	default:
 		return Config{}, fmt.Errorf("shared_classifier is %d, want 0 or 1", v)
 	}
-	for i := 12; i < ModelBinHeaderSize/4; i++ {
-		if u32(i) != 0 {
-			return Config{}, fmt.Errorf("bad header: byte %d is not zero (written by a newer version?)", 4*i)
-		}
-	}
-	if err := c.Validate(); err != nil {
-		return Config{}, fmt.Errorf("bad header: %w", err)
-	}
-	return c, nil
+	return checkHeader2(h, 12, c)
 }
 
 // writeHeader2 writes the 256-byte version 2 header of a Mamba-2 or

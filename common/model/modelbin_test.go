@@ -25,6 +25,47 @@ func writeRandom(t *testing.T, c Config) (string, []byte) {
 	return path, data
 }
 
+// loadChecked loads path, a model.bin of config c, and checks its tensors.
+func loadChecked(t *testing.T, path string, c Config) *Weights {
+	t.Helper()
+	w, err := LoadModelBin(path)
+	require.NoError(t, err)
+	require.NoError(t, w.Check())
+	assert.Equal(t, c, w.Config)
+	return w
+}
+
+// assertRewrites checks that writing w gives data (the file it was loaded
+// from) byte for byte, then closes w.
+func assertRewrites(t *testing.T, w *Weights, data []byte) {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "copy.bin")
+	require.NoError(t, WriteModelBin(out, w))
+	again, err := os.ReadFile(out)
+	require.NoError(t, err)
+	assert.Equal(t, data, again)
+	require.NoError(t, w.Close())
+}
+
+// withWord is a copy of data with its i-th little-endian uint32 set to v.
+func withWord(data []byte, i int, v uint32) []byte {
+	b := append([]byte(nil), data...)
+	binary.LittleEndian.PutUint32(b[4*i:], v)
+	return b
+}
+
+// assertLoadRefuses checks that LoadModelBin refuses a file holding data
+// with an error that names the file and says want.
+func assertLoadRefuses(t *testing.T, data []byte, want string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "bad.bin")
+	require.NoError(t, os.WriteFile(path, data, 0o644))
+	_, err := LoadModelBin(path)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), path, "the error names the file")
+	assert.Contains(t, err.Error(), want)
+}
+
 func TestModelBinRoundTrip(t *testing.T) {
 	for _, tied := range []bool{true, false} {
 		c := smallConfig
@@ -32,10 +73,7 @@ func TestModelBinRoundTrip(t *testing.T) {
 		path, data := writeRandom(t, c)
 		assert.Equal(t, modelBinSize(c), int64(len(data)))
 
-		w, err := LoadModelBin(path)
-		require.NoError(t, err)
-		require.NoError(t, w.Check())
-		assert.Equal(t, c, w.Config)
+		w := loadChecked(t, path, c)
 		assert.Equal(t, 24, c.PaddedVocab())
 		// Spot-check the layout: A is −(1..n) per channel, norm_f is 1.
 		assert.Equal(t, float32(-1), w.Layers[1].A[0])
@@ -49,22 +87,12 @@ func TestModelBinRoundTrip(t *testing.T) {
 		}
 
 		// Writing what was read gives the same bytes.
-		out := filepath.Join(t.TempDir(), "copy.bin")
-		require.NoError(t, WriteModelBin(out, w))
-		again, err := os.ReadFile(out)
-		require.NoError(t, err)
-		assert.Equal(t, data, again)
-		require.NoError(t, w.Close())
+		assertRewrites(t, w, data)
 	}
 }
 
 func TestModelBinRefusesBadFiles(t *testing.T) {
 	_, good := writeRandom(t, smallConfig)
-	put := func(b []byte, i int, v uint32) []byte {
-		b = append([]byte(nil), b...)
-		binary.LittleEndian.PutUint32(b[4*i:], v)
-		return b
-	}
 	cases := []struct {
 		name string
 		data []byte
@@ -74,23 +102,16 @@ func TestModelBinRefusesBadFiles(t *testing.T) {
 		{"short header", good[:100], "shorter than the 256-byte header"},
 		{"truncated", good[:len(good)-4], "truncated"},
 		{"trailing bytes", append(append([]byte(nil), good...), 0, 0, 0, 0), "needs"},
-		{"wrong magic", put(good, 0, 0x12345678), "bad magic"},
-		{"wrong version", put(good, 1, 3), "unsupported version 3"},
-		{"zero layers", put(good, 2, 0), "n_layers is 0"},
-		{"negative dim", put(good, 4, math.MaxUint32), "d_model is -1"},
-		{"huge vocab", put(good, 3, 1<<30), "vocab_size"},
-		{"sizes disagree", put(good, 5, 13), "needs"},
-		{"bad shared flag", put(good, 9, 5), "shared_classifier is 5"},
+		{"wrong magic", withWord(good, 0, 0x12345678), "bad magic"},
+		{"wrong version", withWord(good, 1, 3), "unsupported version 3"},
+		{"zero layers", withWord(good, 2, 0), "n_layers is 0"},
+		{"negative dim", withWord(good, 4, math.MaxUint32), "d_model is -1"},
+		{"huge vocab", withWord(good, 3, 1<<30), "vocab_size"},
+		{"sizes disagree", withWord(good, 5, 13), "needs"},
+		{"bad shared flag", withWord(good, 9, 5), "shared_classifier is 5"},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "bad.bin")
-			require.NoError(t, os.WriteFile(path, tc.data, 0o644))
-			_, err := LoadModelBin(path)
-			require.Error(t, err)
-			assert.Contains(t, err.Error(), path, "the error names the file")
-			assert.Contains(t, err.Error(), tc.want)
-		})
+		t.Run(tc.name, func(t *testing.T) { assertLoadRefuses(t, tc.data, tc.want) })
 	}
 	_, err := LoadModelBin(filepath.Join(t.TempDir(), "missing.bin"))
 	assert.ErrorContains(t, err, "no such file")

@@ -77,6 +77,19 @@ func appendLossy(dst, b []byte, final bool) (out []byte, held int) {
 	return dst, 0
 }
 
+// FirstInvalidUTF8 is the offset of the first byte of b that is not part of
+// valid UTF-8 (len(b) when b is valid), for an error that points at it.
+func FirstInvalidUTF8(b []byte) int {
+	for i := 0; i < len(b); {
+		r, w := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && w == 1 {
+			return i
+		}
+		i += w
+	}
+	return len(b)
+}
+
 // lossyString is String::from_utf8_lossy.
 func lossyString(b []byte) string {
 	if utf8.Valid(b) {

@@ -64,22 +64,46 @@ def padded(vocab):
     return (vocab + 7) // 8 * 8
 
 
+class Init:
+    """Random tensors drawn from generator g, in the order asked for (make_case2.py draws
+    its Mamba-2 weights with the same)."""
+
+    def __init__(self, g):
+        self.g = g
+
+    def uniform(self, shape, bound):      # U(-bound, bound)
+        return (torch.rand(shape, generator=self.g) * 2 - 1) * bound
+
+    def randn(self, *shape):
+        return torch.randn(shape, generator=self.g)
+
+    def linear(self, out_f, in_f):        # nn.Linear's default init: U(+-1/sqrt(fan_in))
+        return self.uniform((out_f, in_f), 1 / math.sqrt(in_f))
+
+    def embedding(self, pv, vocab, d_model):
+        """[pv, d_model] at mamba_ssm's std, the padded rows (vocab..pv) shrunk."""
+        emb = self.randn(pv, d_model) * EMBED_STD
+        emb[vocab:] *= PAD_ROW_SCALE
+        return emb
+
+    def lm_head(self, emb, vocab, tied):
+        """The head: emb itself when tied (state-spaces checkpoints store the tied head
+        too), else its own nn.Linear weights with the padded rows shrunk."""
+        if tied:
+            return emb.clone()
+        head = self.linear(emb.shape[0], emb.shape[1])
+        head[vocab:] *= PAD_ROW_SCALE
+        return head
+
+
 def make_weights(g, d_model, n_layer, vocab, d_state, d_conv, expand, dt_rank, tied=True):
     """State dict in state-spaces naming and order (float32), drawn from generator g."""
     d_inner, pv = expand * d_model, padded(vocab)
     dt_rank = dt_rank or math.ceil(d_model / 16)
+    r = Init(g)
+    uniform, randn, linear = r.uniform, r.randn, r.linear
 
-    def uniform(shape, bound):            # U(-bound, bound)
-        return (torch.rand(shape, generator=g) * 2 - 1) * bound
-
-    def randn(*shape):
-        return torch.randn(shape, generator=g)
-
-    def linear(out_f, in_f):              # nn.Linear's default init: U(+-1/sqrt(fan_in))
-        return uniform((out_f, in_f), 1 / math.sqrt(in_f))
-
-    emb = randn(pv, d_model) * EMBED_STD
-    emb[vocab:] *= PAD_ROW_SCALE
+    emb = r.embedding(pv, vocab, d_model)
     sd = {"backbone.embedding.weight": emb}
     for i in range(n_layer):
         p = f"backbone.layers.{i}."
@@ -101,12 +125,7 @@ def make_weights(g, d_model, n_layer, vocab, d_state, d_conv, expand, dt_rank, t
         # out_proj rescaled by 1/sqrt(n_layer) as mamba_ssm's rescale_prenorm_residual does, times the gain.
         sd[p + "mixer.out_proj.weight"] = linear(d_model, d_inner) / math.sqrt(n_layer) * OUT_PROJ_GAIN
     sd["backbone.norm_f.weight"] = 1 + 0.1 * randn(d_model)
-    if tied:
-        sd["lm_head.weight"] = emb.clone()  # state-spaces checkpoints store the tied head too
-    else:
-        head = linear(pv, d_model)
-        head[vocab:] *= PAD_ROW_SCALE
-        sd["lm_head.weight"] = head
+    sd["lm_head.weight"] = r.lm_head(emb, vocab, tied)
     return {k: v.float().contiguous() for k, v in sd.items()}
 
 
@@ -120,6 +139,19 @@ def run(model, tokens):
     decided = model.run(prompt + gen)[PROMPT_LEN - 1: -1, : model.config.vocab_size]
     top2 = torch.topk(decided, 2, dim=1).values
     return logits, gen, (top2[:, 0] - top2[:, 1]).tolist()
+
+
+def check_reference(name, c, logits, logits32, gen, gen32, margins):
+    """Fails unless the case does not hinge on rounding: float32 must agree with float64,
+    the padded rows must never win, and each greedy step must be won by a clear margin.
+    Returns max|logit| and the float32 error relative to it."""
+    scale = float(logits.abs().max())
+    rel32 = float((logits32.double() - logits).abs().max()) / scale
+    assert rel32 < 1e-5, f"{name}: float32 and float64 reference differ by {rel32:.2e} of max|logit|"
+    assert gen32 == gen, f"{name}: float32 greedy {gen32} != float64 greedy {gen}"
+    assert int(logits.argmax(1).max()) < c.vocab_size, f"{name}: a padded row is the argmax"
+    assert min(margins) > 1e-4 * scale, f"{name}: greedy margin {min(margins):.2e} too small; change the seed"
+    return scale, rel32
 
 
 def trace(model, tokens):
@@ -145,6 +177,15 @@ def write_trace(out, entries):
     np.save(os.path.join(out, "trace.npy"), values)
     with open(os.path.join(out, "trace.json"), "w") as f:
         f.write("[\n" + ",\n".join(json.dumps(e) for e in index) + "\n]\n")
+
+
+def write_run(out, model64, tokens, logits, gen):
+    """tokens.json, logits.npy (float32), greedy.json and the trace of model64 on the
+    first TRACE_TOKENS tokens."""
+    write_json(os.path.join(out, "tokens.json"), tokens)
+    np.save(os.path.join(out, "logits.npy"), logits.to(torch.float32).numpy())
+    write_json(os.path.join(out, "greedy.json"), {"prompt": tokens[:PROMPT_LEN], "tokens": gen})
+    write_trace(out, trace(model64, tokens[:TRACE_TOKENS]))
 
 
 def write_json(path, obj, hf=False):
@@ -221,21 +262,11 @@ def make_case(name, out):
     logits, gen, margins = run(model64, tokens)
     logits32, gen32, _ = run(model32, tokens)
 
-    scale = float(logits.abs().max())
-    rel32 = float((logits32.double() - logits).abs().max()) / scale
-    # The case must not hinge on rounding: float32 must agree, the padded rows must never
-    # win, and each greedy step must be won by a clear margin.
-    assert rel32 < 1e-5, f"{name}: float32 and float64 reference differ by {rel32:.2e} of max|logit|"
-    assert gen32 == gen, f"{name}: float32 greedy {gen32} != float64 greedy {gen}"
-    assert int(logits.argmax(1).max()) < c.vocab_size, f"{name}: a padded row is the argmax"
-    assert min(margins) > 1e-4 * scale, f"{name}: greedy margin {min(margins):.2e} too small; change the seed"
+    scale, rel32 = check_reference(name, c, logits, logits32, gen, gen32, margins)
 
     os.makedirs(os.path.join(out, "hf"), exist_ok=True)
     mamba_ref.write_model_bin(os.path.join(out, "model.bin"), model32)
-    write_json(os.path.join(out, "tokens.json"), tokens)
-    np.save(os.path.join(out, "logits.npy"), logits.to(torch.float32).numpy())
-    write_json(os.path.join(out, "greedy.json"), {"prompt": tokens[:PROMPT_LEN], "tokens": gen})
-    write_trace(out, trace(model64, tokens[:TRACE_TOKENS]))
+    write_run(out, model64, tokens, logits, gen)
 
     if eps is None:
         os.makedirs(os.path.join(out, "state-spaces"), exist_ok=True)
@@ -256,18 +287,20 @@ def make_case(name, out):
           f"of it, min greedy margin {min(margins) / scale:.1e} of it, greedy {gen}")
 
 
-def main():
+def main(doc, cases, make):
+    """NAME OUTDIR: make(NAME, OUTDIR) for a preset of cases; --list: the presets; else
+    doc's usage paragraph."""
     if len(sys.argv) == 2 and sys.argv[1] == "--list":
-        print(" ".join(CASES))
+        print(" ".join(cases))
         return 0
-    if len(sys.argv) != 3 or sys.argv[1] not in CASES:
-        print(__doc__.strip().split("\n\n")[1], file=sys.stderr)
-        print("cases:", " ".join(CASES), file=sys.stderr)
+    if len(sys.argv) != 3 or sys.argv[1] not in cases:
+        print(doc.strip().split("\n\n")[1], file=sys.stderr)
+        print("cases:", " ".join(cases), file=sys.stderr)
         return 2
     torch.set_num_threads(1)
-    make_case(sys.argv[1], sys.argv[2])
+    make(sys.argv[1], sys.argv[2])
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(__doc__, CASES, make_case))

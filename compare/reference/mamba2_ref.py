@@ -47,9 +47,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from mamba_ref import MODEL_BIN_HEADER, MODEL_BIN_MAGIC, RMS_EPS, VOCAB_MULTIPLE, rms_norm
+from mamba_ref import (MODEL_BIN_HEADER, MODEL_BIN_MAGIC, MODEL_BIN_VERSION2, RMS_EPS, VOCAB_MULTIPLE, Mamba,
+                       read_tensors, rms_norm, write_tensors)
 
-MODEL_BIN_VERSION2 = 2
 ARCH_MAMBA2 = 2
 
 # Per-layer tensors in the order model.bin version 2 stores them.
@@ -107,17 +107,12 @@ def rms_norm_gated(y, z, w, ngroups, norm_before_gate, trace=None):
     return y
 
 
-class Mamba2:
-    """A Mamba-2 LM with one sequence of recurrent state; layers: dicts keyed by LAYER_KINDS."""
+class Mamba2(Mamba):
+    """A Mamba-2 LM with one sequence of recurrent state; layers: dicts keyed by LAYER_KINDS.
 
-    def __init__(self, config, embedding, layers, norm_f, lm_head=None, dtype=torch.float32):
-        self.config, self.dtype = config, dtype
-        self.embedding = embedding.to(dtype).contiguous()
-        self.layers = [{k: t.to(dtype).contiguous() for k, t in layer.items()} for layer in layers]
-        self.norm_f = norm_f.to(dtype)
-        self.lm_head = self.embedding if lm_head is None else lm_head.to(dtype).contiguous()
-        self.tracer = None  # tracer(pos, layer, op, values) after every op, or None
-        self.reset()
+    The blocks, the head, the tracer and step/run/greedy are Mamba's (mamba_ref.py): only
+    the state (reset) and the mixer (mixer_step) are Mamba-2's own.
+    """
 
     def reset(self):
         """Empty state: every conv_state and ssm_state is zero; positions count from 0 again."""
@@ -125,11 +120,6 @@ class Mamba2:
         self.pos = 0  # tokens fed since the last reset, for the tracer
         self.conv_state = [torch.zeros(c.conv_dim, c.d_conv, dtype=self.dtype) for _ in range(c.n_layers)]
         self.ssm_state = [torch.zeros(c.nheads, c.headdim, c.d_state, dtype=self.dtype) for _ in range(c.n_layers)]
-
-    def trace(self, layer, op, values):
-        """Reports op's result to the tracer, if any: tracer(pos, layer, op, values)."""
-        if self.tracer is not None:
-            self.tracer(self.pos, layer, op, values)
 
     def mixer_step(self, i, u):
         """One recurrent step of layer i's mixer on u [d_model]; updates its state."""
@@ -176,36 +166,6 @@ class Mamba2:
         self.trace(i, "out_proj", out)
         return out
 
-    @torch.no_grad()
-    def step(self, token):
-        """Feeds one token id; returns logits [padded_vocab] (a new tensor)."""
-        h = self.embedding[token]                                        # [d_model]
-        self.trace(-1, "embedding", h)
-        for i, w in enumerate(self.layers):
-            normed = rms_norm(h, w["norm"])                              # in_proj_conv: norm
-            self.trace(i, "norm", normed)
-            h = h + self.mixer_step(i, normed)                           # out_proj: residual
-            self.trace(i, "residual", h)
-        # -- head: norm_f, lm_head
-        normed = rms_norm(h, self.norm_f)
-        self.trace(-1, "norm_f", normed)
-        logits = F.linear(normed, self.lm_head)
-        self.trace(-1, "lm_head", logits)
-        self.pos += 1
-        return logits
-
-    def run(self, tokens):
-        self.reset()
-        return torch.stack([self.step(t) for t in tokens])
-
-    def greedy(self, n, logits):
-        out = []
-        for _ in range(n):
-            tok = int(torch.argmax(logits[: self.config.vocab_size]))
-            out.append(tok)
-            logits = self.step(tok)
-        return out
-
 
 # ---------------------------------------------------------------- model.bin
 
@@ -218,29 +178,7 @@ def load_model_bin(path, dtype=torch.float32):
     lo, hi = (float(v) for v in h[14:16].view("<f4"))
     c = Config(n_layers, vocab, dim, d_inner, d_state, d_conv, nheads, headdim, ngroups, tied=shared == 1,
                norm_before_gate=nbg == 1, dt_limit=(lo, hi))
-    data = torch.from_numpy(np.fromfile(path, dtype="<f4", offset=MODEL_BIN_HEADER).astype(np.float32, copy=False))
-    pos = 0
-
-    def take(*shape):
-        nonlocal pos
-        n = math.prod(shape)
-        if pos + n > data.numel():
-            raise ValueError(f"{path}: truncated")
-        t = data[pos: pos + n].view(*shape)
-        pos += n
-        return t
-
-    embedding = take(c.padded_vocab, c.d_model)
-    layers = [{} for _ in range(c.n_layers)]
-    shapes = c.layer_shapes()
-    for kind in LAYER_KINDS:
-        for layer in layers:
-            layer[kind] = take(*shapes[kind])
-    norm_f = take(c.d_model)
-    lm_head = None if c.tied else take(c.padded_vocab, c.d_model)
-    if pos != data.numel():
-        raise ValueError(f"{path}: {data.numel() - pos} floats left over after the last tensor")
-    return Mamba2(c, embedding, layers, norm_f, lm_head, dtype=dtype)
+    return Mamba2(c, *read_tensors(path, c, LAYER_KINDS), dtype=dtype)
 
 
 def write_model_bin(path, model):
@@ -251,16 +189,7 @@ def write_model_bin(path, model):
                    c.d_inner, c.d_state, c.d_conv, 1 if c.tied else 0, c.nheads, c.headdim, c.ngroups,
                    1 if c.norm_before_gate else 0]
     header[14:16] = np.array(c.dt_limit, dtype="<f4").view("<u4")
-    tensors = [model.embedding]
-    for kind in LAYER_KINDS:
-        tensors += [layer[kind] for layer in model.layers]
-    tensors.append(model.norm_f)
-    if not c.tied:
-        tensors.append(model.lm_head)
-    with open(path, "wb") as f:
-        f.write(header.tobytes())
-        for t in tensors:
-            f.write(t.detach().to(torch.float32).contiguous().numpy().astype("<f4").tobytes())
+    write_tensors(path, header, model, LAYER_KINDS)
 
 
 # ------------------------------------------------------- checkpoint naming

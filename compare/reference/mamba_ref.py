@@ -229,9 +229,12 @@ def read_model_bin_header(path):
     return Config(n_layers, vocab, dim, d_inner, dt_rank, d_state, d_conv, tied=shared == 1)
 
 
-def load_model_bin(path, dtype=torch.float32):
-    """Reads mamba.c's model.bin (256-byte header, then float32 tensors)."""
-    c = read_model_bin_header(path)
+def read_tensors(path, c, layer_kinds):
+    """The float32 tensors after a model.bin's header, in the order every version stores
+    them: embedding [padded_vocab, d_model], then each kind of layer_kinds for all layers in
+    turn (shapes c.layer_shapes()), norm_f [d_model], lm_head [padded_vocab, d_model] unless
+    c.tied (None then). Returns (embedding, layers, norm_f, lm_head); raises on a truncated
+    file or one with floats left over."""
     data = torch.from_numpy(np.fromfile(path, dtype="<f4", offset=MODEL_BIN_HEADER).astype(np.float32, copy=False))
     pos = 0
 
@@ -248,14 +251,35 @@ def load_model_bin(path, dtype=torch.float32):
     embedding = take(pv, c.d_model)
     layers = [{} for _ in range(c.n_layers)]
     shapes = c.layer_shapes()
-    for kind in LAYER_KINDS:
+    for kind in layer_kinds:
         for layer in layers:
             layer[kind] = take(*shapes[kind])
     norm_f = take(c.d_model)
     lm_head = None if c.tied else take(pv, c.d_model)
     if pos != data.numel():
         raise ValueError(f"{path}: {data.numel() - pos} floats left over after the last tensor")
-    return Mamba(c, embedding, layers, norm_f, lm_head, dtype=dtype)
+    return embedding, layers, norm_f, lm_head
+
+
+def write_tensors(path, header, model, layer_kinds):
+    """Writes header (uint32 [MODEL_BIN_HEADER / 4]) and then model's tensors as float32 in
+    read_tensors' order."""
+    tensors = [model.embedding]
+    for kind in layer_kinds:
+        tensors += [layer[kind] for layer in model.layers]
+    tensors.append(model.norm_f)
+    if not model.config.tied:
+        tensors.append(model.lm_head)
+    with open(path, "wb") as f:
+        f.write(header.tobytes())
+        for t in tensors:
+            f.write(t.detach().to(torch.float32).contiguous().numpy().astype("<f4").tobytes())
+
+
+def load_model_bin(path, dtype=torch.float32):
+    """Reads mamba.c's model.bin (256-byte header, then float32 tensors)."""
+    c = read_model_bin_header(path)
+    return Mamba(c, *read_tensors(path, c, LAYER_KINDS), dtype=dtype)
 
 
 def write_model_bin(path, model):
@@ -269,16 +293,7 @@ def write_model_bin(path, model):
     else:
         header[:10] = [MODEL_BIN_MAGIC, MODEL_BIN_VERSION, c.n_layers, c.vocab_size, c.d_model,
                        c.d_inner, c.dt_rank, c.d_state, c.d_conv, 1 if c.tied else 0]
-    tensors = [model.embedding]
-    for kind in LAYER_KINDS:
-        tensors += [layer[kind] for layer in model.layers]
-    tensors.append(model.norm_f)
-    if not c.tied:
-        tensors.append(model.lm_head)
-    with open(path, "wb") as f:
-        f.write(header.tobytes())
-        for t in tensors:
-            f.write(t.detach().to(torch.float32).contiguous().numpy().astype("<f4").tobytes())
+    write_tensors(path, header, model, LAYER_KINDS)
 
 
 # ------------------------------------------------------- state-spaces naming

@@ -59,7 +59,7 @@ func runTokenize(args []string, in io.Reader, out io.Writer) error {
 		return fmt.Errorf("reading stdin: %w", err)
 	}
 	if !utf8.Valid(data) {
-		return fmt.Errorf("stdin is not valid UTF-8 (first bad byte at offset %d)", firstInvalid(data))
+		return fmt.Errorf("stdin is not valid UTF-8 (first bad byte at offset %d)", tokenizer.FirstInvalidUTF8(data))
 	}
 	ids := tk.Encode(string(data))
 	b, err := json.Marshal(ids)
@@ -68,17 +68,6 @@ func runTokenize(args []string, in io.Reader, out io.Writer) error {
 	}
 	_, err = out.Write(append(b, '\n'))
 	return err
-}
-
-func firstInvalid(b []byte) int {
-	for i := 0; i < len(b); {
-		r, w := utf8.DecodeRune(b[i:])
-		if r == utf8.RuneError && w == 1 {
-			return i
-		}
-		i += w
-	}
-	return len(b)
 }
 
 // runDetokenize reads one JSON array of ids and writes their text, with no

@@ -38,20 +38,26 @@ func Open(path string) (*os.File, fs.FileInfo, error) {
 }
 
 func notRegular(m fs.FileMode) error {
-	kind := "a special file"
+	return fmt.Errorf("not a regular file (%s)", Kind(m))
+}
+
+// Kind names what a file that is not a regular one is, for an error:
+// "a folder", "a named pipe", "a socket", "a character device", "a block
+// device", else "a special file".
+func Kind(m fs.FileMode) string {
 	switch {
 	case m.IsDir():
-		kind = "a folder"
+		return "a folder"
 	case m&fs.ModeNamedPipe != 0:
-		kind = "a named pipe"
+		return "a named pipe"
 	case m&fs.ModeSocket != 0:
-		kind = "a socket"
+		return "a socket"
 	case m&fs.ModeCharDevice != 0:
-		kind = "a character device"
+		return "a character device"
 	case m&fs.ModeDevice != 0:
-		kind = "a block device"
+		return "a block device"
 	}
-	return fmt.Errorf("not a regular file (%s)", kind)
+	return "a special file"
 }
 
 // ReadFile reads the whole regular file at path, refusing one of more

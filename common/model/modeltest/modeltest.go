@@ -159,14 +159,14 @@ func Agree(t *testing.T, newModel, reference model.New, shapes []Shape) {
 				got, err := m.Forward(tok)
 				require.NoError(t, err)
 				require.Len(t, got, c.PaddedVocab())
-				rel := maxAbsDiff(got, want) / maxAbs(want)
+				rel := MaxAbsDiff(got, want) / MaxAbs(want)
 				worst = math.Max(worst, rel)
 				assert.LessOrEqual(t, rel, refcase.DefaultTol, "token %d: logits off by %.3g of the largest |logit|", i, rel)
 			}
 			t.Logf("%s: worst logit error %.3g of the largest |logit|", c, worst)
 			rs, gs := state(t, ref), state(t, m)
-			assert.LessOrEqual(t, maxAbsDiff(gs.Conv, rs.Conv), refcase.DefaultTol*math.Max(1, maxAbs(rs.Conv)), "conv state")
-			assert.LessOrEqual(t, maxAbsDiff(gs.SSM, rs.SSM), refcase.DefaultTol*math.Max(1, maxAbs(rs.SSM)), "ssm state")
+			assert.LessOrEqual(t, MaxAbsDiff(gs.Conv, rs.Conv), refcase.DefaultTol*math.Max(1, MaxAbs(rs.Conv)), "conv state")
+			assert.LessOrEqual(t, MaxAbsDiff(gs.SSM, rs.SSM), refcase.DefaultTol*math.Max(1, MaxAbs(rs.SSM)), "ssm state")
 		})
 	}
 }
@@ -187,7 +187,7 @@ func badTokens(t *testing.T, newModel model.New, w *model.Weights) {
 		}
 	}
 	assert.Equal(t, model.NewState(c), state(t, m), "refused tokens changed the state")
-	assert.Equal(t, feed(t, fresh, []int{1, 2}), feed(t, m, []int{1, 2}), "refused tokens changed the logits")
+	assert.Equal(t, Feed(t, fresh, []int{1, 2}), Feed(t, m, []int{1, 2}), "refused tokens changed the logits")
 }
 
 // stateIsACopy: the tokens that follow do not change a state taken, and
@@ -195,10 +195,10 @@ func badTokens(t *testing.T, newModel model.New, w *model.Weights) {
 func stateIsACopy(t *testing.T, newModel model.New, w *model.Weights) {
 	m := open(t, newModel, w)
 	tokens := Tokens(w.Config, 6)
-	feed(t, m, tokens[:3])
+	Feed(t, m, tokens[:3])
 	s := state(t, m)
 	kept := s.Clone()
-	feed(t, m, tokens[3:])
+	Feed(t, m, tokens[3:])
 	assert.Equal(t, kept, s, "the tokens after State changed the copy it returned")
 
 	now := state(t, m)
@@ -212,13 +212,13 @@ func stateIsACopy(t *testing.T, newModel model.New, w *model.Weights) {
 func setStateCopies(t *testing.T, newModel model.New, w *model.Weights) {
 	a, b := open(t, newModel, w), open(t, newModel, w)
 	tokens := Tokens(w.Config, 8)
-	feed(t, a, tokens[:4])
+	Feed(t, a, tokens[:4])
 	s := state(t, a)
-	want := feed(t, a, tokens[4:])
+	want := Feed(t, a, tokens[4:])
 
 	require.NoError(t, b.SetState(s))
 	bump(s)
-	assert.Equal(t, want, feed(t, b, tokens[4:]), "a restored state (changed after SetState) continued differently")
+	assert.Equal(t, want, Feed(t, b, tokens[4:]), "a restored state (changed after SetState) continued differently")
 }
 
 // setStateRefuses: a state of another shape, or whose lengths lie about
@@ -226,7 +226,7 @@ func setStateCopies(t *testing.T, newModel model.New, w *model.Weights) {
 func setStateRefuses(t *testing.T, newModel model.New, w *model.Weights) {
 	c := w.Config
 	m := open(t, newModel, w)
-	feed(t, m, Tokens(c, 3))
+	Feed(t, m, Tokens(c, 3))
 	before := state(t, m)
 	other := func(f func(*model.Config)) *model.State {
 		oc := c
@@ -250,11 +250,11 @@ func setStateRefuses(t *testing.T, newModel model.New, w *model.Weights) {
 func reset(t *testing.T, newModel model.New, w *model.Weights) {
 	m, fresh := open(t, newModel, w), open(t, newModel, w)
 	tokens := Tokens(w.Config, 5)
-	first := feed(t, m, tokens)
+	first := Feed(t, m, tokens)
 	require.NoError(t, m.Reset())
 	assert.Equal(t, model.NewState(w.Config), state(t, m), "the state after Reset")
-	again := feed(t, m, tokens)
-	assert.Equal(t, feed(t, fresh, tokens), again, "after Reset the logits are a fresh model's")
+	again := Feed(t, m, tokens)
+	assert.Equal(t, Feed(t, fresh, tokens), again, "after Reset the logits are a fresh model's")
 	assert.Equal(t, first, again)
 }
 
@@ -282,7 +282,7 @@ func closeTwice(t *testing.T, newModel model.New, w *model.Weights) {
 	c := w.Config
 	m, err := newModel(w)
 	require.NoError(t, err)
-	feed(t, m, []int{1})
+	Feed(t, m, []int{1})
 	require.NoError(t, m.Close())
 	require.NoError(t, m.Close(), "a second Close")
 	_, err = m.Forward(0)
@@ -307,8 +307,8 @@ func open(t *testing.T, newModel model.New, w *model.Weights) model.Mamba {
 	return m
 }
 
-// feed runs tokens through m and returns a copy of every step's logits.
-func feed(t *testing.T, m model.Mamba, tokens []int) [][]float32 {
+// Feed runs tokens through m and returns a copy of every step's logits.
+func Feed(t *testing.T, m model.Mamba, tokens []int) [][]float32 {
 	t.Helper()
 	var out [][]float32
 	for _, tok := range tokens {
@@ -336,7 +336,8 @@ func bump(s *model.State) {
 	}
 }
 
-func maxAbs(xs []float32) float64 {
+// MaxAbs is the largest |x|.
+func MaxAbs(xs []float32) float64 {
 	var m float64
 	for _, x := range xs {
 		m = math.Max(m, math.Abs(float64(x)))
@@ -344,7 +345,8 @@ func maxAbs(xs []float32) float64 {
 	return m
 }
 
-func maxAbsDiff(a, b []float32) float64 {
+// MaxAbsDiff is the largest |a[i] − b[i]|.
+func MaxAbsDiff(a, b []float32) float64 {
 	var d float64
 	for i := range a {
 		d = math.Max(d, math.Abs(float64(a[i])-float64(b[i])))
