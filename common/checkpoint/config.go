@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
+	"strings"
 
 	"mamba.go/common/model"
 )
@@ -57,15 +59,19 @@ func ParseConfig(data []byte) (ModelConfig, error) {
 	f := fields{raw: raw}
 	var mc ModelConfig
 	var err error
+	// transformers' configs come first: the -hf repos' MambaConfig also
+	// carries state-spaces' n_layer (and some d_model, d_inner), without
+	// the rest of that dialect.
+	hf := f.has("hidden_size") || f.has("num_hidden_layers")
 	switch {
+	case hf && f.str("model_type", "mamba") == "mamba2":
+		mc, err = parseHF2(&f)
+	case hf && f.str("model_type", "mamba") == "falcon_mamba":
+		mc, err = parseFalcon(&f)
+	case hf:
+		mc, err = parseHF(&f)
 	case f.has("d_model") || f.has("n_layer"):
 		mc, err = parseStateSpaces(&f)
-	case (f.has("hidden_size") || f.has("num_hidden_layers")) && f.str("model_type", "mamba") == "mamba2":
-		mc, err = parseHF2(&f)
-	case (f.has("hidden_size") || f.has("num_hidden_layers")) && f.str("model_type", "mamba") == "falcon_mamba":
-		mc, err = parseFalcon(&f)
-	case f.has("hidden_size") || f.has("num_hidden_layers"):
-		mc, err = parseHF(&f)
 	default:
 		return ModelConfig{}, fmt.Errorf("not a Mamba config: neither d_model/n_layer (state-spaces) nor hidden_size/num_hidden_layers (transformers MambaConfig)")
 	}
@@ -143,11 +149,46 @@ func parseHF(f *fields) (ModelConfig, error) {
 	c.NLayers = f.int("num_hidden_layers", -1)
 	c.VocabSize = f.int("vocab_size", -1)
 	parseHFMixer(f, &mc)
-	if f.bool("use_bias", false) {
-		return mc, fmt.Errorf("use_bias is true: in_proj/out_proj biases are not supported (the model has no slot for them)")
+	if err := refuseHFUnsupported(f, "LayerNorm models are not supported (only RMSNorm)"); err != nil {
+		return mc, err
+	}
+	if f.has("mixer_rms_eps") {
+		return mc, fmt.Errorf("mixer_rms_eps is Falcon-Mamba's key, but model_type is \"mamba\": refusing rather than ignoring it")
+	}
+	if lo, hi := f.limit("time_step_limit"); f.err == nil && (lo != 0 || !math.IsInf(float64(hi), 1)) {
+		return mc, fmt.Errorf("time_step_limit is (%g, %g): Mamba-1 has no clamp of Δ (only [0, Infinity] is accepted)", lo, hi)
+	}
+	// The -hf repos repeat state-spaces' keys beside transformers' own:
+	// they must say the same.
+	for _, k := range [][2]string{{"n_layer", "num_hidden_layers"}, {"d_model", "hidden_size"}, {"d_inner", "intermediate_size"}} {
+		if f.has(k[0]) && f.int(k[0], -1) != f.int(k[1], -1) {
+			return mc, fmt.Errorf("%s is %s but %s is %s: which is it?", k[0], f.raw[k[0]], k[1], f.raw[k[1]])
+		}
+	}
+	if f.has("ssm_cfg") && strings.TrimSpace(string(f.raw["ssm_cfg"])) != "{}" {
+		return mc, fmt.Errorf("ssm_cfg is %q in a transformers MambaConfig: refusing rather than ignoring it", f.raw["ssm_cfg"])
+	}
+	if err := refuseUnknown(f, "", "Mamba", hfMambaRead, hfMambaNoEffect); err != nil {
+		return mc, err
 	}
 	return mc, nil
 }
+
+// hfMambaRead are the keys parseHF reads or checks.
+var hfMambaRead = []string{"model_type", "hidden_size", "num_hidden_layers", "vocab_size", "state_size",
+	"conv_kernel", "expand", "intermediate_size", "time_step_rank", "tie_word_embeddings", "use_conv_bias",
+	"use_bias", "hidden_act", "layer_norm_epsilon", "rms_norm", "time_step_limit",
+	"n_layer", "d_model", "d_inner", "ssm_cfg"}
+
+// hfMambaNoEffect are transformers' MambaConfig's (and the -hf repos')
+// keys that cannot change a recurrent step.
+var hfMambaNoEffect = slices.Concat(hfNoEffect, []string{ // config2.go
+	"time_step_scale", "time_step_min", "time_step_max", "time_step_init_scheme", "time_step_floor", // dt_proj's initialisation
+	"use_mambapy", "use_associative_scan", // training kernels: the parallel scan
+	"fused_add_norm",          // a kernel fusion of the residual add and the norm: the same math
+	"pad_vocab_size_multiple", // vocab_size is already padded in these configs
+	"_from_model_config",      // generation settings
+})
 
 // parseHFMixer reads the keys past the model's size that transformers'
 // MambaConfig and FalconMambaConfig share (the mixer's shape, the head's

@@ -14,6 +14,8 @@ func TestConfigMistakesSayWhat(t *testing.T) {
 		{`{"hidden_size": 8, "num_hidden_layers": 1, "vocab_size": 10, "model_type": 5}`, `model_type: not a string: "5"`},
 		{`{"d_model": 8, "n_layer": 1, "vocab_size": 10, "ssm_cfg": {"expand": 0}}`, "expand: is 0, want ≥ 1"},
 		{`{"hidden_size": 8, "num_hidden_layers": 1, "vocab_size": 10, "expand": 0}`, "expand: is 0, want ≥ 1"},
+		{`{"d_model": 8, "n_layer": 1, "vocab_size": 10, "ssm_cfg": {"layer": "Mamba2", "expand": 0}}`, "expand: is 0, want ≥ 1"},
+		{`{"hidden_size": 8, "num_hidden_layers": 1, "vocab_size": 10, "model_type": "mamba2", "expand": 0}`, "expand: is 0, want ≥ 1"},
 		{`{"d_model": 8, "n_layer": 1, "vocab_size": 10} garbage`, "trailing data after the JSON object"},
 		{`{"d_model": 8, "n_layer": 1, "vocab_size": 10}{}`, "trailing data after the JSON object"},
 	} {

@@ -61,7 +61,7 @@ func (s *State) checkConfig(c Config) error {
 		return fmt.Errorf("state is for another model (%s), this model is %s", stateShape(sc), stateShape(c))
 	}
 	if sc.NLayers != c.NLayers || sc.DModel != c.DModel || sc.DInner != c.DInner ||
-		sc.DState != c.DState || sc.DConv != c.DConv || sc.DtRank != c.DtRank || sc.VocabSize != c.VocabSize {
+		sc.DState != c.DState || sc.DConv != c.DConv || sc.DtRank != c.DtRank || sc.PaddedVocab() != c.PaddedVocab() {
 		return fmt.Errorf("state is for another model (%s), this model is %s", stateShape(sc), stateShape(c))
 	}
 	return nil
@@ -69,11 +69,11 @@ func (s *State) checkConfig(c Config) error {
 
 func stateShape(c Config) string {
 	if c.Arch == Mamba2 {
-		return fmt.Sprintf("Mamba-2 n_layers=%d vocab=%d d_model=%d d_inner=%d n_heads=%d head_dim=%d n_groups=%d d_state=%d d_conv=%d",
-			c.NLayers, c.VocabSize, c.DModel, c.DInner, c.NHeads, c.HeadDim, c.NGroups, c.DState, c.DConv)
+		return fmt.Sprintf("Mamba-2 n_layers=%d padded_vocab=%d d_model=%d d_inner=%d n_heads=%d head_dim=%d n_groups=%d d_state=%d d_conv=%d",
+			c.NLayers, c.PaddedVocab(), c.DModel, c.DInner, c.NHeads, c.HeadDim, c.NGroups, c.DState, c.DConv)
 	}
-	return fmt.Sprintf("n_layers=%d vocab=%d d_model=%d d_inner=%d dt_rank=%d d_state=%d d_conv=%d",
-		c.NLayers, c.VocabSize, c.DModel, c.DInner, c.DtRank, c.DState, c.DConv)
+	return fmt.Sprintf("n_layers=%d padded_vocab=%d d_model=%d d_inner=%d dt_rank=%d d_state=%d d_conv=%d",
+		c.NLayers, c.PaddedVocab(), c.DModel, c.DInner, c.DtRank, c.DState, c.DConv)
 }
 
 // CheckWeights refuses a state saved from other weights than those of
@@ -105,7 +105,9 @@ func Fingerprint(w *Weights) uint64 {
 		}
 	}
 	c := w.Config
-	for _, v := range []int{c.NLayers, c.VocabSize, c.DModel, c.DInner, c.DtRank, c.DState, c.DConv} {
+	// The padded vocabulary: transformers' configs give only that one, and
+	// the same weights must give the same fingerprint in every format.
+	for _, v := range []int{c.NLayers, c.PaddedVocab(), c.DModel, c.DInner, c.DtRank, c.DState, c.DConv} {
 		mix(uint64(v))
 	}
 	tensor := func(x []float32) {
@@ -274,7 +276,6 @@ func LoadState(path string, c Config) (*State, error) {
 	copy(data, header)
 	n, err = io.ReadFull(f, data[stateHeaderSize:])
 	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF { // a short file is told by its size below
-
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	s := new(State)

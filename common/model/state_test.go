@@ -116,3 +116,31 @@ func FuzzStateFile(f *testing.F) {
 		assert.Equal(t, len(b), len(out))
 	})
 }
+
+// transformers' configs give the padded vocabulary, model.bin and
+// state-spaces' the unpadded one: the same weights, and the same state,
+// whatever the format they were loaded from.
+func TestStateFromAnyFormatOfTheSameWeights(t *testing.T) {
+	unpadded := Config{NLayers: 2, VocabSize: 1003, DModel: 8, DInner: 16, DtRank: 1, DState: 4, DConv: 4, TiedHead: true}
+	padded := unpadded
+	padded.VocabSize = unpadded.PaddedVocab()
+	w, err := RandomWeights(unpadded, 3)
+	require.NoError(t, err)
+	hf := *w
+	hf.Config = padded
+	assert.Equal(t, Fingerprint(w), Fingerprint(&hf))
+
+	s := NewState(unpadded)
+	s.Fingerprint = Fingerprint(w)
+	path := filepath.Join(t.TempDir(), "s.state")
+	require.NoError(t, SaveState(path, s))
+	got, err := LoadState(path, padded)
+	require.NoError(t, err)
+	require.NoError(t, got.CheckFor(padded))
+	require.NoError(t, got.CheckWeights(Fingerprint(&hf)))
+
+	other := unpadded
+	other.VocabSize = 1009 // another padded size
+	_, err = LoadState(path, other)
+	assert.ErrorContains(t, err, "state is for another model")
+}

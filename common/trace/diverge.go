@@ -80,9 +80,15 @@ func diff(want Entry, got []float32) Diff {
 		return d
 	}
 	for i, w := range want.Values {
-		d.Scale = math.Max(d.Scale, math.Abs(float64(w)))
-		e := math.Abs(float64(got[i]) - float64(w))
-		if !(e <= d.MaxAbsErr) { // NaN counts as the largest error
+		g := got[i]
+		if isNaN(w) && isNaN(g) {
+			continue // both non-numbers: no difference to measure
+		}
+		if a := math.Abs(float64(w)); a > d.Scale { // a NaN in want adds nothing to the scale
+			d.Scale = a
+		}
+		e := math.Abs(float64(g) - float64(w))
+		if !(e <= d.MaxAbsErr) { // NaN (on either side) counts as the largest error
 			d.MaxAbsErr = e
 			if math.IsNaN(e) {
 				d.MaxAbsErr = math.Inf(1)
@@ -91,3 +97,5 @@ func diff(want Entry, got []float32) Diff {
 	}
 	return d
 }
+
+func isNaN(v float32) bool { return v != v }

@@ -230,3 +230,21 @@ func TestPrinter(t *testing.T) {
 	assert.Equal(t, "    0  out_proj      group_norm  y       [di]              1          1           1", lines[3])
 	assert.Equal(t, "    0  dt_scan_gate  gate        y       [di]              1          1           1", lines[4])
 }
+
+// A NaN on either side is a divergence, never "no divergence": the scale
+// of a vector holding a NaN is that of its numbers.
+func TestDivergenceWithNaN(t *testing.T) {
+	nan := float32(math.NaN())
+	key := trace.Key{Pos: 0, Layer: 0, Op: model.OpScan}
+	for name, tc := range map[string][2][]float32{
+		"NaN in the reference": {{1, nan}, {1, 2}},
+		"NaN in the row":       {{1, 2}, {1, nan}},
+	} {
+		ref := &trace.Trace{Entries: []trace.Entry{{Pos: key.Pos, Layer: key.Layer, Op: key.Op, Values: tc[0]}}}
+		got := &trace.Trace{Entries: []trace.Entry{{Pos: key.Pos, Layer: key.Layer, Op: key.Op, Values: tc[1]}}}
+		d := trace.FirstDivergence(ref, got, 1e-4)
+		require.NotNil(t, d.First, name)
+		assert.Equal(t, key, d.First.Key, name)
+		assert.True(t, math.IsInf(d.First.Rel(), 1), "%s: rel %g", name, d.First.Rel())
+	}
+}

@@ -237,9 +237,11 @@ func setStateRefuses(t *testing.T, newModel model.New, w *model.Weights) {
 		"d_state+1":  other(func(c *model.Config) { c.DState++ }),
 		"n_layers-1": other(func(c *model.Config) { c.NLayers-- }),
 		"d_conv+1":   other(func(c *model.Config) { c.DConv++ }),
-		"vocab+1":    other(func(c *model.Config) { c.VocabSize++ }),
-		"short ssm":  {Config: c, Conv: before.Conv, SSM: before.SSM[:len(before.SSM)-1]},
-		"long conv":  {Config: c, Conv: append(before.Clone().Conv, 0), SSM: before.SSM},
+		// Another padded vocabulary: the same one unpadded and padded (a
+		// model.bin's and an HF config's) are the same model.
+		"vocab+8":   other(func(c *model.Config) { c.VocabSize += model.VocabMultiple }),
+		"short ssm": {Config: c, Conv: before.Conv, SSM: before.SSM[:len(before.SSM)-1]},
+		"long conv": {Config: c, Conv: append(before.Clone().Conv, 0), SSM: before.SSM},
 	} {
 		assert.Error(t, m.SetState(s), name)
 	}
