@@ -222,6 +222,12 @@ func (m *Mamba) worker(w int) {
 		if falcon {
 			bcdtNorm(b.xDBCn[w], b.xDBC, r, n, c.MixerEps)
 			m.trace(w, l, model.OpBCDtNorm, b.xDBCn[w])
+			if m.tracer != nil && w != 0 {
+				// The tracer saw (and may have changed) worker 0's copy:
+				// every worker goes on from it. Worker 0 writes its copy
+				// again only at the next layer's end of x_proj, barriers later.
+				copy(b.xDBCn[w], b.xDBCn[0])
+			}
 		}
 
 		each(w, P, sh.scan, &ctr[2], func(lo, hi int) {

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"mamba.go/common/model"
 )
 
 // The worker pool. A token's step is a sequence of matrix–vector products
@@ -167,17 +169,17 @@ func (p *pool) run(fn func(worker int)) {
 	p.gate.wait(nil) // end
 }
 
-// call runs fn for worker w. A memory fault in it is a weight read from a
-// memory-mapped model file that was truncated or rewritten under the
-// running program (SIGBUS): the program ends with one line saying so,
-// instead of the runtime's crash report. It cannot go on: the other
-// workers wait for this one at the next barrier, and a step half done
-// cannot be undone. (With the weights copied into 2 MB pages, the default,
-// the file is not read after New.)
+// call runs fn for worker w. A memory fault in it at an address of a
+// mapped model file is a weight read from a file that was truncated or
+// rewritten under the running program (SIGBUS): the program ends with one
+// line saying so, instead of the runtime's crash report. It cannot go on:
+// the other workers wait for this one at the next barrier, and a step half
+// done cannot be undone. Any other fault is a bug and panics as usual.
+// (Weights copied into 2 MB pages at New are not read from the file.)
 func (p *pool) call(w int) {
 	defer func() {
 		if r := recover(); r != nil {
-			if f, ok := r.(interface{ Addr() uintptr }); ok {
+			if f, ok := r.(interface{ Addr() uintptr }); ok && model.InMappedFile(f.Addr()) {
 				fmt.Fprintf(os.Stderr, "fused: model file changed while in use (truncated or rewritten while memory-mapped; fault at %#x): run again on an unchanging file\n", f.Addr())
 				os.Exit(1)
 			}

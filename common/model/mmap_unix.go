@@ -4,7 +4,9 @@ package model
 
 import (
 	"fmt"
+	"sync"
 	"syscall"
+	"unsafe"
 
 	"mamba.go/common/internal/safefile"
 )
@@ -16,9 +18,34 @@ func (m *mapping) Close() error {
 	if m.data == nil {
 		return nil
 	}
+	live.Lock()
+	delete(live.maps, m)
+	live.Unlock()
 	err := syscall.Munmap(m.data)
 	m.data = nil
 	return err
+}
+
+// live are the mappings MapFile made that are not closed yet, for
+// InMappedFile.
+var live struct {
+	sync.Mutex
+	maps map[*mapping]bool
+}
+
+// InMappedFile reports whether addr lies in a file mapped by MapFile and
+// not yet closed: a memory fault there is the file truncated or rewritten
+// under the running program, not a bug.
+func InMappedFile(addr uintptr) bool {
+	live.Lock()
+	defer live.Unlock()
+	for m := range live.maps {
+		lo := uintptr(unsafe.Pointer(unsafe.SliceData(m.data)))
+		if addr >= lo && addr < lo+uintptr(len(m.data)) {
+			return true
+		}
+	}
+	return false
 }
 
 // MapFile maps path read-only; the returned bytes stay valid until Close.
@@ -39,5 +66,12 @@ func MapFile(path string) ([]byte, interface{ Close() error }, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("mmap: %w", err)
 	}
-	return data, &mapping{data}, nil
+	m := &mapping{data}
+	live.Lock()
+	if live.maps == nil {
+		live.maps = map[*mapping]bool{}
+	}
+	live.maps[m] = true
+	live.Unlock()
+	return data, m, nil
 }
