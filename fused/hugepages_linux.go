@@ -70,12 +70,18 @@ func hugePageWeights(w *model.Weights) (*model.Weights, []byte) {
 	// Start the copy on a 2 MB boundary of the arena.
 	start := (huge - uintptr(unsafe.Pointer(&arena[0]))%huge) % huge
 	dst := arena[start+off : start+off+span]
-	if err := syscall.Madvise(dst, madvHugePage); err != nil {
+	page := uintptr(os.Getpagesize())
+	// cover is arena's page-aligned range around dst[a:b]: madvise takes
+	// page-aligned addresses, and dst starts off at lo's place in its
+	// cache line.
+	cover := func(a, b uintptr) []byte {
+		return arena[start+a : min((start+off+b+page-1)&^(page-1), uintptr(len(arena)))]
+	}
+	if err := syscall.Madvise(cover(0, span), madvHugePage); err != nil {
 		syscall.Munmap(arena)
 		return w, nil
 	}
 	src := unsafe.Slice((*byte)(loPtr), span)
-	page := uintptr(os.Getpagesize())
 	mapped := w.FileMapped()
 	// pages returns the pages from the one holding lo+a to the one holding
 	// lo+b-1 (inner: only those wholly inside), within the file's mapping.
@@ -98,7 +104,7 @@ func hugePageWeights(w *model.Weights) (*model.Weights, []byte) {
 		// piece by piece, as the file's pieces are dropped, keeps the
 		// process's resident size near the file's. Errors (older kernels)
 		// only cost that time.
-		syscall.Madvise(dst[i:j], madvPopulateWrite)
+		syscall.Madvise(cover(i, j), madvPopulateWrite)
 		if mapped {
 			syscall.Madvise(pages(i, j, false), madvPopulateRead)
 		}
