@@ -6,9 +6,10 @@ package cuda
 
 // stepControl is kernels/common.cuh's step_control, byte for byte: the host
 // writes it (16 bytes) before a step when something in it changed; head's
-// argmax and sample write the next token into token.
+// argmax and sample write the next token into token, or −1 − j when logit j
+// is the first that is NaN or ±Inf (kernels/argmax.cuh; see nonFiniteID).
 type stepControl struct {
-	token       int32   // the token this step embeds; the chosen next token afterwards
+	token       int32   // the token this step embeds; the chosen next token (or −1 − j) afterwards
 	coin        float32 // the sampler's uniform draw in [0, 1)
 	temperature float32 // > 0 when sample runs
 	topP        float32 // nucleus mass; ≥ 1 or ≤ 0: none
@@ -39,4 +40,14 @@ func planControl(headBlocks, vocab int) controlLayout {
 	}
 	l.size = a.size
 	return l
+}
+
+// nonFiniteID reads the token that head's argmax or sample chose: a token
+// id, or (ok) the id of the first logit that is NaN or ±Inf, written as
+// −1 − id, from which no token can be chosen (sample.NonFiniteError).
+func nonFiniteID(chosen int32) (id int, ok bool) {
+	if chosen >= 0 {
+		return 0, false
+	}
+	return int(-1 - chosen), true
 }

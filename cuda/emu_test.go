@@ -7,6 +7,7 @@ package cuda
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -186,9 +187,11 @@ func runEmulator(t *testing.T, emu string, c model.Config, o occupancy, path str
 	assert.LessOrEqual(t, modeltest.MaxAbsDiff(ssm, rs.SSM), 1e-5*math.Max(1, modeltest.MaxAbs(rs.SSM)), "ssm state")
 }
 
-// The head's fused argmax picks what sample.Argmax picks: ties across
-// threads, warps and blocks, NaNs, infinities, lengths below and above a
-// block, one block and several (the last block merges the others').
+// The head's fused argmax picks what a greedy sample.Sampler picks (the
+// first maximum, sample.Argmax) and refuses what it refuses (the first NaN
+// or ±Inf, leaving −1 − its id): ties across threads, warps and blocks,
+// NaNs, infinities, lengths below and above a block, one block and several
+// (the last block merges the others').
 func TestEmulatorArgmax(t *testing.T) {
 	emu := os.Getenv("CUDA_EMU")
 	if emu == "" {
@@ -226,6 +229,9 @@ func TestEmulatorArgmax(t *testing.T) {
 		"nan-elsewhere":      set(fill(2000, 1), 3, nan, 1999, nan, 1000, 2),
 		"nan-and-minus-inf":  set(fill(100, -inf), 50, nan),
 		"minus-inf-then-big": set(fill(100, -inf), 99, -1e38),
+		"minus-inf-late":     set(fill(5000, 1), 4999, -inf, 4000, 3),
+		"nan-last-block":     set(fill(50277, 0), 50276, nan, 12, 1),
+		"inf-before-nan":     set(fill(3000, 0), 2900, nan, 2100, -inf, 2500, inf),
 	}
 	for name, x := range cases {
 		for _, blocks := range []int{1, 3, 8} {
@@ -235,10 +241,27 @@ func TestEmulatorArgmax(t *testing.T) {
 				writeFloats(t, in, x)
 				msg, err := exec.Command(emu, "-argmax", fmt.Sprint(blocks), in, out).CombinedOutput()
 				require.NoError(t, err, "emulator: %s", msg)
-				assert.Equal(t, sample.Argmax(x), readInts(t, out)[0])
+				want, err := sample.New(len(x), 0, 1, 1).Sample(x)
+				assertChoice(t, want, err, readInts(t, out)[0])
 			})
 		}
 	}
+}
+
+// assertChoice: the device left in step_control what sample.Sampler chose
+// (want, err): want, or −1 − id for a *sample.NonFiniteError of id.
+func assertChoice(t *testing.T, want int, err error, got int) {
+	t.Helper()
+	var nf *sample.NonFiniteError
+	if errors.As(err, &nf) {
+		id, bad := nonFiniteID(int32(got))
+		if assert.True(t, bad, "the device chose %d from a logit of %v at %d", got, nf.Value, nf.ID) {
+			assert.Equal(t, nf.ID, id, "the first non-finite logit")
+		}
+		return
+	}
+	require.NoError(t, err)
+	assert.Equal(t, want, got)
 }
 
 // The device sampler draws what sample.Sampler's algorithm draws with the
@@ -272,6 +295,13 @@ func TestEmulatorSample(t *testing.T) {
 		logitSets[fmt.Sprintf("flat%d", n)] = flat
 		logitSets[fmt.Sprintf("tied%d", n)] = tied
 	}
+	nan, inf := float32(math.NaN()), float32(math.Inf(1))
+	for name, kv := range map[string][2]float32{"nan0": {0, nan}, "nan-late": {49000, nan}, "plus-inf": {600, inf}, "minus-inf": {50276, -inf}} {
+		x := append([]float32(nil), logitSets["flat50277"]...)
+		x[int(kv[0])] = kv[1]
+		logitSets[name] = x
+	}
+	logitSets["nan-then-inf"] = []float32{0.5, inf, 2, nan}
 	mismatches, draws := 0, 0
 	for name, logits := range logitSets {
 		for _, tp := range [][2]float32{{1, 0.9}, {0.7, 0.5}, {1.3, 1}, {1, 0.999}} {
@@ -282,12 +312,15 @@ func TestEmulatorSample(t *testing.T) {
 				for seed := uint64(1); seed <= 4; seed++ {
 					cpu := sample.New(len(logits), tp[0], tp[1], seed)
 					coin := sample.New(len(logits), tp[0], tp[1], seed).Coin()
-					want, err := cpu.Sample(logits)
-					require.NoError(t, err)
+					want, cpuErr := cpu.Sample(logits)
 					msg, err := exec.Command(emu, "-sample", fmt.Sprint(sampleThreads), in, fmt.Sprint(coin),
 						fmt.Sprint(tp[0]), fmt.Sprint(tp[1]), out).CombinedOutput()
 					require.NoError(t, err, "emulator: %s", msg)
 					got := readInts(t, out)[0]
+					if cpuErr != nil { // a non-finite logit: nothing is drawn
+						assertChoice(t, want, cpuErr, got)
+						continue
+					}
 					draws++
 					if got != want {
 						mismatches++

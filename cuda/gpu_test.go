@@ -144,6 +144,51 @@ func TestDecodingOnTheDevice(t *testing.T) {
 	}
 }
 
+// A NaN in norm_f makes every logit NaN: the device's argmax and sampler
+// choose nothing, and ForwardArgmax, ForwardSample and Generate fail as
+// sampling on the CPU fails (a *sample.NonFiniteError of token 0), instead
+// of choosing token 0, the stop token, on both paths.
+func TestNonFiniteLogitIsAnError(t *testing.T) {
+	c := gpuShapes["d48-r3-tied"]
+	w := randomWeights(t, c, 19)
+	bad := *w // the same weights but for norm_f (the mapping is read-only)
+	bad.NormF = append([]float32(nil), w.NormF...)
+	bad.NormF[1] = float32(math.NaN())
+	assertNaN0 := func(t *testing.T, err error) {
+		t.Helper()
+		var nf *sample.NonFiniteError
+		if assert.ErrorAs(t, err, &nf) {
+			assert.Equal(t, 0, nf.ID)
+			assert.True(t, math.IsNaN(float64(nf.Value)), "value %v", nf.Value)
+		}
+	}
+	for path, graphs := range gpuPaths {
+		t.Run(path, func(t *testing.T) {
+			m, err := New(&bad)
+			require.NoError(t, err)
+			defer m.Close()
+			m.SetGraphs(graphs)
+			for i := 0; i < 2; i++ { // a second step too: the refusal is not fed as a token
+				_, err = m.ForwardArgmax(2)
+				assertNaN0(t, err)
+			}
+			for _, tp := range [][2]float32{{1, 0.9}, {0.8, 1}} {
+				_, err = m.ForwardSample(2, sample.New(c.VocabSize, tp[0], tp[1], 7))
+				assertNaN0(t, err)
+			}
+			for _, temp := range []float32{0, 1} {
+				require.NoError(t, m.Reset())
+				var out []int
+				_, err = generate.Generate(m, []int{3, 1, 4}, sample.New(c.VocabSize, temp, 0.9, 7),
+					generate.Options{Steps: 5, StopToken: 0}, func(id int) error { out = append(out, id); return nil })
+				assertNaN0(t, err)
+				assert.ErrorContains(t, err, "sampling after token position 2: ")
+				assert.Empty(t, out)
+			}
+		})
+	}
+}
+
 // The tracer sees every phase end cuda keeps, in order, with the right
 // lengths (Falcon-Mamba's bcdt_norm after x_proj), and what it changes is
 // what the following kernels read.

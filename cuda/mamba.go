@@ -326,12 +326,26 @@ func (m *Mamba) runStep(token int, mode headMode, c stepControl) error {
 
 // chosen copies back the token that the step's argmax or sampler left in
 // step_control, which is also the next step's token if the host feeds it.
+// A non-finite logit chooses nothing: the kernels leave −1 − its id, and
+// chosen copies its value back too (4 more bytes) for the
+// *sample.NonFiniteError that sample.Sampler would return.
 func (m *Mamba) chosen() (int, error) {
 	if err := cu.MemcpyDtoH(unsafe.Pointer(&m.best[0]), m.ctl.ctl, 4); err != nil {
 		return 0, fmt.Errorf("cuda: copying the chosen token back (or an earlier kernel failed): %w", err)
 	}
-	m.onDev.token = m.best[0]
-	return int(m.best[0]), nil
+	m.onDev.token = m.best[0] // if negative, never equal to a token: the next step writes its own
+	id, bad := nonFiniteID(m.best[0])
+	if !bad {
+		return id, nil
+	}
+	if id >= m.c.VocabSize {
+		return 0, fmt.Errorf("cuda: the device chose %d, not a token or a logit of the vocabulary of %d", m.best[0], m.c.VocabSize)
+	}
+	var v [1]float32
+	if err := cu.MemcpyDtoH(unsafe.Pointer(&v[0]), m.a.logits+cu.DevicePtr(4*id), 4); err != nil {
+		return 0, fmt.Errorf("cuda: copying the non-finite logit %d back: %w", id, err)
+	}
+	return 0, &sample.NonFiniteError{ID: id, Value: v[0]}
 }
 
 // Forward runs one token and returns the logits over the padded
@@ -376,7 +390,9 @@ func (m *Mamba) Feed(token int) error {
 // would pick from Forward's logits, copying 4 bytes back instead of the
 // logits. The device keeps the id as the next step's token, so feeding it
 // back costs no copy to the device: one graph launch and one 4-byte copy a
-// token.
+// token. A NaN or ±Inf logit is a *sample.NonFiniteError, as
+// sample.Sampler.Sample returns it (the first such id, its value), never a
+// token (model.ArgmaxForwarder).
 func (m *Mamba) ForwardArgmax(token int) (int, error) {
 	unbind, err := m.bind()
 	if err != nil {
@@ -397,7 +413,9 @@ func (m *Mamba) ForwardArgmax(token int) (int, error) {
 // same coin from s, the same softmax, top-p and draw; a coin within a
 // rounding error of a boundary may pick the neighbouring token). At
 // temperature 0 it is ForwardArgmax. Per token: one graph launch, a 16-byte
-// copy to the device (token and coin) and a 4-byte copy back.
+// copy to the device (token and coin) and a 4-byte copy back. A NaN or ±Inf
+// logit is a *sample.NonFiniteError, as from s.Sample; the coin is drawn
+// all the same.
 func (m *Mamba) ForwardSample(token int, s *sample.Sampler) (int, error) {
 	if s.Temperature <= 0 {
 		return m.ForwardArgmax(token)

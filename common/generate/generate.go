@@ -49,7 +49,9 @@ type Options struct {
 // on the GPU, copying back 4 bytes instead of the logits), taking its random
 // draws from s (sample.Sampler.Coin) so that the same seed gives the same
 // coins as sampling on the CPU. Generate uses it when the sampler is not
-// greedy.
+// greedy. As sample.Sampler.Sample, it draws nothing from a NaN or ±Inf
+// logit: it returns a *sample.NonFiniteError (the first such token id and
+// its value), which Generate reports as a sampling error.
 type SampleForwarder interface {
 	ForwardSample(token int, s *sample.Sampler) (int, error)
 }
@@ -79,17 +81,28 @@ func Generate(m model.Mamba, prompt []int, s *sample.Sampler, opt Options, emit 
 	}
 	pick := func() (int, error) { return s.Sample(logits) }
 	samplesLogits := true // pick samples Forward's logits (not the model's own choice)
+	// A model that chooses the token itself returns the choice's error (a
+	// *sample.NonFiniteError) from the step: it is kept for pick, so that it
+	// is reported, as s.Sample's is, only when the choice is used, and with
+	// the position of the logits it was made from.
 	var chosen int
+	var chosenErr error
+	choose := func(f func() (int, error)) error {
+		return guardFault(func() (err error) {
+			chosen, err = f()
+			chosenErr = nil
+			if nf := (*sample.NonFiniteError)(nil); errors.As(err, &nf) {
+				chosenErr, err = err, nil
+			}
+			return err
+		})
+	}
 	if g, ok := m.(model.ArgmaxForwarder); ok && s.Temperature <= 0 {
-		forward = func(tok int) error {
-			return guardFault(func() (err error) { chosen, err = g.ForwardArgmax(tok); return err })
-		}
-		pick, samplesLogits = func() (int, error) { return chosen, nil }, false
+		forward = func(tok int) error { return choose(func() (int, error) { return g.ForwardArgmax(tok) }) }
+		pick, samplesLogits = func() (int, error) { return chosen, chosenErr }, false
 	} else if g, ok := m.(SampleForwarder); ok && s.Temperature > 0 {
-		forward = func(tok int) error {
-			return guardFault(func() (err error) { chosen, err = g.ForwardSample(tok, s); return err })
-		}
-		pick, samplesLogits = func() (int, error) { return chosen, nil }, false
+		forward = func(tok int) error { return choose(func() (int, error) { return g.ForwardSample(tok, s) }) }
+		pick, samplesLogits = func() (int, error) { return chosen, chosenErr }, false
 	}
 	feed := forward // a prompt token before the last
 	if f, ok := m.(Feeder); ok {

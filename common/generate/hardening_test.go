@@ -45,6 +45,48 @@ func TestNonFiniteLogitsNameTheTokenPosition(t *testing.T) {
 	}
 }
 
+// nanChooser is nanModel choosing its tokens itself, as cuda.Mamba does on
+// the device, refusing a non-finite logit as the sampler does.
+type nanChooser struct{ *nanModel }
+
+func (m nanChooser) ForwardArgmax(token int) (int, error) {
+	return m.ForwardSample(token, sample.New(m.c.VocabSize, 0, 1, 1))
+}
+
+func (m nanChooser) ForwardSample(token int, s *sample.Sampler) (int, error) {
+	l, err := m.Forward(token)
+	if err != nil {
+		return 0, err
+	}
+	return s.Sample(l)
+}
+
+// A model that chooses the token itself (model.ArgmaxForwarder,
+// SampleForwarder) and refuses a non-finite logit gets the same error as
+// sampling on the host: the token position, and a *sample.NonFiniteError;
+// a non-finite choice at a prompt token before the last is never used.
+func TestNonFiniteChoiceNamesTheTokenPosition(t *testing.T) {
+	for _, mode := range []struct{ temp, topP float32 }{{0, 0.9}, {1, 0.9}, {1, 1}} {
+		for _, nanAt := range []int{1, 4} {
+			m := nanChooser{&nanModel{fakeModel: newFake(), nanAt: nanAt}} // NaN from prompt token 0, or after 2 generated
+			var out []int
+			_, err := Generate(m, []int{1, 2, 3}, sample.New(13, mode.temp, mode.topP, 1),
+				Options{Steps: 10, StopToken: -1}, func(id int) error { out = append(out, id); return nil })
+			require.Error(t, err)
+			var nf *sample.NonFiniteError
+			require.ErrorAs(t, err, &nf)
+			assert.Equal(t, 3, nf.ID)
+			if nanAt == 1 {
+				assert.Equal(t, "sampling after token position 2: "+nf.Error(), err.Error())
+				assert.Empty(t, out)
+			} else {
+				assert.Equal(t, "sampling after token position 3: "+nf.Error(), err.Error())
+				assert.Len(t, out, 1)
+			}
+		}
+	}
+}
+
 // mappedModel reads the last page of a memory-mapped file at each Forward,
 // as an implementation reads its memory-mapped weights.
 type mappedModel struct {

@@ -38,7 +38,10 @@ type Mamba interface {
 // the largest logit over the unpadded vocabulary (the first on ties, as
 // sample.Argmax), instead of the logits: cuda.Mamba copies 4 bytes back
 // from the GPU per token instead of the whole vocabulary. The generation
-// loop uses it when the sampler is greedy (temperature 0).
+// loop uses it when the sampler is greedy (temperature 0). As
+// sample.Sampler.Sample, it chooses nothing from a NaN or ±Inf logit (where
+// sample.Argmax would answer 0, the stop token, or a neighbour): it returns
+// a *sample.NonFiniteError with the first such token id and its value.
 type ArgmaxForwarder interface {
 	ForwardArgmax(token int) (int, error)
 }

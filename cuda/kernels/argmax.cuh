@@ -1,17 +1,28 @@
 // argmax.cuh: the greedy choice, the first j where x[j] is largest, as
-// sample.Argmax picks it, reduced over the threads of a block.
+// sample.Argmax picks it, reduced over the threads of a block; and the
+// refusal of a non-finite x[j], as sample.Sampler refuses it.
 //
 // A pair (value, index) beats another if its value is larger, or equal
-// with a smaller index: the first maximum. NaNs never win (nothing compares
-// greater than or equal to them), and an index of n means "nothing yet".
-// sample.Argmax starts from index 0 and only moves on a strictly larger
-// value, so a row of −∞ gives 0, and so does a NaN at index 0 (nothing
-// compares greater than it): the callers map "nothing" and NaN x[0] to 0.
+// with a smaller index: the first maximum. An index of n means "nothing
+// yet". The callers compare choice_key(x[j]), not x[j]: a NaN or ±∞ counts
+// as +∞, larger than every finite value, so the pair that wins is the first
+// non-finite x[j] if there is one, and choice writes it as the token
+// −1 − j: the host reports it (sample.NonFiniteError) instead of a token.
+// sample.Argmax itself would map a NaN at index 0 to 0, the stop token,
+// and a NaN elsewhere to whatever precedes it: a silent wrong answer.
 #pragma once
 #include "common.cuh"
 
 // better: does (v, i) beat (bv, bi)?
 __device__ __forceinline__ bool better(float v, int i, float bv, int bi) { return v > bv || (v == bv && i < bi); }
+
+// choice_key: what the argmax compares for x: x itself if finite, +∞ for a
+// NaN or ±∞, so that a non-finite value wins and ties by the first index.
+__device__ __forceinline__ float choice_key(float x) { return isfinite(x) ? x : INFINITY; }
+
+// choice: the token that a reduction of choice_key pairs (bv, bi) chooses:
+// bi, or −1 − bi when x[bi] is not finite (bv is +∞ only then).
+__device__ __forceinline__ int choice(float bv, int bi) { return bv == INFINITY ? -1 - bi : bi; }
 
 // warp_best: the best pair of the warp, to every lane (xor shuffles).
 __device__ __forceinline__ void warp_best(float* v, int* i) {

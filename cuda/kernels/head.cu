@@ -1,10 +1,12 @@
 // head: the output head, logits = lm_head · RMSNorm(h), and, when best is
 // not null, greedy decoding's choice: the first largest logit over the
-// unpadded vocabulary, written as the next step's token.
+// unpadded vocabulary, written as the next step's token, or −1 − j if
+// logit j is the first that is NaN or ±∞ (argmax.cuh: the host reports it).
 //
 //   normed   = h ⊙ norm_f / sqrt(mean(h²) + eps)      [d]
 //   out[row] = W[row] · normed                          for row in [0, rows)
 //   best     = argmax_{j < vocab} out[j]               (argmax.cuh: the first maximum)
+//            = −1 − min{j < vocab : out[j] not finite}  if there is such a j
 //
 // The product is matvec.cuh's with RMSNorm folded in. For the argmax each
 // thread that emits a row keeps the best (logit, row) it has seen, each
@@ -32,8 +34,9 @@ extern "C" __global__ void head(float* __restrict__ out, int* __restrict__ best,
     int bi = vocab;  // nothing yet
     matvec_stream(W, h, norm_f, eps, rows, d, wpr, xs, [&](int row, float dot) {
         out[row] = dot;
-        if (row < vocab && better(dot, row, bv, bi)) {
-            bv = dot;
+        const float key = choice_key(dot);
+        if (row < vocab && better(key, row, bv, bi)) {
+            bv = key;
             bi = row;
         }
     });
@@ -64,8 +67,7 @@ extern "C" __global__ void head(float* __restrict__ out, int* __restrict__ best,
     }
     block_best(&bv, &bi);
     if (threadIdx.x == 0) {
-        const float x0 = ((volatile float*)out)[0];
-        *best = bi < vocab && !isnan(x0) ? bi : 0;
+        *best = choice(bv, bi);  // bi < vocab: every key beats the −∞ of "nothing yet"
         *done = 0;
     }
 }

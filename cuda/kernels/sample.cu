@@ -22,6 +22,9 @@
 // are in double here, where the CPU adds floats one by one; over 50 000
 // tokens the CPU's float sum drifts by up to ~1e-3 of the mass, so a coin
 // that close to a boundary picks a neighbouring token (docs/cuda.md).
+// A NaN or ±∞ among the logits is refused, as the CPU refuses it: the
+// token written is −1 − j for the first such j (argmax.cuh), and nothing
+// is drawn.
 // logits [≥ vocab], probs [vocab] (scratch).
 // Grid: 1 block of 1024 threads.
 #include "argmax.cuh"
@@ -119,16 +122,23 @@ extern "C" __global__ void sample(step_control* __restrict__ ctl, const float* _
                                   float* __restrict__ probs, int vocab) {
     const float T = ctl->temperature, top_p = ctl->top_p, coin = ctl->coin;
 
-    // max = logits[argmax], as the CPU takes it.
+    // max = logits[argmax], as the CPU takes it; or the first non-finite
+    // logit, which ends the draw (the same bv for every thread).
     float bv = -INFINITY;
     int bi = vocab;
-    for (int j = threadIdx.x; j < vocab; j += blockDim.x)
-        if (better(logits[j], j, bv, bi)) {
-            bv = logits[j];
+    for (int j = threadIdx.x; j < vocab; j += blockDim.x) {
+        const float key = choice_key(logits[j]);
+        if (better(key, j, bv, bi)) {
+            bv = key;
             bi = j;
         }
+    }
     block_best(&bv, &bi);
-    const float maxv = logits[bi < vocab && !isnan(logits[0]) ? bi : 0];
+    if (choice(bv, bi) < 0) {
+        if (threadIdx.x == 0) ctl->token = choice(bv, bi);
+        return;
+    }
+    const float maxv = logits[bi];
 
     // q_j = e_j / Σ e, e_j = exp((l_j − max)/T), in double and rounded as the CPU does.
     double part = 0.0;
@@ -223,5 +233,5 @@ extern "C" __global__ void sample(step_control* __restrict__ ctl, const float* _
         __syncthreads();
         token = found >= 0 ? found : vocab - 1;  // rounding: the last token, as the CPU
     }
-    if (threadIdx.x == 0) ctl->token = token >= 0 ? token : (bi < vocab ? bi : 0);  // the argmax if rounding left no token
+    if (threadIdx.x == 0) ctl->token = token >= 0 ? token : bi;  // the argmax if rounding left no token
 }
