@@ -81,29 +81,40 @@ func matVecAVX2Slices(out, w []float32, ld int, x []float32, add bool) {
 	matVecAVX2(&out[0], &w[0], ld, &x[0], rows, cols, add)
 }
 
-// matMatAVX2Slices is matMatGeneric: blocks of 4 rows × 3 tokens, then
-// 4 rows × 1 token; rows past the last multiple of 4, and shapes whose
-// columns are not a multiple of 8, go to matMatGeneric. The sums of a
-// (row, token) are the same whichever block computed them.
+// matMatAVX2Slices is matMatGeneric in AVX2 blocks (matMatBlocks), for
+// columns a multiple of 8; other shapes go to matMatGeneric.
 func matMatAVX2Slices(out []float32, ldo int, w []float32, ldw int, x []float32, ldx int, rows, cols, tokens int, add bool) {
+	matMatBlocks(8, matMat4x3AVX2, matMat4x1AVX2, matMatGeneric, out, ldo, w, ldw, x, ldx, rows, cols, tokens, add)
+}
+
+// matMatBlocks is matMatGeneric by one set's kernels: blocks of 4 rows × 3
+// tokens (k4x3), then 4 rows × 1 token (k4x1), for columns a multiple of
+// lanes; rows past the last multiple of 4 go to matMatGeneric, and other
+// column counts to narrower, whole. The sums of a (row, token) are the
+// same whichever block computed them.
+func matMatBlocks(lanes int,
+	k4x3 func(out *float32, ldo int, w *float32, ldw int, x *float32, ldx int, cols int, add bool),
+	k4x1 func(out *float32, w *float32, ldw int, x *float32, cols int, add bool),
+	narrower func(out []float32, ldo int, w []float32, ldw int, x []float32, ldx int, rows, cols, tokens int, add bool),
+	out []float32, ldo int, w []float32, ldw int, x []float32, ldx int, rows, cols, tokens int, add bool) {
 	if rows == 0 || tokens == 0 {
 		return
 	}
-	if cols == 0 || cols%8 != 0 {
-		matMatGeneric(out, ldo, w, ldw, x, ldx, rows, cols, tokens, add)
+	if cols == 0 || cols%lanes != 0 {
+		narrower(out, ldo, w, ldw, x, ldx, rows, cols, tokens, add)
 		return
 	}
-	_ = out[(tokens-1)*ldo+rows-1]
+	_ = out[(tokens-1)*ldo+rows-1] // the last values the assembly touches: its bounds checks
 	_ = w[(rows-1)*ldw+cols-1]
 	_ = x[(tokens-1)*ldx+cols-1]
 	r4 := rows &^ 3
 	for r := 0; r < r4; r += 4 {
 		t := 0
 		for ; t+3 <= tokens; t += 3 {
-			matMat4x3AVX2(&out[t*ldo+r], ldo, &w[r*ldw], ldw, &x[t*ldx], ldx, cols, add)
+			k4x3(&out[t*ldo+r], ldo, &w[r*ldw], ldw, &x[t*ldx], ldx, cols, add)
 		}
 		for ; t < tokens; t++ {
-			matMat4x1AVX2(&out[t*ldo+r], &w[r*ldw], ldw, &x[t*ldx], cols, add)
+			k4x1(&out[t*ldo+r], &w[r*ldw], ldw, &x[t*ldx], cols, add)
 		}
 	}
 	if r4 < rows {
@@ -112,10 +123,17 @@ func matMatAVX2Slices(out []float32, ldo int, w []float32, ldw int, x []float32,
 }
 
 // scanAVX2Slices is scanSkipGateGeneric for n = 16 (every real Mamba),
-// eight channels a group from lo; the channels past the last whole group,
-// and other n, go to the generic loop. Callers start shares at multiples
-// of 8 channels, so a channel is always computed by the same code.
+// eight channels a group from lo (scanGroups).
 func scanAVX2Slices(y, ssmState, u, dt, A, B, C, D, z []float32, lo, hi int) {
+	scanGroups(scan16AVX2, y, ssmState, u, dt, A, B, C, D, z, lo, hi)
+}
+
+// scanGroups runs one set's n = 16 scan kernel on the whole groups of
+// eight channels from lo; the channels past the last whole group, and
+// other n, go to the generic loop. Callers start shares at multiples of 8
+// channels, so a channel is always computed by the same code.
+func scanGroups(kernel func(y, ssm, u, dt, A, B, C, D, z *float32, channels int),
+	y, ssmState, u, dt, A, B, C, D, z []float32, lo, hi int) {
 	n := len(B)
 	g := (hi - lo) &^ 7
 	if n != 16 || g == 0 {
@@ -125,7 +143,7 @@ func scanAVX2Slices(y, ssmState, u, dt, A, B, C, D, z []float32, lo, hi int) {
 	e := lo + g
 	_, _, _, _, _, _ = y[e-1], ssmState[e*n-1], u[e-1], dt[e-1], A[e*n-1], D[e-1]
 	_, _, _ = z[e-1], B[15], C[15]
-	scan16AVX2(&y[lo], &ssmState[lo*n], &u[lo], &dt[lo], &A[lo*n], &B[0], &C[0], &D[lo], &z[lo], g)
+	kernel(&y[lo], &ssmState[lo*n], &u[lo], &dt[lo], &A[lo*n], &B[0], &C[0], &D[lo], &z[lo], g)
 	if e < hi {
 		scanSkipGateGeneric(y, ssmState, u, dt, A, B, C, D, z, e, hi)
 	}
@@ -146,46 +164,12 @@ func softplusAVX2Slices(x, b []float32) {
 // matMatAVX512Slices: matMatAVX2Slices on 16 lanes, for columns a multiple
 // of 16 (others take the AVX2 kernels, whole).
 func matMatAVX512Slices(out []float32, ldo int, w []float32, ldw int, x []float32, ldx int, rows, cols, tokens int, add bool) {
-	if rows == 0 || tokens == 0 {
-		return
-	}
-	if cols == 0 || cols%16 != 0 {
-		matMatAVX2Slices(out, ldo, w, ldw, x, ldx, rows, cols, tokens, add)
-		return
-	}
-	_ = out[(tokens-1)*ldo+rows-1]
-	_ = w[(rows-1)*ldw+cols-1]
-	_ = x[(tokens-1)*ldx+cols-1]
-	r4 := rows &^ 3
-	for r := 0; r < r4; r += 4 {
-		t := 0
-		for ; t+3 <= tokens; t += 3 {
-			matMat4x3AVX512(&out[t*ldo+r], ldo, &w[r*ldw], ldw, &x[t*ldx], ldx, cols, add)
-		}
-		for ; t < tokens; t++ {
-			matMat4x1AVX512(&out[t*ldo+r], &w[r*ldw], ldw, &x[t*ldx], cols, add)
-		}
-	}
-	if r4 < rows {
-		matMatGeneric(out[r4:], ldo, w[r4*ldw:], ldw, x, ldx, rows-r4, cols, tokens, add)
-	}
+	matMatBlocks(16, matMat4x3AVX512, matMat4x1AVX512, matMatAVX2Slices, out, ldo, w, ldw, x, ldx, rows, cols, tokens, add)
 }
 
 // scanAVX512Slices: scanAVX2Slices with a channel's 16 states in one vector.
 func scanAVX512Slices(y, ssmState, u, dt, A, B, C, D, z []float32, lo, hi int) {
-	n := len(B)
-	g := (hi - lo) &^ 7
-	if n != 16 || g == 0 {
-		scanSkipGateGeneric(y, ssmState, u, dt, A, B, C, D, z, lo, hi)
-		return
-	}
-	e := lo + g
-	_, _, _, _, _, _ = y[e-1], ssmState[e*n-1], u[e-1], dt[e-1], A[e*n-1], D[e-1]
-	_, _, _ = z[e-1], B[15], C[15]
-	scan16AVX512(&y[lo], &ssmState[lo*n], &u[lo], &dt[lo], &A[lo*n], &B[0], &C[0], &D[lo], &z[lo], g)
-	if e < hi {
-		scanSkipGateGeneric(y, ssmState, u, dt, A, B, C, D, z, e, hi)
-	}
+	scanGroups(scan16AVX512, y, ssmState, u, dt, A, B, C, D, z, lo, hi)
 }
 
 // softplusAVX512Slices: biasSoftplusGeneric, 16 lanes at a time, then 8.
