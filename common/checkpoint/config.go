@@ -121,11 +121,7 @@ func parseStateSpaces(f *fields) (ModelConfig, error) {
 	}
 	c.DState = ssm.int("d_state", 16)
 	c.DConv = ssm.int("d_conv", 4)
-	expand := ssm.int("expand", 2)
-	if expand == 0 {
-		ssm.fail("expand", "is 0, want ≥ 1 (d_inner = expand·d_model)")
-	}
-	c.DInner = mulInt(expand, c.DModel)
+	c.DInner = ssm.innerWidth(c.DModel, "d_inner = expand·d_model")
 	c.DtRank = ssm.rank("dt_rank", c.DModel)
 	mc.ConvBias = ssm.bool("conv_bias", true)
 	if ssm.bool("bias", false) {
@@ -207,6 +203,18 @@ func parseHFMixer(f *fields, mc *ModelConfig) {
 	c.DtRank = f.rank("time_step_rank", c.DModel)
 	c.TiedHead = f.bool("tie_word_embeddings", true)
 	mc.ConvBias = f.bool("use_conv_bias", true)
+}
+
+// innerWidth is the mixer's width expand·dModel, expand read from the
+// config (default 2): an expand of 0 is refused by name (what says what it
+// multiplies), where mulInt alone would leave a d_inner of −1 to explain.
+func (f *fields) innerWidth(dModel int, what string) int {
+	expand := f.int("expand", 2)
+	if expand == 0 {
+		f.fail("expand", "is 0, want ≥ 1 (%s)", what)
+		return -1
+	}
+	return mulInt(expand, dModel)
 }
 
 func mulInt(a, b int) int {

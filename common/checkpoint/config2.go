@@ -47,11 +47,7 @@ func parseStateSpaces2(mc ModelConfig, f, ssm *fields) (ModelConfig, error) {
 	c.DtRank = 0
 	c.DState = ssm.int("d_state", 128)
 	c.DConv = ssm.int("d_conv", 4)
-	if expand := ssm.int("expand", 2); expand == 0 {
-		ssm.fail("expand", "is 0, want ≥ 1 (d_inner = expand·d_model)")
-	} else {
-		c.DInner = mulInt(expand, c.DModel)
-	}
+	c.DInner = ssm.innerWidth(c.DModel, "d_inner = expand·d_model")
 	c.HeadDim = ssm.int("headdim", 64)
 	c.NGroups = ssm.int("ngroups", 1)
 	c.NormBeforeGate = ssm.bool("norm_before_gate", false)
@@ -110,11 +106,7 @@ func parseHF2(f *fields) (ModelConfig, error) {
 	c.VocabSize = f.int("vocab_size", 32768)
 	c.DState = f.int("state_size", 128)
 	c.DConv = f.int("conv_kernel", 4)
-	if expand := f.int("expand", 2); expand == 0 {
-		f.fail("expand", "is 0, want ≥ 1 (intermediate_size = expand·hidden_size)")
-	} else {
-		c.DInner = mulInt(expand, c.DModel)
-	}
+	c.DInner = f.innerWidth(c.DModel, "intermediate_size = expand·hidden_size")
 	c.HeadDim = f.int("head_dim", 64)
 	c.NGroups = f.int("n_groups", 8)
 	c.TiedHead = f.bool("tie_word_embeddings", false)
