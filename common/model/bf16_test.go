@@ -1,0 +1,54 @@
+package model
+
+import (
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestBF16RoundsToNearestEven(t *testing.T) {
+	for _, tc := range []struct {
+		in   uint32 // float32 bits
+		want uint16
+	}{
+		{0x3f800000, 0x3f80}, // 1 exactly
+		{0x3f808000, 0x3f80}, // halfway, last kept bit 0: down to even
+		{0x3f818000, 0x3f82}, // halfway, last kept bit 1: up to even
+		{0x3f808001, 0x3f81}, // just over half: up
+		{0x3f807fff, 0x3f80}, // just under half: down
+		{0xbf808001, 0xbf81}, // negative, magnitude up
+		{0x7f7fffff, 0x7f80}, // the largest float32 rounds to +Inf, as in PyTorch
+		{0x7f800000, 0x7f80}, // +Inf
+		{0xff800000, 0xff80}, // -Inf
+		{0x00000001, 0x0000}, // the smallest subnormal rounds to 0
+	} {
+		assert.Equal(t, tc.want, BF16FromFloat32(math.Float32frombits(tc.in)), "%#08x", tc.in)
+	}
+	nan := BF16FromFloat32(math.Float32frombits(0x7f800001)) // a signalling NaN with a low payload
+	assert.True(t, math.IsNaN(float64(Float32FromBF16(nan))), "NaN stays NaN: %#04x", nan)
+}
+
+func TestBF16WidensExactlyAndRoundTrips(t *testing.T) {
+	for b := range 1 << 16 {
+		f := Float32FromBF16(uint16(b))
+		if math.IsNaN(float64(f)) {
+			continue
+		}
+		require.Equal(t, uint16(b), BF16FromFloat32(f), "%#04x", b)
+	}
+	// The relative error of narrowing is at most 2⁻⁹.
+	for _, f := range []float32{1.00390625, 3.14159265, -2.7182817, 1e-20, 6.5e4} {
+		g := Float32FromBF16(BF16FromFloat32(f))
+		assert.LessOrEqual(t, math.Abs(float64(g-f)/float64(f)), 1.0/512, "%g → %g", f, g)
+	}
+}
+
+func TestBytesAsBF16(t *testing.T) {
+	b := []byte{0x80, 0x3f, 0x00, 0xc0, 0x01}
+	assert.Equal(t, []uint16{0x3f80, 0xc000}, BytesAsBF16(b))
+	assert.Equal(t, []uint16{0x003f, 0x01c0}, BytesAsBF16(b[1:]), "odd address: decoded, not viewed")
+	assert.Nil(t, BytesAsBF16(b[:1]))
+	assert.Equal(t, []uint16{0x3f80, 0x0001}, ToBF16([]float32{1, 9.18355e-41}))
+}
