@@ -11,7 +11,7 @@ import (
 // widened to float32 exactly by shifting its bits up; a float32 is narrowed
 // by rounding its lower 16 bits away. Weights stored as bfloat16 ([]uint16
 // here, the bits) take half the memory and half the bandwidth of float32,
-// with a relative rounding error of at most 2⁻⁹ per weight.
+// with a relative rounding error of at most 2⁻⁸ per weight (half a unit in the last of 8 significant bits).
 
 // Float32FromBF16 widens a bfloat16 (its bits) to float32, exactly.
 func Float32FromBF16(b uint16) float32 { return math.Float32frombits(uint32(b) << 16) }
