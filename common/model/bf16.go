@@ -57,3 +57,56 @@ func BytesAsBF16(b []byte) []uint16 {
 	}
 	return out
 }
+
+// NarrowToBF16 keeps the products' weights, the embedding and the head of
+// w as bfloat16 from now on: each is narrowed (BF16FromFloat32) into one
+// new block of memory, in model.bin's order, and its float32 field is
+// dropped (a memory-mapped file stays mapped: the vectors still point into
+// it). The vectors (norms, conv, A, D, biases) stay float32: they are a
+// few hundredths of the bytes. Weights already kept as bfloat16 are left
+// as they are.
+func (w *Weights) NarrowToBF16() {
+	if w.BF16 {
+		return
+	}
+	c := w.Config
+	var total int
+	for i := range w.Layers {
+		for _, t := range w.Layers[i].Tensors(c) {
+			if t.BF16 != nil {
+				total += len(*t.Data)
+			}
+		}
+	}
+	total += len(w.Embedding)
+	if !w.tiedHead() {
+		total += len(w.LMHead)
+	}
+	block := make([]uint16, total)
+	narrow := func(src []float32) []uint16 {
+		dst := block[:len(src):len(src)]
+		block = block[len(src):]
+		for i, v := range src {
+			dst[i] = BF16FromFloat32(v)
+		}
+		return dst
+	}
+	w.EmbeddingBF16 = narrow(w.Embedding)
+	for i := range w.Layers {
+		for _, t := range w.Layers[i].Tensors(c) {
+			if t.BF16 != nil {
+				*t.BF16, *t.Data = narrow(*t.Data), nil
+			}
+		}
+	}
+	w.LMHeadBF16 = w.EmbeddingBF16
+	if !w.tiedHead() {
+		w.LMHeadBF16 = narrow(w.LMHead)
+	}
+	w.Embedding, w.LMHead, w.BF16 = nil, nil, true
+}
+
+// tiedHead: the head is the embedding's slice itself.
+func (w *Weights) tiedHead() bool {
+	return len(w.LMHead) > 0 && len(w.Embedding) > 0 && &w.LMHead[0] == &w.Embedding[0]
+}

@@ -52,3 +52,85 @@ func TestBytesAsBF16(t *testing.T) {
 	assert.Nil(t, BytesAsBF16(b[:1]))
 	assert.Equal(t, []uint16{0x3f80, 0x0001}, ToBF16([]float32{1, 9.18355e-41}))
 }
+
+func TestNarrowToBF16(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		c    Config
+	}{
+		{"mamba1 tied", ShapeOf(64, 2)},
+		{"mamba1 untied", func() Config { c := ShapeOf(64, 2); c.TiedHead = false; return c }()},
+		{"mamba2", Shape2Of(64, 2)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w, err := RandomWeights(tc.c, 7)
+			require.NoError(t, err)
+			ref, err := RandomWeights(tc.c, 7)
+			require.NoError(t, err)
+			fp := Fingerprint(w)
+			w.NarrowToBF16()
+
+			require.True(t, w.BF16)
+			assert.ErrorIs(t, w.Check(), ErrBF16Weights, "float32 implementations refuse them")
+			require.NoError(t, w.CheckBF16())
+			assert.Nil(t, w.Embedding)
+			assert.Nil(t, w.LMHead)
+			assert.Equal(t, ToBF16(ref.Embedding), w.EmbeddingBF16)
+			assert.Equal(t, ToBF16(ref.LMHead), w.LMHeadBF16)
+			assert.Equal(t, tc.c.TiedHead, &w.LMHeadBF16[0] == &w.EmbeddingBF16[0], "a tied head stays one slice")
+			products := 0
+			for i := range w.Layers {
+				refT := ref.Layers[i].Tensors(tc.c)
+				for j, tt := range w.Layers[i].Tensors(tc.c) {
+					if tt.BF16 == nil {
+						assert.Equal(t, *refT[j].Data, *tt.Data, "%s stays float32", tt.Name)
+						continue
+					}
+					products++
+					assert.Nil(t, *tt.Data, tt.Name)
+					assert.Equal(t, ToBF16(*refT[j].Data), *tt.BF16, tt.Name)
+				}
+			}
+			want := 4 // in_proj, x_proj, dt_proj, out_proj
+			if tc.c.Arch == Mamba2 {
+				want = 2 // in_proj, out_proj
+			}
+			assert.Equal(t, want*tc.c.NLayers, products)
+			assert.NotEqual(t, fp, Fingerprint(w), "narrowed random weights are other weights")
+
+			// A length the config does not ask for is found in the bfloat16 form too.
+			w.Layers[1].OutProjBF16 = w.Layers[1].OutProjBF16[1:]
+			assert.ErrorContains(t, w.CheckBF16(), "layer 1 out_proj has")
+		})
+	}
+}
+
+func TestFingerprintOfBF16ValuesIsTheSameEitherWay(t *testing.T) {
+	c := ShapeOf(64, 2)
+	w, err := RandomWeights(c, 3)
+	require.NoError(t, err)
+	w.NarrowToBF16()
+	// Widen back: the same values as float32 (a bfloat16 checkpoint loaded as float32).
+	f := &Weights{Config: c, NormF: w.NormF, Layers: make([]Layer, c.NLayers)}
+	widen := func(b []uint16) []float32 {
+		out := make([]float32, len(b))
+		for i, v := range b {
+			out[i] = Float32FromBF16(v)
+		}
+		return out
+	}
+	f.Embedding = widen(w.EmbeddingBF16)
+	f.LMHead = f.Embedding
+	for i := range f.Layers {
+		wt := w.Layers[i].Tensors(c)
+		for j, tt := range f.Layers[i].Tensors(c) {
+			if wt[j].BF16 != nil {
+				*tt.Data = widen(*wt[j].BF16)
+			} else {
+				*tt.Data = *wt[j].Data
+			}
+		}
+	}
+	require.NoError(t, f.Check())
+	assert.Equal(t, Fingerprint(f), Fingerprint(w))
+}

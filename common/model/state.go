@@ -110,24 +110,41 @@ func Fingerprint(w *Weights) uint64 {
 	for _, v := range []int{c.NLayers, c.PaddedVocab(), c.DModel, c.DInner, c.DtRank, c.DState, c.DConv} {
 		mix(uint64(v))
 	}
-	tensor := func(x []float32) {
-		mix(uint64(len(x)))
-		for _, start := range []int{0, len(x)/2 - 2, len(x) - 4} {
-			for i := max(start, 0); i < min(start+4, len(x)); i++ {
-				mix(uint64(math.Float32bits(x[i])))
+	// A tensor mixes in its length and 12 of its values as float32 bits,
+	// widened when kept as bfloat16: a bfloat16 checkpoint has the same
+	// fingerprint whether it runs as float32 or as bfloat16.
+	values := func(n int, bits func(i int) uint32) {
+		mix(uint64(n))
+		for _, start := range []int{0, n/2 - 2, n - 4} {
+			for i := max(start, 0); i < min(start+4, n); i++ {
+				mix(uint64(bits(i)))
 			}
 		}
 	}
-	tensor(w.Embedding)
+	tensor := func(x []float32) { values(len(x), func(i int) uint32 { return math.Float32bits(x[i]) }) }
+	tensorBF16 := func(x []uint16) { values(len(x), func(i int) uint32 { return uint32(x[i]) << 16 }) }
+	if w.BF16 {
+		tensorBF16(w.EmbeddingBF16)
+	} else {
+		tensor(w.Embedding)
+	}
 	for i := range w.Layers {
 		for _, t := range w.Layers[i].Tensors(c) {
-			if t.Name != "A" {
+			switch {
+			case t.Name == "A":
+			case w.BF16 && t.BF16 != nil:
+				tensorBF16(*t.BF16)
+			default:
 				tensor(*t.Data)
 			}
 		}
 	}
 	tensor(w.NormF)
-	tensor(w.LMHead)
+	if w.BF16 {
+		tensorBF16(w.LMHeadBF16)
+	} else {
+		tensor(w.LMHead)
+	}
 	if h == 0 {
 		h = 1 // 0 means unknown
 	}

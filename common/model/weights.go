@@ -1,6 +1,7 @@
 package model
 
 import (
+	"errors"
 	"fmt"
 	"io"
 )
@@ -28,6 +29,11 @@ type Layer struct {
 	D            []float32 // [di]         skip connection y += D·x
 	OutProj      []float32 // [d][di]
 	GatedNorm    []float32 // Mamba-2 only: [di] RMSNormGated weight (mixer.norm.weight)
+
+	// The products' weights kept as bfloat16 (their bits, bf16.go) when
+	// the Weights are (Weights.BF16); the float32 fields of the same
+	// names are nil then. Same shapes; Mamba-2 has no XProj, DtProjWeight.
+	InProjBF16, XProjBF16, DtProjWeightBF16, OutProjBF16 []uint16
 }
 
 // Weights is a whole model. The slices may point into a memory-mapped file:
@@ -38,6 +44,15 @@ type Weights struct {
 	Layers    []Layer   // [n_layers]
 	NormF     []float32 // [d] final RMSNorm weight
 	LMHead    []float32 // [padded_vocab][d]; the same slice as Embedding when the head is tied
+
+	// BF16: the products' weights, the embedding and the head are kept as
+	// bfloat16, in the BF16 fields here and in each Layer, and their
+	// float32 fields are nil (NarrowToBF16 makes such weights; so does the
+	// checkpoint loader, asked to). Only fused runs them: Check refuses
+	// them, CheckBF16 checks them.
+	BF16          bool
+	EmbeddingBF16 []uint16 // [padded_vocab][d]
+	LMHeadBF16    []uint16 // [padded_vocab][d]; the same slice as EmbeddingBF16 when the head is tied
 
 	closer io.Closer // the mapping or file behind the slices, if any
 }
@@ -64,6 +79,7 @@ type LayerTensor struct {
 	Data       *[]float32 // the Layer's field
 	Shape      []int      // [rows][cols], or [n] for a vector
 	Checkpoint string     // after "backbone.layers.N." in a checkpoint; A is stored as A_log there
+	BF16       *[]uint16  // the Layer's bfloat16 field for a product's weights; nil: always float32
 }
 
 // Len is the number of values the tensor has: the product of its shape.
@@ -86,16 +102,16 @@ func (l *Layer) Tensors(c Config) []LayerTensor {
 	}
 	d, di, r, n, k := c.DModel, c.DInner, c.DtRank, c.DState, c.DConv
 	return []LayerTensor{
-		{"in_proj", &l.InProj, []int{2 * di, d}, "mixer.in_proj.weight"},
-		{"conv1d.weight", &l.Conv1dWeight, []int{di, k}, "mixer.conv1d.weight"},
-		{"conv1d.bias", &l.Conv1dBias, []int{di}, "mixer.conv1d.bias"},
-		{"x_proj", &l.XProj, []int{r + 2*n, di}, "mixer.x_proj.weight"},
-		{"dt_proj.weight", &l.DtProjWeight, []int{di, r}, "mixer.dt_proj.weight"},
-		{"dt_proj.bias", &l.DtProjBias, []int{di}, "mixer.dt_proj.bias"},
-		{"A", &l.A, []int{di, n}, "mixer.A_log"},
-		{"D", &l.D, []int{di}, "mixer.D"},
-		{"out_proj", &l.OutProj, []int{d, di}, "mixer.out_proj.weight"},
-		{"norm", &l.Norm, []int{d}, "norm.weight"},
+		{"in_proj", &l.InProj, []int{2 * di, d}, "mixer.in_proj.weight", &l.InProjBF16},
+		{"conv1d.weight", &l.Conv1dWeight, []int{di, k}, "mixer.conv1d.weight", nil},
+		{"conv1d.bias", &l.Conv1dBias, []int{di}, "mixer.conv1d.bias", nil},
+		{"x_proj", &l.XProj, []int{r + 2*n, di}, "mixer.x_proj.weight", &l.XProjBF16},
+		{"dt_proj.weight", &l.DtProjWeight, []int{di, r}, "mixer.dt_proj.weight", &l.DtProjWeightBF16},
+		{"dt_proj.bias", &l.DtProjBias, []int{di}, "mixer.dt_proj.bias", nil},
+		{"A", &l.A, []int{di, n}, "mixer.A_log", nil},
+		{"D", &l.D, []int{di}, "mixer.D", nil},
+		{"out_proj", &l.OutProj, []int{d, di}, "mixer.out_proj.weight", &l.OutProjBF16},
+		{"norm", &l.Norm, []int{d}, "norm.weight", nil},
 	}
 }
 
@@ -125,31 +141,50 @@ func NewWeights(c Config) *Weights {
 func (l *Layer) tensors2(c Config) []LayerTensor {
 	d, di, h, cd, k := c.DModel, c.DInner, c.NHeads, c.ConvDim(), c.DConv
 	return []LayerTensor{
-		{"in_proj", &l.InProj, []int{c.InProjRows(), d}, "mixer.in_proj.weight"},
-		{"conv1d.weight", &l.Conv1dWeight, []int{cd, k}, "mixer.conv1d.weight"},
-		{"conv1d.bias", &l.Conv1dBias, []int{cd}, "mixer.conv1d.bias"},
-		{"dt_bias", &l.DtProjBias, []int{h}, "mixer.dt_bias"},
-		{"A", &l.A, []int{h}, "mixer.A_log"},
-		{"D", &l.D, []int{h}, "mixer.D"},
-		{"gated_norm", &l.GatedNorm, []int{di}, "mixer.norm.weight"},
-		{"out_proj", &l.OutProj, []int{d, di}, "mixer.out_proj.weight"},
-		{"norm", &l.Norm, []int{d}, "norm.weight"},
+		{"in_proj", &l.InProj, []int{c.InProjRows(), d}, "mixer.in_proj.weight", &l.InProjBF16},
+		{"conv1d.weight", &l.Conv1dWeight, []int{cd, k}, "mixer.conv1d.weight", nil},
+		{"conv1d.bias", &l.Conv1dBias, []int{cd}, "mixer.conv1d.bias", nil},
+		{"dt_bias", &l.DtProjBias, []int{h}, "mixer.dt_bias", nil},
+		{"A", &l.A, []int{h}, "mixer.A_log", nil},
+		{"D", &l.D, []int{h}, "mixer.D", nil},
+		{"gated_norm", &l.GatedNorm, []int{di}, "mixer.norm.weight", nil},
+		{"out_proj", &l.OutProj, []int{d, di}, "mixer.out_proj.weight", &l.OutProjBF16},
+		{"norm", &l.Norm, []int{d}, "norm.weight", nil},
 	}
 }
 
+// ErrBF16Weights: the weights are kept as bfloat16, which only fused runs.
+var ErrBF16Weights = errors.New("the weights are kept as bfloat16 and this implementation runs float32 weights (load them with -weights f32)")
+
 // Check verifies that every tensor has the length its Config asks for, so
-// that an implementation can index without bounds surprises.
+// that an implementation can index without bounds surprises. It refuses
+// weights kept as bfloat16 (ErrBF16Weights): see CheckBF16.
 func (w *Weights) Check() error {
+	if w.BF16 {
+		return ErrBF16Weights
+	}
+	return w.check()
+}
+
+// CheckBF16 is Check for an implementation that runs weights kept as
+// bfloat16 as well as float32 ones: it checks whichever w holds.
+func (w *Weights) CheckBF16() error { return w.check() }
+
+func (w *Weights) check() error {
 	c := w.Config
 	if err := c.Validate(); err != nil {
 		return err
 	}
 	vd := c.PaddedVocab() * c.DModel
-	if len(w.Embedding) != vd {
-		return fmt.Errorf("embedding has %d values, want %d", len(w.Embedding), vd)
+	emb, head := len(w.Embedding), len(w.LMHead)
+	if w.BF16 {
+		emb, head = len(w.EmbeddingBF16), len(w.LMHeadBF16)
 	}
-	if len(w.LMHead) != vd {
-		return fmt.Errorf("lm_head has %d values, want %d", len(w.LMHead), vd)
+	if emb != vd {
+		return fmt.Errorf("embedding has %d values, want %d", emb, vd)
+	}
+	if head != vd {
+		return fmt.Errorf("lm_head has %d values, want %d", head, vd)
 	}
 	if len(w.NormF) != c.DModel {
 		return fmt.Errorf("norm_f has %d values, want %d", len(w.NormF), c.DModel)
@@ -159,8 +194,12 @@ func (w *Weights) Check() error {
 	}
 	for i := range w.Layers {
 		for _, t := range w.Layers[i].Tensors(c) {
-			if len(*t.Data) != t.Len() {
-				return fmt.Errorf("layer %d %s has %d values, want %d", i, t.Name, len(*t.Data), t.Len())
+			n := len(*t.Data)
+			if w.BF16 && t.BF16 != nil {
+				n = len(*t.BF16)
+			}
+			if n != t.Len() {
+				return fmt.Errorf("layer %d %s has %d values, want %d", i, t.Name, n, t.Len())
 			}
 		}
 	}
