@@ -39,6 +39,11 @@ type Checkpoint struct {
 	// NegExp computes A = −exp(A_log): PyTorch's rounding (NegExp) unless
 	// set, e.g. to NegExpNumPy to reproduce a model.bin written with NumPy.
 	NegExp func(float32) float32
+	// BF16: Weights keeps the products' weights, the embedding and the
+	// head as bfloat16 (model.Weights.BF16): BF16 tensors as views of the
+	// mapped files, others narrowed. A bfloat16 checkpoint then takes half
+	// the memory it would take as float32, and no time to convert.
+	BF16 bool
 
 	sources []*source
 	byName  map[string]*tensor // by canonical name
@@ -176,6 +181,7 @@ type slot struct {
 	n      int     // values in model.bin
 	negExp bool    // A_log → A = −exp(A_log)
 	set    func(w *model.Weights, v []float32)
+	set16  func(w *model.Weights, v []uint16) // a tensor that can be kept as bfloat16; nil: always float32
 }
 
 func (ck *Checkpoint) describe() string {
@@ -208,7 +214,7 @@ func (ck *Checkpoint) plan() error {
 	pv := c.PaddedVocab()
 	// vocab takes the embedding or the head: at least VocabSize rows; rows
 	// past the padded vocabulary are dropped, missing padding rows are zeros.
-	vocab := func(name string, optional bool, set func(*model.Weights, []float32)) (*tensor, error) {
+	vocab := func(name string, optional bool, set func(*model.Weights, []float32), set16 func(*model.Weights, []uint16)) (*tensor, error) {
 		t, err := get(name, optional)
 		if t == nil || err != nil {
 			return t, err
@@ -216,10 +222,11 @@ func (ck *Checkpoint) plan() error {
 		if len(t.shape) != 2 || t.shape[1] != c.DModel || t.shape[0] < c.VocabSize {
 			return nil, fmt.Errorf("%s: shape %v, want [%d..%d, %d] for %s", t.where(), t.shape, c.VocabSize, pv, c.DModel, c)
 		}
-		ck.slots = append(ck.slots, slot{t: t, take: min(t.shape[0], pv) * c.DModel, n: pv * c.DModel, set: set})
+		ck.slots = append(ck.slots, slot{t: t, take: min(t.shape[0], pv) * c.DModel, n: pv * c.DModel, set: set, set16: set16})
 		return t, nil
 	}
-	emb, err := vocab("embedding.weight", false, func(w *model.Weights, v []float32) { w.Embedding = v })
+	emb, err := vocab("embedding.weight", false, func(w *model.Weights, v []float32) { w.Embedding = v },
+		func(w *model.Weights, v []uint16) { w.EmbeddingBF16 = v })
 	if err != nil {
 		return err
 	}
@@ -235,6 +242,9 @@ func (ck *Checkpoint) plan() error {
 			}
 			n, _ := numelOf(shapes[kind]) // sizes the config validated
 			s := slot{t: t, n: n, negExp: kind == "mixer.A_log", set: layerSetter(i, j)}
+			if (&model.Layer{}).Tensors(c)[j].BF16 != nil {
+				s.set16 = layerSetterBF16(i, j)
+			}
 			if t != nil {
 				s.take = s.n
 			}
@@ -259,7 +269,8 @@ func (ck *Checkpoint) plan() error {
 				ck.tiedLM = lm
 			}
 		}
-	} else if _, err := vocab("lm_head.weight", false, func(w *model.Weights, v []float32) { w.LMHead = v }); err != nil {
+	} else if _, err := vocab("lm_head.weight", false, func(w *model.Weights, v []float32) { w.LMHead = v },
+		func(w *model.Weights, v []uint16) { w.LMHeadBF16 = v }); err != nil {
 		return err
 	}
 	return nil
@@ -271,6 +282,27 @@ func layerSetter(i, j int) func(*model.Weights, []float32) {
 	return func(w *model.Weights, v []float32) { *w.Layers[i].Tensors(w.Config)[j].Data = v }
 }
 
+// layerSetterBF16 is layerSetter for the tensor's bfloat16 field.
+func layerSetterBF16(i, j int) func(*model.Weights, []uint16) {
+	return func(w *model.Weights, v []uint16) { *w.Layers[i].Tensors(w.Config)[j].BF16 = v }
+}
+
+// ProductsBF16 reports whether the checkpoint stores the tensors that
+// Weights can keep as bfloat16 (the products', the embedding, the head) as
+// BF16: keeping them so then costs nothing and changes no value.
+func (ck *Checkpoint) ProductsBF16() bool {
+	found := false
+	for _, s := range ck.slots {
+		if s.set16 != nil && s.t != nil {
+			if s.t.dtype != BF16 {
+				return false
+			}
+			found = true
+		}
+	}
+	return found
+}
+
 // Weights loads the model. F32 tensors that need no change are views of the
 // mapped files; F16 and BF16 tensors, A, padded embeddings and absent conv
 // biases are converted into new float32 slices. The weights stay valid
@@ -280,8 +312,16 @@ func (ck *Checkpoint) Weights() (*model.Weights, error) {
 		return nil, err
 	}
 	c := ck.Config.Config
-	w := &model.Weights{Config: c, Layers: make([]model.Layer, c.NLayers)}
+	w := &model.Weights{Config: c, Layers: make([]model.Layer, c.NLayers), BF16: ck.BF16}
 	for _, s := range ck.slots {
+		if ck.BF16 && s.set16 != nil {
+			v, err := s.loadBF16()
+			if err != nil {
+				return nil, err
+			}
+			s.set16(w, v)
+			continue
+		}
 		v, err := s.load(ck.NegExp)
 		if err != nil {
 			return nil, err
@@ -289,9 +329,9 @@ func (ck *Checkpoint) Weights() (*model.Weights, error) {
 		s.set(w, v)
 	}
 	if c.TiedHead {
-		w.LMHead = w.Embedding
+		w.LMHead, w.LMHeadBF16 = w.Embedding, w.EmbeddingBF16
 	}
-	if err := w.Check(); err != nil {
+	if err := w.CheckBF16(); err != nil {
 		return nil, fmt.Errorf("%s: %w", ck.describe(), err)
 	}
 	return w, nil
@@ -315,6 +355,21 @@ func (s *slot) load(negExp func(float32) float32) ([]float32, error) {
 			v[i] = negExp(a)
 		}
 	}
+	return v, nil
+}
+
+// loadBF16 is load for a tensor kept as bfloat16: a view of the mapped
+// file when it is stored as BF16 and needs no padding, else narrowed.
+func (s *slot) loadBF16() ([]uint16, error) {
+	b, err := s.t.bytes()
+	if err != nil {
+		return nil, err
+	}
+	if s.t.dtype == BF16 && s.take == s.n {
+		return model.BytesAsBF16(b[:2*s.n])[:s.n:s.n], nil
+	}
+	v := make([]uint16, s.n)
+	decodeBF16(v[:s.take], b, s.t.dtype)
 	return v, nil
 }
 

@@ -62,6 +62,27 @@ func decode(dst []float32, src []byte, d DType) {
 	}
 }
 
+// decodeBF16 is decode into bfloat16: BF16 elements are copied, F32 and
+// F16 ones narrowed to the nearest bfloat16 (model.BF16FromFloat32).
+func decodeBF16(dst []uint16, src []byte, d DType) {
+	switch d {
+	case BF16:
+		for i := range dst {
+			dst[i] = binary.LittleEndian.Uint16(src[2*i:])
+		}
+	case F32:
+		for i := range dst {
+			dst[i] = model.BF16FromFloat32(math.Float32frombits(binary.LittleEndian.Uint32(src[4*i:])))
+		}
+	case F16:
+		for i := range dst {
+			dst[i] = model.BF16FromFloat32(HalfToFloat32(binary.LittleEndian.Uint16(src[2*i:])))
+		}
+	default:
+		panic("decodeBF16: unsupported dtype " + string(d)) // callers check Loadable first
+	}
+}
+
 // HalfToFloat32 converts an IEEE 754 binary16 value exactly: every half,
 // subnormals, infinities and NaNs included, is a float32.
 func HalfToFloat32(h uint16) float32 {
