@@ -14,16 +14,10 @@ import (
 	"mamba.go/common/model"
 )
 
-// Open loads the model that path names; see Resolve.
+// Open loads the model that path names (see Resolve), as float32.
 func Open(path string) (*model.Weights, error) {
-	p, err := Resolve(path)
-	if err != nil {
-		return nil, err
-	}
-	if st, err := os.Stat(p); err == nil && st.IsDir() {
-		return checkpoint.Load(p)
-	}
-	return model.LoadModelBin(p)
+	w, _, err := OpenAs(path, Float32)
+	return w, err
 }
 
 // Resolve turns what the user named into a local model.bin file or
