@@ -3,6 +3,7 @@
 //
 //	mamba-IMPL MODEL [-n steps] [-i prompt | -i - | -f FILE | -tokens 1,2,3] [-t temperature] [-p top_p]
 //	           [-s seed] [-z tokenizer] [-save-state FILE] [-load-state FILE [-force-state]] [-ignore-eos] [-trace]
+//	           [-weights f32|bf16|auto]
 //
 // Generated tokens stream to stdout as they are made; the prompt's and the
 // generation's tok/s go to stderr.
@@ -35,18 +36,7 @@ import (
 // success and for -h (whose usage goes to stdout), 1 on an error. The
 // binary's own file name, when it has one, replaces name in messages
 // (bin/mamba-fused-simd is the fused command built another way).
-func Main(name string, newModel model.New) {
-	if len(os.Args) > 0 && strings.HasPrefix(filepath.Base(os.Args[0]), name) {
-		name = filepath.Base(os.Args[0])
-	}
-	if err := Run(name, os.Args[1:], os.Stdout, os.Stderr, newModel); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
-		}
-		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
-		os.Exit(1)
-	}
-}
+func Main(name string, newModel model.New) { MainOptions(name, newModel, Options{}) }
 
 // stdin is where -i - reads the prompt (a variable for tests).
 var stdin io.Reader = os.Stdin
@@ -71,6 +61,7 @@ type flags struct {
 	loadState   string
 	ignoreEOS   bool
 	trace       bool
+	weights     load.Precision
 }
 
 // endOfText is <|endoftext|> in the GPT-NeoX vocabulary: generation stops there.
@@ -92,6 +83,7 @@ func parseFlags(name string, args []string, stdout, stderr io.Writer) (*flags, e
 	fs.StringVar(&f.saveState, "save-state", "", "write the recurrent state after the prompt to FILE")
 	fs.StringVar(&f.loadState, "load-state", "", "start from the state in FILE; the prompt continues it")
 	fs.BoolVar(&f.ignoreEOS, "ignore-eos", false, "do not stop at <|endoftext|>")
+	weights := fs.String("weights", "auto", "keep the weights as `f32`, bf16 (half the memory and bytes per token; mamba-fused only) or auto (bf16 when the checkpoint is bfloat16 and float32 would not fit in memory)")
 	fs.BoolVar(&f.trace, "trace", false, "print every op the model reports, token by token, to stdout (e.g. -tokens 5 -n 0 -trace: one token's walk through the model)")
 	usage := func(w io.Writer) {
 		fmt.Fprintf(w, "usage: %s MODEL [flags]\n\nMODEL is a mamba.c model.bin, a checkpoint folder (config.json with\nmodel.safetensors or pytorch_model.bin), or an HF repo id in the HF cache.\nA prompt (-i, -f or stdin) that is not valid UTF-8 is refused, as by\n`mamba tokenize`, rather than silently changed.\n\nflags:\n", name)
@@ -136,6 +128,10 @@ func parseFlags(name string, args []string, stdout, stderr io.Writer) (*flags, e
 		return nil, errors.New("give either -i or -f, not both")
 	}
 	f.promptSet = iSet || f.promptFile != ""
+	var err error
+	if f.weights, err = load.ParsePrecision(*weights); err != nil {
+		return nil, err
+	}
 	switch {
 	case f.steps < 0:
 		return nil, fmt.Errorf("-n %d: want a count ≥ 0", f.steps)
@@ -166,22 +162,57 @@ func parseTokenList(s string) ([]int, error) {
 	return ids, nil
 }
 
+// Options say what the implementation behind a command can do.
+type Options struct {
+	// BF16Weights: it runs weights kept as bfloat16 (model.Weights.BF16),
+	// so -weights bf16 and auto can give it such weights.
+	BF16Weights bool
+}
+
+// MainOptions is Main for an implementation that can do what o says.
+func MainOptions(name string, newModel model.New, o Options) {
+	if len(os.Args) > 0 && strings.HasPrefix(filepath.Base(os.Args[0]), name) {
+		name = filepath.Base(os.Args[0])
+	}
+	if err := RunOptions(name, os.Args[1:], os.Stdout, os.Stderr, newModel, o); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		os.Exit(1)
+	}
+}
+
 // Run is Main without the exit, for tests.
 func Run(name string, args []string, stdout, stderr io.Writer, newModel model.New) error {
+	return RunOptions(name, args, stdout, stderr, newModel, Options{})
+}
+
+// RunOptions is MainOptions without the exit.
+func RunOptions(name string, args []string, stdout, stderr io.Writer, newModel model.New, o Options) error {
 	f, err := parseFlags(name, args, stdout, stderr)
 	if err != nil {
 		return err
+	}
+	if !o.BF16Weights {
+		if f.weights == load.BF16 {
+			return fmt.Errorf("-weights bf16: %s runs float32 weights only (mamba-fused runs bfloat16 ones)", name)
+		}
+		f.weights = load.Float32
 	}
 	if f.saveState != "" {
 		if err := refuseModelFile(f.saveState, f.model); err != nil {
 			return err
 		}
 	}
-	w, err := load.Open(f.model)
+	w, note, err := load.OpenAs(f.model, f.weights)
 	if err != nil {
 		return err
 	}
 	defer w.Close()
+	if note != "" {
+		fmt.Fprintf(stderr, "%s: %s\n", name, note)
+	}
 	c := w.Config
 	fingerprint := model.Fingerprint(w)
 
