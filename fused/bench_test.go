@@ -168,7 +168,7 @@ func BenchmarkMatVec(b *testing.B) {
 			forEachKernelSet(b, func(b *testing.B) {
 				b.SetBytes(int64(4 * len(w)))
 				for b.Loop() {
-					matVec(out, w, sz.cols, x)
+					matVec(out, matrix{f32: w}, sz.cols, x)
 				}
 			})
 		})
@@ -183,7 +183,7 @@ func BenchmarkMatVec(b *testing.B) {
 			defer p.close()
 			fn := func(wk int) {
 				lo, hi := split(sz.rows, p.n, wk)
-				matVec(out[lo:hi], w[lo*sz.cols:], sz.cols, x)
+				matVec(out[lo:hi], matrix{f32: w[lo*sz.cols:]}, sz.cols, x)
 			}
 			b.SetBytes(int64(4 * len(w)))
 			for b.Loop() {
@@ -276,7 +276,7 @@ func BenchmarkDtSoftplus(b *testing.B) {
 	b.Run("fused", func(b *testing.B) {
 		forEachKernelSet(b, func(b *testing.B) {
 			for b.Loop() {
-				dtProjSoftplus(dt, dtW, dtLow, bias, 0, bDi)
+				dtProjSoftplus(dt, matrix{f32: dtW}, dtLow, bias, 0, bDi)
 			}
 		})
 	})
@@ -311,7 +311,7 @@ func BenchmarkBarrier(b *testing.B) {
 	const rounds = 1000
 	fn := func(int) {
 		for range rounds {
-			p.sync(nil)
+			p.sync(matrix{})
 		}
 	}
 	for b.Loop() {

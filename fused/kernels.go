@@ -29,11 +29,11 @@ import (
 // of its channels, so the conv and the gate of those channels need nobody
 // else's rows.
 // xz = [x, z]: [2·di]; normed: [d]; inProj: [2·di][d]; convState, convW: [di][k]; convB, u: [di]
-func inProjConv(xz, u, normed, inProj, convState, convW, convB []float32, k, lo, hi int) {
+func inProjConv(xz, u, normed []float32, inProj matrix, convState, convW, convB []float32, k, lo, hi int) {
 	d, di := len(normed), len(u)
 	x, z := xz[:di], xz[di:]
-	matVec(x[lo:hi], inProj[lo*d:], d, normed)
-	matVec(z[lo:hi], inProj[(di+lo)*d:], d, normed)
+	matVec(x[lo:hi], inProj.from(lo*d), d, normed)
+	matVec(z[lo:hi], inProj.from((di+lo)*d), d, normed)
 	convSiLU(u, convState, x, convW, convB, k, lo, hi)
 }
 
@@ -43,9 +43,9 @@ func inProjConv(xz, u, normed, inProj, convState, convW, convB []float32, k, lo,
 //	xDBC[i] = x_proj[i] · u   (learning: matVec)
 //
 // xW: [r+2n][di]; u: [di]; xDBC: [r+2n]
-func xProj(xDBC, xW, u []float32, lo, hi int) {
+func xProj(xDBC []float32, xW matrix, u []float32, lo, hi int) {
 	di := len(u)
-	matVec(xDBC[lo:hi], xW[lo*di:], di, u)
+	matVec(xDBC[lo:hi], xW.from(lo*di), di, u)
 }
 
 // dtScanGate is phase dt_scan_gate for channels [lo, hi): the step sizes,
@@ -55,7 +55,7 @@ func xProj(xDBC, xW, u []float32, lo, hi int) {
 //	y[c]  = (scan(c) + D[c]·u[c]) · SiLU(z[c])         (learning: selectiveScan, skipD, gate)
 //
 // dtW: [di][r]; dtLow: [r]; dtB, dt, u, D, z, y: [di]; ssmState, A: [di][n]; B, C: [n]
-func dtScanGate(y, dt, ssmState, u, z, dtW, dtLow, dtB, A, B, C, D []float32, lo, hi int) {
+func dtScanGate(y, dt, ssmState, u, z []float32, dtW matrix, dtLow, dtB, A, B, C, D []float32, lo, hi int) {
 	dtProjSoftplus(dt, dtW, dtLow, dtB, lo, hi)
 	scanSkipGate(y, ssmState, u, dt, A, B, C, D, z, lo, hi)
 }
@@ -67,9 +67,9 @@ func dtScanGate(y, dt, ssmState, u, z, dtW, dtLow, dtB, A, B, C, D []float32, lo
 //
 // so the mixer's output never exists as a vector of its own.
 // outW: [d][di]; y: [di]; h: [d]
-func outProj(h, outW, y []float32, lo, hi int) {
+func outProj(h []float32, outW matrix, y []float32, lo, hi int) {
 	di := len(y)
-	matVecAdd(h[lo:hi], outW[lo*di:], di, y)
+	matVecAdd(h[lo:hi], outW.from(lo*di), di, y)
 }
 
 // head is phase head, rows [lo, hi) of the padded vocabulary, on
@@ -78,9 +78,9 @@ func outProj(h, outW, y []float32, lo, hi int) {
 //	logits[v] = lm_head[v] · normed   (learning: matVec)
 //
 // normed: [d]; lmHead: [V][d]; logits: [V]
-func head(logits, normed, lmHead []float32, lo, hi int) {
+func head(logits, normed []float32, lmHead matrix, lo, hi int) {
 	d := len(normed)
-	matVec(logits[lo:hi], lmHead[lo*d:], d, normed)
+	matVec(logits[lo:hi], lmHead.from(lo*d), d, normed)
 }
 
 // rmsNorm: normed = h · g / sqrt(mean(h²) + eps), as learning's rmsNorm.
@@ -133,9 +133,9 @@ func convSiLU(u, convState, x, w, bias []float32, k, lo, hi int) {
 //	dt[c] = softplus(dt[c] + bias[c])     (learning: addBias, softplus)
 //
 // dtW: [di][r]; dtLow: [r]; dt, bias: [di]
-func dtProjSoftplus(dt, dtW, dtLow, bias []float32, lo, hi int) {
+func dtProjSoftplus(dt []float32, dtW matrix, dtLow, bias []float32, lo, hi int) {
 	r := len(dtLow)
-	matVec(dt[lo:hi], dtW[lo*r:], r, dtLow)
+	matVec(dt[lo:hi], dtW.from(lo*r), r, dtLow)
 	biasSoftplus(dt[lo:hi], bias[lo:hi])
 }
 

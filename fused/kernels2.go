@@ -26,11 +26,11 @@ type inProjRows2 struct{ z, x, bc, dt [2]int }
 // The conv channels of x are the worker's own heads' and those of B and C
 // its share of them, so no worker needs another's rows before the barrier.
 // inProj: [2di+2gn+h][d]; convState, convW: [cd][k]; convB, xBC: [cd]
-func inProjConv2(zxbcdt, xBC, normed, h, norm, inProj, convState, convW, convB []float32, c model.Config, r inProjRows2) {
+func inProjConv2(zxbcdt, xBC, normed, h, norm []float32, inProj matrix, convState, convW, convB []float32, c model.Config, r inProjRows2) {
 	d, di, k := c.DModel, c.DInner, c.DConv
 	rmsNorm(normed, h, norm)
 	for _, rr := range [][2]int{r.z, r.x, r.bc, r.dt} {
-		matVec(zxbcdt[rr[0]:rr[1]], inProj[rr[0]*d:], d, normed)
+		matVec(zxbcdt[rr[0]:rr[1]], inProj.from(rr[0]*d), d, normed)
 	}
 	in := zxbcdt[di : di+c.ConvDim()] // the conv's input, x then B then C
 	convSiLU(xBC, convState, in, convW, convB, k, r.x[0]-di, r.x[1]-di)
@@ -136,7 +136,7 @@ func headScanSkipGateGeneric(y, ssmState, x, dt, A, B, C, D, z []float32, p, per
 // normalises h for itself: d_inner values are cheaper to normalise P times
 // than to share behind one more barrier.
 // y, yn, zs, g: [di]; outW: [d][di]; h: [d]
-func groupNormOutProj(h, yn, y, zs, g, outW []float32, c model.Config, lo, hi int) {
+func groupNormOutProj(h, yn, y, zs, g []float32, outW matrix, c model.Config, lo, hi int) {
 	clearUpper()
 	di := len(y)
 	size := di / c.NGroups
@@ -158,5 +158,5 @@ func groupNormOutProj(h, yn, y, zs, g, outW []float32, c model.Config, lo, hi in
 			yn[i] *= zs[i]
 		}
 	}
-	matVecAdd(h[lo:hi], outW[lo*di:], di, yn)
+	matVecAdd(h[lo:hi], outW.from(lo*di), di, yn)
 }

@@ -5,13 +5,15 @@ package fused
 // The kernels of the default build: the set chosen at start-up
 // (kernels_select.go), assembly where the CPU has AVX2+FMA or AVX-512.
 
-// matVec: out[i] = Σ_j W[i·ld + j] · x[j] for i < len(out), j < len(x),
+// matVecF32 is matVec (matrix.go) on float32 weights:
+// out[i] = Σ_j W[i·ld + j] · x[j] for i < len(out), j < len(x),
 // learning's matVec over a block of W's rows and columns (row stride ld).
-func matVec(out, w []float32, ld int, x []float32) { kern.matVec(out, w, ld, x, false) }
+func matVecF32(out, w []float32, ld int, x []float32) { kern.matVec(out, w, ld, x, false) }
 
-// matVecAdd: out[i] += Σ_j W[i·ld + j] · x[j], learning's matVec and
+// matVecAddF32 is matVecAdd on float32 weights:
+// out[i] += Σ_j W[i·ld + j] · x[j], learning's matVec and
 // addResidual in one pass.
-func matVecAdd(out, w []float32, ld int, x []float32) { kern.matVec(out, w, ld, x, true) }
+func matVecAddF32(out, w []float32, ld int, x []float32) { kern.matVec(out, w, ld, x, true) }
 
 // scanSkipGate: see scanSkipGateGeneric.
 func scanSkipGate(y, ssmState, u, dt, A, B, C, D, z []float32, lo, hi int) {

@@ -29,13 +29,15 @@ func clearUpper() {
 	}
 }
 
-// matVec: out[i] = Σ_j W[i·ld + j] · x[j] for i < len(out), j < len(x),
+// matVecF32 is matVec (matrix.go) on float32 weights:
+// out[i] = Σ_j W[i·ld + j] · x[j] for i < len(out), j < len(x),
 // the matrix–vector product over a block of W's rows and columns (row
 // stride ld).
-func matVec(out, w []float32, ld int, x []float32) { gemv(out, w, ld, x, false) }
+func matVecF32(out, w []float32, ld int, x []float32) { gemv(out, w, ld, x, false) }
 
-// matVecAdd: out[i] += Σ_j W[i·ld + j] · x[j], matVec accumulating.
-func matVecAdd(out, w []float32, ld int, x []float32) { gemv(out, w, ld, x, true) }
+// matVecAddF32 is matVecAdd on float32 weights:
+// out[i] += Σ_j W[i·ld + j] · x[j], matVec accumulating.
+func matVecAddF32(out, w []float32, ld int, x []float32) { gemv(out, w, ld, x, true) }
 
 func gemv(out, w []float32, ld int, x []float32, add bool) {
 	switch {

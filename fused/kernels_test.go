@@ -55,7 +55,7 @@ func TestMatVecOddShapes(t *testing.T) {
 				x := randVec(rng, cols)
 				out := make([]float32, rows+1)
 				out[rows] = 42 // a sentinel past the end: must stay
-				matVec(out[:rows], w, ld, x)
+				matVec(out[:rows], matrix{f32: w}, ld, x)
 				ref, bound := refMatVec(w, ld, x, rows)
 				for i := range ref {
 					require.InDelta(t, ref[i], float64(out[i]), bound[i], "rows %d cols %d ld %d row %d", rows, cols, ld, i)
@@ -68,9 +68,9 @@ func TestMatVecOddShapes(t *testing.T) {
 
 func TestMatVecEmpty(t *testing.T) {
 	out := []float32{7, 7}
-	matVec(out, nil, 0, nil)
+	matVec(out, matrix{}, 0, nil)
 	assert.Equal(t, []float32{0, 0}, out, "a product over no columns is zero")
-	matVec(nil, []float32{1}, 1, []float32{1}) // no rows: nothing to do, no panic
+	matVec(nil, matrix{f32: []float32{1}}, 1, []float32{1}) // no rows: nothing to do, no panic
 }
 
 func TestMatVecAddAccumulates(t *testing.T) {
@@ -81,7 +81,7 @@ func TestMatVecAddAccumulates(t *testing.T) {
 			x := randVec(rng, cols)
 			acc := randVec(rng, rows)
 			before := append([]float32(nil), acc...)
-			matVecAdd(acc, w, cols, x)
+			matVecAdd(acc, matrix{f32: w}, cols, x)
 			ref, bound := refMatVec(w, cols, x, rows)
 			for i := range ref {
 				require.InDelta(t, float64(before[i])+ref[i], float64(acc[i]), bound[i]+1e-6, "rows %d cols %d", rows, cols)
@@ -123,10 +123,10 @@ func TestRowSplitProducts(t *testing.T) {
 				normed := make([]float32, cols)
 				for wk := range p {
 					lo, hi := split(rows, p, wk)
-					xProj(xDBC, w, x, lo, hi)
-					outProj(h, w, x, lo, hi)
+					xProj(xDBC, matrix{f32: w}, x, lo, hi)
+					outProj(h, matrix{f32: w}, x, lo, hi)
 					rmsNorm(normed, x, g)
-					head(logits, normed, w, lo, hi)
+					head(logits, normed, matrix{f32: w}, lo, hi)
 				}
 				for i := range ref {
 					require.InDelta(t, ref[i], float64(xDBC[i]), bound[i], "x_proj rows %d cols %d P %d", rows, cols, p)
@@ -157,7 +157,7 @@ func TestInProjConv(t *testing.T) {
 				for wk := range p {
 					lo, hi := split(di, p, wk)
 					rmsNorm(normed, h, g)
-					inProjConv(xz, u, normed, inProj, convState, convW, convB, 1, lo, hi)
+					inProjConv(xz, u, normed, matrix{f32: inProj}, convState, convW, convB, 1, lo, hi)
 				}
 				for c := range di {
 					require.InDelta(t, ref[c], float64(xz[c]), 2*bound[c]+1e-6, "x d %d di %d P %d", d, di, p)
@@ -244,7 +244,7 @@ func TestDtSoftplus(t *testing.T) {
 			}
 			bias[0] = 25
 			dt := make([]float32, di)
-			dtProjSoftplus(dt, dtW, dtLow, bias, 0, di)
+			dtProjSoftplus(dt, matrix{f32: dtW}, dtLow, bias, 0, di)
 			ref, bound := refMatVec(dtW, r, dtLow, di)
 			for c := range dt {
 				v := ref[c] + float64(bias[c])

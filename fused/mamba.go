@@ -12,6 +12,7 @@ import (
 // live until Close.
 type Mamba struct {
 	w      *model.Weights
+	mats   matrices // w's products, float32 or bfloat16 (matrix.go)
 	c      model.Config
 	state  *model.State
 	pool   *pool
@@ -99,7 +100,7 @@ func NewOptions(w *model.Weights, opt Options) (*Mamba, error) {
 	if n == 0 {
 		n = runtime.GOMAXPROCS(0)
 	}
-	if err := w.Check(); err != nil {
+	if err := w.CheckBF16(); err != nil {
 		return nil, err
 	}
 	if kernErr != nil {
@@ -120,6 +121,7 @@ func NewOptions(w *model.Weights, opt Options) (*Mamba, error) {
 			runtime.AddCleanup(m, unmapArena, arena)
 		}
 	}
+	m.mats = matricesOf(m.w)
 	if c.Arch == model.Mamba2 {
 		m.buf2 = newBuffers2(c, n)
 		m.step = m.worker2
@@ -162,8 +164,7 @@ func (m *Mamba) Forward(token int) ([]float32, error) {
 	if m.c.Arch == model.Mamba2 {
 		h, logits = m.buf2.h, m.buf2.logits
 	}
-	// h = embedding[token]  [d], before the workers start
-	copy(h, m.w.Embedding[token*m.c.DModel:(token+1)*m.c.DModel])
+	embed(h, m.mats.embedding, token) // h = embedding[token]  [d], before the workers start
 	resetClaims(m.claims)
 	m.pool.run(m.step)
 	m.pos++
@@ -201,7 +202,7 @@ func (m *Mamba) worker(w int) {
 	z := b.xz[di:]
 	m.trace(w, -1, model.OpEmbedding, b.h)
 	for l := range m.w.Layers {
-		lw := &m.w.Layers[l]
+		lw, lm := &m.w.Layers[l], &m.mats.layers[l]
 		ctr := m.claims[4*l : 4*l+4]
 		convState := m.state.Conv[l*di*k : (l+1)*di*k] // [di][k]
 		ssmState := m.state.SSM[l*di*n : (l+1)*di*n]   // [di][n]
@@ -210,14 +211,14 @@ func (m *Mamba) worker(w int) {
 		// right after it, to warm while it waits.
 		rmsNorm(normed, b.h, lw.Norm)
 		each(w, P, sh.channels, &ctr[0], func(lo, hi int) {
-			inProjConv(b.xz, b.u, normed, lw.InProj, convState, lw.Conv1dWeight, lw.Conv1dBias, k, lo, hi)
+			inProjConv(b.xz, b.u, normed, lm.inProj, convState, lw.Conv1dWeight, lw.Conv1dBias, k, lo, hi)
 		})
-		m.pool.sync(lw.XProj[xlo*di : xhi*di])
+		m.pool.sync(lm.xProj.part(xlo*di, xhi*di))
 		m.trace(w, l, model.OpInProj, b.xz)
 		m.trace(w, l, model.OpSiLU, b.u)
 
-		each(w, P, sh.xProj, &ctr[1], func(lo, hi int) { xProj(b.xDBC, lw.XProj, b.u, lo, hi) })
-		m.pool.sync(lw.DtProjWeight[slo*r : shi*r])
+		each(w, P, sh.xProj, &ctr[1], func(lo, hi int) { xProj(b.xDBC, lm.xProj, b.u, lo, hi) })
+		m.pool.sync(lm.dtProj.part(slo*r, shi*r))
 		m.trace(w, l, model.OpXProj, b.xDBC)
 		if falcon {
 			bcdtNorm(b.xDBCn[w], b.xDBC, r, n, c.MixerEps)
@@ -231,24 +232,24 @@ func (m *Mamba) worker(w int) {
 		}
 
 		each(w, P, sh.scan, &ctr[2], func(lo, hi int) {
-			dtScanGate(b.y, b.dt, ssmState, b.u, z, lw.DtProjWeight, dtLow, lw.DtProjBias, lw.A, B, C, lw.D, lo, hi)
+			dtScanGate(b.y, b.dt, ssmState, b.u, z, lm.dtProj, dtLow, lw.DtProjBias, lw.A, B, C, lw.D, lo, hi)
 		})
-		m.pool.sync(lw.OutProj[dlo*di : dhi*di])
+		m.pool.sync(lm.outProj.part(dlo*di, dhi*di))
 		m.trace(w, l, model.OpSoftplus, b.dt)
 		m.trace(w, l, model.OpGate, b.y)
 
-		each(w, P, sh.outProj, &ctr[3], func(lo, hi int) { outProj(b.h, lw.OutProj, b.y, lo, hi) })
-		next := m.w.LMHead[vlo*d : vhi*d]
+		each(w, P, sh.outProj, &ctr[3], func(lo, hi int) { outProj(b.h, lm.outProj, b.y, lo, hi) })
+		next := m.mats.lmHead.part(vlo*d, vhi*d)
 		if l+1 < len(m.w.Layers) {
-			next = m.w.Layers[l+1].InProj[lo*d : hi*d]
+			next = m.mats.layers[l+1].inProj.part(lo*d, hi*d)
 		}
 		m.pool.sync(next)
 		m.trace(w, l, model.OpResidual, b.h)
 	}
 	rmsNorm(normed, b.h, m.w.NormF)
-	each(w, P, sh.head, &m.claims[4*len(m.w.Layers)], func(lo, hi int) { head(b.logits, normed, m.w.LMHead, lo, hi) })
+	each(w, P, sh.head, &m.claims[4*len(m.w.Layers)], func(lo, hi int) { head(b.logits, normed, m.mats.lmHead, lo, hi) })
 	if m.tracer != nil {
-		m.pool.sync(nil)
+		m.pool.sync(matrix{})
 		m.trace(w, -1, model.OpLMHead, b.logits)
 	}
 }
@@ -264,7 +265,7 @@ func (m *Mamba) trace(w, layer int, op model.Op, values []float32) {
 	if w == 0 {
 		m.tracer.Trace(m.pos, layer, op, values)
 	}
-	m.pool.sync(nil)
+	m.pool.sync(matrix{})
 }
 
 // SetTracer reports the end of every phase of the tokens that follow to t

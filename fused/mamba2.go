@@ -68,17 +68,17 @@ func (m *Mamba) worker2(w int) {
 	x, B, C := b.xBC[:di], b.xBC[di:di+gn], b.xBC[di+gn:]
 	m.trace(w, -1, model.OpEmbedding, b.h)
 	for l := range m.w.Layers {
-		lw := &m.w.Layers[l]
+		lw, lm := &m.w.Layers[l], &m.mats.layers[l]
 		convState := m.state.Conv[l*c.ConvStateLen() : (l+1)*c.ConvStateLen()] // [cd][k]
 		ssmState := m.state.SSM[l*c.SSMStateLen() : (l+1)*c.SSMStateLen()]     // [h][p][n]
 
-		inProjConv2(b.zxbcdt, b.xBC, normed, b.h, lw.Norm, lw.InProj, convState, lw.Conv1dWeight, lw.Conv1dBias, c, rows)
-		m.pool.sync(ssmState[lo*c.DState : hi*c.DState])
+		inProjConv2(b.zxbcdt, b.xBC, normed, b.h, lw.Norm, lm.inProj, convState, lw.Conv1dWeight, lw.Conv1dBias, c, rows)
+		m.pool.sync(matrix{f32: ssmState[lo*c.DState : hi*c.DState]}) // the state this worker's heads scan next
 		m.trace(w, l, model.OpInProj, b.zxbcdt)
 		m.trace(w, l, model.OpSiLU, b.xBC)
 
 		dtScanGate2(b.y, b.dt, ssmState, x, z, dtRaw, lw.DtProjBias, lw.A, B, C, lw.D, c, hlo, hhi)
-		m.pool.sync(lw.OutProj[dlo*di : dhi*di])
+		m.pool.sync(lm.outProj.part(dlo*di, dhi*di))
 		m.trace(w, l, model.OpDtLimit, b.dt)
 		if c.NormBeforeGate {
 			m.trace(w, l, model.OpSkipD, b.y)
@@ -86,18 +86,18 @@ func (m *Mamba) worker2(w int) {
 			m.trace(w, l, model.OpGate, b.y)
 		}
 
-		groupNormOutProj(b.h, yn, b.y, z, lw.GatedNorm, lw.OutProj, c, dlo, dhi)
-		next := m.w.LMHead[vlo*d : vhi*d]
+		groupNormOutProj(b.h, yn, b.y, z, lw.GatedNorm, lm.outProj, c, dlo, dhi)
+		next := m.mats.lmHead.part(vlo*d, vhi*d)
 		if l+1 < len(m.w.Layers) {
-			next = m.w.Layers[l+1].InProj[lo*d : hi*d]
+			next = m.mats.layers[l+1].inProj.part(lo*d, hi*d)
 		}
 		m.pool.sync(next)
 		m.trace(w, l, model.OpResidual, b.h)
 	}
 	rmsNorm(normed, b.h, m.w.NormF)
-	head(b.logits, normed, m.w.LMHead, vlo, vhi)
+	head(b.logits, normed, m.mats.lmHead, vlo, vhi)
 	if m.tracer != nil {
-		m.pool.sync(nil)
+		m.pool.sync(matrix{})
 		m.trace(w, -1, model.OpLMHead, b.logits)
 	}
 }

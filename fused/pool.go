@@ -53,8 +53,8 @@ func newBarrier(n int, spinFor time.Duration) *barrier {
 // its cache instead of from a cold stream whose prefetchers still have to
 // ramp up (docs/fused.md, "Waiting that prefetches", has what it gains and
 // the variants tried).
-func (b *barrier) wait(next []float32) {
-	next = next[:min(len(next), warmBytes/4)]
+func (b *barrier) wait(next matrix) {
+	next = next.part(0, min(next.len(), warmBytes/next.bytesPer()))
 	g := b.gen.Load()
 	if b.count.Add(1) == b.n {
 		b.count.Store(0)
@@ -75,11 +75,11 @@ func (b *barrier) wait(next []float32) {
 			if b.gen.Load() != g {
 				break
 			}
-			if len(next) > 0 {
-				k := min(len(next), warmChunk/4)
-				sum += warm(next[:k])
-				next = next[k:]
-				if len(next) == 0 {
+			if next.len() > 0 {
+				k := min(next.len(), warmChunk/next.bytesPer())
+				sum += warm(next.part(0, k))
+				next = next.from(k)
+				if next.len() == 0 {
 					b.sink.Store(math.Float32bits(sum))
 				}
 				continue
@@ -115,11 +115,16 @@ const (
 	warmChunk = 16 << 10
 )
 
-// warm loads one float of every 64-byte cache line of w and returns their sum.
-func warm(w []float32) float32 {
+// warm loads one value of every 64-byte cache line of w and returns their
+// sum (bfloat16 bits are summed as integers: as floats, pairs of them
+// could be subnormal numbers, which are slow to add).
+func warm(w matrix) float32 {
 	var s float32
-	for i := 0; i < len(w); i += 16 {
-		s += w[i]
+	for i := 0; i < len(w.f32); i += 16 {
+		s += w.f32[i]
+	}
+	for i := 0; i < len(w.bf16); i += 32 {
+		s += float32(w.bf16[i])
 	}
 	return s
 }
@@ -151,22 +156,22 @@ func (p *pool) worker(w int) {
 	defer p.done.Done()
 	debug.SetPanicOnFault(true) // for this goroutine, for good: see call
 	for {
-		p.gate.wait(nil) // start
+		p.gate.wait(matrix{}) // start
 		if p.quit.Load() {
 			return
 		}
 		p.call(w)
-		p.gate.wait(nil) // end
+		p.gate.wait(matrix{}) // end
 	}
 }
 
 // run executes fn on every worker and returns when all have finished.
 func (p *pool) run(fn func(worker int)) {
 	p.fn = fn
-	p.gate.wait(nil) // start: publishes fn to the workers
+	p.gate.wait(matrix{}) // start: publishes fn to the workers
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	p.call(0)
-	p.gate.wait(nil) // end
+	p.gate.wait(matrix{}) // end
 }
 
 // call runs fn for worker w. A memory fault in it at an address of a
@@ -191,14 +196,14 @@ func (p *pool) call(w int) {
 
 // sync is the barrier between two phases of fn; next is the block of
 // weights the caller streams next, warmed while it waits (see wait).
-func (p *pool) sync(next []float32) { p.bar.wait(next) }
+func (p *pool) sync(next matrix) { p.bar.wait(next) }
 
 // close stops the workers.
 func (p *pool) close() {
 	if p.quit.Swap(true) {
 		return
 	}
-	p.gate.wait(nil) // the workers see quit and return
+	p.gate.wait(matrix{}) // the workers see quit and return
 	p.done.Wait()
 }
 

@@ -24,12 +24,12 @@ func TestBarrierSeparatesPhases(t *testing.T) {
 					defer wg.Done()
 					for r := range rounds {
 						arrived.Add(1)
-						b.wait(nil)
+						b.wait(matrix{})
 						// Everyone of this round has arrived, nobody of the next.
 						if got := arrived.Load(); got < int64(n*(r+1)) {
 							bad.Add(1)
 						}
-						b.wait(nil)
+						b.wait(matrix{})
 					}
 				}()
 			}
@@ -49,7 +49,7 @@ func TestPoolRunsEveryWorkerOncePerRun(t *testing.T) {
 			p.run(func(w int) {
 				counts[w]++
 				data[w] = run
-				p.sync(nil)
+				p.sync(matrix{})
 				// after the barrier every worker sees every other's write
 				for _, v := range data {
 					if v != run {

@@ -82,7 +82,7 @@ func (m *Mamba) ForwardPrompt(tokens []int) ([]float32, error) {
 		chunk := tokens[start:min(start+promptChunk, len(tokens))]
 		p.nt, p.last = len(chunk), start+len(chunk) == len(tokens)
 		for t, tok := range chunk { // h[t] = embedding[token]
-			copy(p.h[t*d:(t+1)*d], m.w.Embedding[tok*d:(tok+1)*d])
+			embed(p.h[t*d:(t+1)*d], m.mats.embedding, tok)
 		}
 		resetClaims(m.claims)
 		m.pool.run(p.step)
@@ -116,7 +116,7 @@ func (m *Mamba) promptWorker(w int) {
 	R := c.XProjRows()
 	nt := p.nt
 	for l := range m.w.Layers {
-		lw := &m.w.Layers[l]
+		lw, lm := &m.w.Layers[l], &m.mats.layers[l]
 		ctr := m.claims[4*l : 4*l+4]
 		convState := m.state.Conv[l*di*k : (l+1)*di*k] // [di][k]
 		ssmState := m.state.SSM[l*di*n : (l+1)*di*n]   // [di][n]
@@ -126,25 +126,25 @@ func (m *Mamba) promptWorker(w int) {
 		for t := tlo; t < thi; t++ {
 			rmsNorm(p.normed[t*d:(t+1)*d], p.h[t*d:(t+1)*d], lw.Norm)
 		}
-		m.pool.sync(nil)
+		m.pool.sync(matrix{})
 
 		// in_proj_conv: x[t][c] and z[t][c] of my channels for every t, then
 		// the conv of those channels through the chunk in order.
 		each(w, P, sh.channels, &ctr[0], func(lo, hi int) {
-			kern.matMat(p.xz[lo:], 2*di, lw.InProj[lo*d:], d, p.normed, d, hi-lo, d, nt, false)
-			kern.matMat(p.xz[di+lo:], 2*di, lw.InProj[(di+lo)*d:], d, p.normed, d, hi-lo, d, nt, false)
+			matMat(p.xz[lo:], 2*di, lm.inProj.from(lo*d), d, p.normed, d, hi-lo, d, nt, false)
+			matMat(p.xz[di+lo:], 2*di, lm.inProj.from((di+lo)*d), d, p.normed, d, hi-lo, d, nt, false)
 			for t := range nt {
 				x := p.xz[t*2*di : t*2*di+di]
 				convSiLU(p.u[t*di:(t+1)*di], convState, x, lw.Conv1dWeight, lw.Conv1dBias, k, lo, hi)
 			}
 		})
-		m.pool.sync(nil)
+		m.pool.sync(matrix{})
 
 		// x_proj: xDBC[t] = x_proj · u[t], my rows
 		each(w, P, sh.xProj, &ctr[1], func(lo, hi int) {
-			kern.matMat(p.xDBC[lo:], R, lw.XProj[lo*di:], di, p.u, di, hi-lo, di, nt, false)
+			matMat(p.xDBC[lo:], R, lm.xProj.from(lo*di), di, p.u, di, hi-lo, di, nt, false)
 		})
-		m.pool.sync(nil)
+		m.pool.sync(matrix{})
 
 		// Falcon-Mamba: the norms of Δ_low, B and C of my tokens, in place
 		// (falcon.go's bcdtNorm)
@@ -153,7 +153,7 @@ func (m *Mamba) promptWorker(w int) {
 				x := p.xDBC[t*R : (t+1)*R]
 				bcdtNorm(x, x, r, n, c.MixerEps)
 			}
-			m.pool.sync(nil)
+			m.pool.sync(matrix{})
 		}
 
 		// dt_scan_gate: my channels, token after token
@@ -163,16 +163,16 @@ func (m *Mamba) promptWorker(w int) {
 				dtLow, B, C := xDBC[:r], xDBC[r:r+n], xDBC[r+n:]
 				z := p.xz[t*2*di+di : (t+1)*2*di]
 				dtScanGate(p.y[t*di:(t+1)*di], p.dt[t*di:(t+1)*di], ssmState, p.u[t*di:(t+1)*di], z,
-					lw.DtProjWeight, dtLow, lw.DtProjBias, lw.A, B, C, lw.D, lo, hi)
+					lm.dtProj, dtLow, lw.DtProjBias, lw.A, B, C, lw.D, lo, hi)
 			}
 		})
-		m.pool.sync(nil)
+		m.pool.sync(matrix{})
 
 		// out_proj: h[t] += out_proj · y[t], my rows
 		each(w, P, sh.outProj, &ctr[3], func(lo, hi int) {
-			kern.matMat(p.h[lo:], d, lw.OutProj[lo*di:], di, p.y, di, hi-lo, di, nt, true)
+			matMat(p.h[lo:], d, lm.outProj.from(lo*di), di, p.y, di, hi-lo, di, nt, true)
 		})
-		m.pool.sync(nil)
+		m.pool.sync(matrix{})
 	}
 	if !p.last {
 		return
@@ -180,5 +180,5 @@ func (m *Mamba) promptWorker(w int) {
 	// head, for the last token only
 	normed := m.buf.normed[w]
 	rmsNorm(normed, p.h[(nt-1)*d:nt*d], m.w.NormF)
-	each(w, P, sh.head, &m.claims[4*len(m.w.Layers)], func(lo, hi int) { head(m.buf.logits, normed, m.w.LMHead, lo, hi) })
+	each(w, P, sh.head, &m.claims[4*len(m.w.Layers)], func(lo, hi int) { head(m.buf.logits, normed, m.mats.lmHead, lo, hi) })
 }

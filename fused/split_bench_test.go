@@ -26,14 +26,14 @@ func BenchmarkOutProjSplit(b *testing.B) {
 		lo, hi := split(bD, p.n, wk)
 		for l := range layers {
 			m := w[l*bD*bDi:]
-			matVec(out[lo:hi], m[lo*bDi:], bDi, y)
+			matVec(out[lo:hi], matrix{f32: m[lo*bDi:]}, bDi, y)
 		}
 	}
 	byCols := func(wk int) {
 		lo, hi := split(bDi, p.n, wk)
 		for l := range layers {
 			m := w[l*bD*bDi:]
-			matVec(parts[wk], m[lo:], bDi, y[lo:hi])
+			matVec(parts[wk], matrix{f32: m[lo:]}, bDi, y[lo:hi])
 		}
 	}
 	b.Run("rows", func(b *testing.B) {

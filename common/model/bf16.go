@@ -110,3 +110,34 @@ func (w *Weights) NarrowToBF16() {
 func (w *Weights) tiedHead() bool {
 	return len(w.LMHead) > 0 && len(w.Embedding) > 0 && &w.LMHead[0] == &w.Embedding[0]
 }
+
+// RoundedToBF16 returns a copy of w whose products, embedding and head
+// hold their values rounded to bfloat16 but stored as float32 (the
+// vectors are shared with w): the float32 twin of w.NarrowToBF16(), which
+// any implementation runs. An implementation running w as bfloat16 must
+// agree with one running this copy as closely as two float32 ones agree.
+func (w *Weights) RoundedToBF16() *Weights {
+	round := func(src []float32) []float32 {
+		out := make([]float32, len(src))
+		for i, v := range src {
+			out[i] = Float32FromBF16(BF16FromFloat32(v))
+		}
+		return out
+	}
+	r := *w
+	r.closer = nil // w's
+	r.Layers = append([]Layer(nil), w.Layers...)
+	r.Embedding = round(w.Embedding)
+	r.LMHead = r.Embedding
+	if !w.tiedHead() {
+		r.LMHead = round(w.LMHead)
+	}
+	for i := range r.Layers {
+		for _, t := range r.Layers[i].Tensors(w.Config) {
+			if t.BF16 != nil {
+				*t.Data = round(*t.Data)
+			}
+		}
+	}
+	return &r
+}

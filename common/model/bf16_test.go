@@ -134,3 +134,21 @@ func TestFingerprintOfBF16ValuesIsTheSameEitherWay(t *testing.T) {
 	require.NoError(t, f.Check())
 	assert.Equal(t, Fingerprint(f), Fingerprint(w))
 }
+
+func TestRoundedToBF16IsNarrowWidened(t *testing.T) {
+	c := ShapeOf(64, 2)
+	c.TiedHead = false
+	w, err := RandomWeights(c, 9)
+	require.NoError(t, err)
+	r := w.RoundedToBF16()
+	require.NoError(t, r.Check())
+	n, err := RandomWeights(c, 9)
+	require.NoError(t, err)
+	n.NarrowToBF16()
+	assert.Equal(t, n.EmbeddingBF16, ToBF16(r.Embedding), "rounded values narrow without change")
+	assert.Equal(t, n.LMHeadBF16, ToBF16(r.LMHead))
+	assert.Equal(t, n.Layers[1].InProjBF16, ToBF16(r.Layers[1].InProj))
+	assert.Equal(t, Fingerprint(n), Fingerprint(r))
+	assert.NotEqual(t, w.Layers[1].InProj, r.Layers[1].InProj, "w itself is left as it was")
+	assert.Equal(t, &w.Layers[1].A[0], &r.Layers[1].A[0], "vectors are shared")
+}

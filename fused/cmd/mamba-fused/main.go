@@ -3,6 +3,9 @@
 //
 //	-hugepages=false  leave the weights in the file's memory map (4 KB pages)
 //	                  instead of copying them into 2 MB pages
+//	-weights bf16     keep the products' weights as bfloat16: half the memory
+//	                  and half the bytes per token (auto, the default, does so
+//	                  when a bfloat16 checkpoint would not fit as float32)
 //
 // It says on stderr which kernels run (avx512, avx2 or go; the environment
 // variable MAMBA_FUSED_KERNELS picks others), with how many workers
@@ -27,7 +30,7 @@ func main() {
 		os.Exit(1)
 	}
 	os.Args = append(os.Args[:1], args...)
-	cli.Main("mamba-fused", func(w *model.Weights) (model.Mamba, error) {
+	cli.MainOptions("mamba-fused", func(w *model.Weights) (model.Mamba, error) {
 		m, err := fused.NewOptions(w, fused.Options{SmallPages: !hugePages})
 		if err != nil {
 			return nil, err
@@ -36,15 +39,19 @@ func main() {
 		if n, took := m.HugePages(); n > 0 {
 			pages = fmt.Sprintf("2 MB pages (%.0f MB copied in %.2f s)", float64(n)/1e6, took.Seconds())
 		}
-		fmt.Fprintf(os.Stderr, "mamba-fused: kernels %s, %d workers, weights in %s\n", fused.Kernels(), m.Workers(), pages)
+		precision := "float32"
+		if w.BF16 {
+			precision = "bfloat16"
+		}
+		fmt.Fprintf(os.Stderr, "mamba-fused: kernels %s, %d workers, %s weights in %s\n", fused.Kernels(), m.Workers(), precision, pages)
 		return m, nil
-	})
+	}, cli.Options{BF16Weights: true})
 }
 
 // valueFlags are the command line's flags that take a value (common/cli):
 // the argument after them is not a flag.
 var valueFlags = map[string]bool{"n": true, "i": true, "t": true, "p": true, "s": true, "z": true,
-	"tokens": true, "save-state": true, "load-state": true}
+	"tokens": true, "save-state": true, "load-state": true, "weights": true}
 
 // hugePagesFlag takes -hugepages[=bool] out of args, leaving cli's flags.
 func hugePagesFlag(args []string) (rest []string, on bool, err error) {

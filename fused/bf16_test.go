@@ -1,0 +1,130 @@
+package fused
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"mamba.go/common/model"
+	"mamba.go/common/model/modeltest"
+	"mamba.go/learning"
+)
+
+// narrowed is w with its products kept as bfloat16, w itself untouched
+// (the reference model still reads its float32 slices).
+func narrowed(w *model.Weights) *model.Weights {
+	n := *w
+	n.Layers = append([]model.Layer(nil), w.Layers...)
+	n.SetCloser(nil)
+	n.NarrowToBF16()
+	return &n
+}
+
+// newFusedBF16 runs fused on w narrowed to bfloat16.
+func newFusedBF16(workers int) model.New {
+	return func(w *model.Weights) (model.Mamba, error) { return NewWorkers(narrowed(w), workers) }
+}
+
+// newLearningRounded runs learning on w's values rounded to bfloat16, as
+// float32: the same weights as newFusedBF16's, so the two must agree as
+// closely as float32 implementations do.
+func newLearningRounded(w *model.Weights) (model.Mamba, error) { return learning.New(w.RoundedToBF16()) }
+
+// TestConformanceBF16 holds fused with bfloat16 weights to the contract,
+// learning on the same (rounded) weights judging, on Mamba-1, Mamba-2 and
+// Falcon-Mamba shapes and a 130m-wide one.
+func TestConformanceBF16(t *testing.T) {
+	for _, workers := range []int{1, 3} {
+		t.Run(fmt.Sprintf("%dw", workers), func(t *testing.T) { modeltest.Run(t, newFusedBF16(workers), newLearningRounded) })
+	}
+	modeltest.Agree(t, newFusedBF16(2), newLearningRounded, modeltest.FalconShapes)
+	wide := []modeltest.Shape{{Name: "130m-2layers", Config: smallShapes["130m-2layers"]}}
+	modeltest.Agree(t, newFusedBF16(2), newLearningRounded, wide)
+}
+
+// TestBF16IsNotFloat32: the bfloat16 run differs from the float32 run of
+// the unrounded weights (a test of the test: the rounding is really
+// there), by about what rounding every weight by up to 2⁻⁸ does.
+func TestBF16IsNotFloat32(t *testing.T) {
+	w := modeltest.Weights(t, smallShapes["odd"], 3)
+	m32, err := NewWorkers(w, 2)
+	require.NoError(t, err)
+	defer m32.Close()
+	m16, err := NewWorkers(narrowed(w), 2)
+	require.NoError(t, err)
+	defer m16.Close()
+	for _, tok := range modeltest.Tokens(w.Config, 6) {
+		a, err := m32.Forward(tok)
+		require.NoError(t, err)
+		b, err := m16.Forward(tok)
+		require.NoError(t, err)
+		rel := modeltest.MaxAbsDiff(a, b) / modeltest.MaxAbs(a)
+		assert.Greater(t, rel, 1e-5, "token %d", tok)
+		assert.Less(t, rel, 0.05, "token %d", tok)
+	}
+}
+
+func TestBF16WorkerCountsAgreeBitForBit(t *testing.T) {
+	w := narrowed(randomWeights(t, smallShapes["odd"]))
+	run := func(workers int) []float32 {
+		m, err := NewWorkers(w, workers)
+		require.NoError(t, err)
+		defer m.Close()
+		var l []float32
+		for _, tok := range []int{5, 17, 99, 0, 42} {
+			l, err = m.Forward(tok)
+			require.NoError(t, err)
+		}
+		return append([]float32(nil), l...)
+	}
+	one := run(1)
+	for _, workers := range []int{2, 3} {
+		assert.Equal(t, one, run(workers), "%d workers", workers)
+	}
+}
+
+func TestBF16ForwardAndPromptAllocateNothing(t *testing.T) {
+	m, err := NewWorkers(narrowed(randomWeights(t, smallShapes["odd"])), 2)
+	require.NoError(t, err)
+	defer m.Close()
+	prompt := modeltest.Tokens(m.c, 2*promptChunk+5)
+	_, err = m.ForwardPrompt(prompt) // the prompt buffers are made on first use
+	require.NoError(t, err)
+	tok := 0
+	assert.Zero(t, testing.AllocsPerRun(20, func() {
+		tok = (tok + 1) % 101
+		if _, err := m.Forward(tok); err != nil {
+			panic(err)
+		}
+	}))
+	assert.Zero(t, testing.AllocsPerRun(5, func() {
+		if _, err := m.ForwardPrompt(prompt); err != nil {
+			panic(err)
+		}
+	}))
+}
+
+// TestBF16PromptMatchesTokenByToken: the batched prompt on bfloat16
+// weights (matMatBF16) leaves the logits and state of feeding the tokens
+// one by one (matVecBF16), to rounding.
+func TestBF16PromptMatchesTokenByToken(t *testing.T) {
+	for name, c := range smallShapes {
+		t.Run(name, func(t *testing.T) {
+			w := narrowed(modeltest.Weights(t, c, 4))
+			a, err := NewWorkers(w, 2)
+			require.NoError(t, err)
+			defer a.Close()
+			b, err := NewWorkers(w, 2)
+			require.NoError(t, err)
+			defer b.Close()
+			prompt := modeltest.Tokens(c, promptChunk+7)
+			got, err := a.ForwardPrompt(prompt)
+			require.NoError(t, err)
+			want := modeltest.Feed(t, b, prompt)
+			last := want[len(want)-1]
+			assert.LessOrEqual(t, modeltest.MaxAbsDiff(got, last)/modeltest.MaxAbs(last), 1e-5)
+		})
+	}
+}
