@@ -30,7 +30,9 @@ func newFusedBF16(workers int) model.New {
 // newLearningRounded runs learning on w's values rounded to bfloat16, as
 // float32: the same weights as newFusedBF16's, so the two must agree as
 // closely as float32 implementations do.
-func newLearningRounded(w *model.Weights) (model.Mamba, error) { return learning.New(w.RoundedToBF16()) }
+func newLearningRounded(w *model.Weights) (model.Mamba, error) {
+	return learning.New(w.RoundedToBF16())
+}
 
 // TestConformanceBF16 holds fused with bfloat16 weights to the contract,
 // learning on the same (rounded) weights judging, on Mamba-1, Mamba-2 and
