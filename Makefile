@@ -69,7 +69,7 @@ course:
 # they are skipped). COMPARE_FLAGS=-trace localises every row.
 HF_CASES      := $(SHARED)/reference/hf-transformers
 COMPARE_CASES = testdata/cases/* $(wildcard $(HF_CASES)/*)
-COMPARE_IMPLS ?= learning,fused
+COMPARE_IMPLS ?= learning,fused,fused-bf16
 COMPARE_FLAGS ?=
 
 compare:

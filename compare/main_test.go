@@ -173,3 +173,45 @@ func TestCompareSkipsUnsupportedArchitecture(t *testing.T) {
 	assert.Contains(t, out.String(), "SKIP")
 	assert.Contains(t, out.String(), "skipped: mamba1only: not supported")
 }
+
+// A lossy row (fused-bf16) passes on its own tolerance, and fails when
+// its twin, a float32 implementation on the same rounded weights, does
+// not agree to -tol, or when it is further than its own tolerance from
+// the reference.
+func TestCompareJudgesLossyRowsTwice(t *testing.T) {
+	dir := caseDirs(t)[0]
+	c, err := refcase.Load(dir)
+	require.NoError(t, err)
+	var out bytes.Buffer
+	code, err := run([]string{"-impl", "learning,fused-bf16", dir}, &out)
+	require.NoError(t, err, out.String())
+	assert.Equal(t, 0, code)
+	assert.Contains(t, out.String(), "vs learning on the same bfloat16-rounded weights")
+	assert.Contains(t, out.String(), fmt.Sprintf("fused-bf16: %g vs the reference", BF16Tol))
+
+	// The twin on the unrounded weights: the bfloat16 rounding itself is
+	// now a disagreement far above -tol.
+	lossy["wrong-twin"] = &lossyImpl{tol: BF16Tol, exact: DefaultTol, what: "learning on the unrounded weights",
+		newTwin: impls["learning"]}
+	impls["wrong-twin"] = impls["fused-bf16"]
+	// Past its own tolerance: shifted by 1.5 × BF16Tol.
+	// Its twin's tolerance is 1, so that only the reference can fail it.
+	lossy["far"] = &lossyImpl{tol: BF16Tol, exact: 1, what: "anything", newTwin: impls["learning"]}
+	impls["far"] = func(w *model.Weights) (model.Mamba, error) {
+		m, err := impls["fused-bf16"](w)
+		return &shifted{Mamba: m, delta: float32(1.5 * BF16Tol * c.MaxAbsLogit())}, err
+	}
+	defer func() {
+		for _, n := range []string{"wrong-twin", "far"} {
+			delete(lossy, n)
+			delete(impls, n)
+		}
+	}()
+	for _, name := range []string{"wrong-twin", "far"} {
+		out.Reset()
+		code, err = run([]string{"-impl", name, dir}, &out)
+		assert.Error(t, err, name)
+		assert.Equal(t, 1, code, name)
+		assert.Contains(t, out.String(), "FAIL", name)
+	}
+}

@@ -14,13 +14,7 @@ import (
 
 // narrowed is w with its products kept as bfloat16, w itself untouched
 // (the reference model still reads its float32 slices).
-func narrowed(w *model.Weights) *model.Weights {
-	n := *w
-	n.Layers = append([]model.Layer(nil), w.Layers...)
-	n.SetCloser(nil)
-	n.NarrowToBF16()
-	return &n
-}
+func narrowed(w *model.Weights) *model.Weights { return w.NarrowedToBF16() }
 
 // newFusedBF16 runs fused on w narrowed to bfloat16.
 func newFusedBF16(workers int) model.New {

@@ -141,3 +141,13 @@ func (w *Weights) RoundedToBF16() *Weights {
 	}
 	return &r
 }
+
+// NarrowedToBF16 is NarrowToBF16 on a copy of w, which is left as it was
+// (the vectors are shared; closing the copy closes nothing).
+func (w *Weights) NarrowedToBF16() *Weights {
+	n := *w
+	n.closer = nil
+	n.Layers = append([]Layer(nil), w.Layers...)
+	n.NarrowToBF16()
+	return &n
+}
