@@ -60,6 +60,9 @@ var avx512Kernels = kernelSet{
 	matMat:   matMatAVX512Slices,
 	scan:     scanAVX512Slices,
 	softplus: softplusAVX512Slices,
+	// bfloat16 weights
+	matVecBF16: matVecBF16AVX512Slices,
+	matMatBF16: matMatBF16AVX512Slices,
 }
 
 var avx2Kernels = kernelSet{
@@ -68,6 +71,9 @@ var avx2Kernels = kernelSet{
 	matMat:   matMatAVX2Slices,
 	scan:     scanAVX2Slices,
 	softplus: softplusAVX2Slices,
+	// bfloat16 weights
+	matVecBF16: matVecBF16AVX2Slices,
+	matMatBF16: matMatBF16AVX2Slices,
 }
 
 // matVecAVX2Slices: out[i] (+)= Σ_j W[i·ld + j]·x[j], as matVecGeneric.
@@ -89,14 +95,16 @@ func matMatAVX2Slices(out []float32, ldo int, w []float32, ldw int, x []float32,
 
 // matMatBlocks is matMatGeneric by one set's kernels: blocks of 4 rows × 3
 // tokens (k4x3), then 4 rows × 1 token (k4x1), for columns a multiple of
-// lanes; rows past the last multiple of 4 go to matMatGeneric, and other
-// column counts to narrower, whole. The sums of a (row, token) are the
-// same whichever block computed them.
-func matMatBlocks(lanes int,
-	k4x3 func(out *float32, ldo int, w *float32, ldw int, x *float32, ldx int, cols int, add bool),
-	k4x1 func(out *float32, w *float32, ldw int, x *float32, cols int, add bool),
-	narrower func(out []float32, ldo int, w []float32, ldw int, x []float32, ldx int, rows, cols, tokens int, add bool),
-	out []float32, ldo int, w []float32, ldw int, x []float32, ldx int, rows, cols, tokens int, add bool) {
+// lanes; other column counts go to narrower, whole, and so do the rows past
+// the last multiple of 4 (fewer than 4 rows: every narrower set hands them
+// on to the generic loop). The sums of a (row, token) are the same
+// whichever block computed them. W is the weights' type: float32, or
+// uint16 for bfloat16 (kernels_bf16_amd64.go).
+func matMatBlocks[W float32 | uint16](lanes int,
+	k4x3 func(out *float32, ldo int, w *W, ldw int, x *float32, ldx int, cols int, add bool),
+	k4x1 func(out *float32, w *W, ldw int, x *float32, cols int, add bool),
+	narrower func(out []float32, ldo int, w []W, ldw int, x []float32, ldx int, rows, cols, tokens int, add bool),
+	out []float32, ldo int, w []W, ldw int, x []float32, ldx int, rows, cols, tokens int, add bool) {
 	if rows == 0 || tokens == 0 {
 		return
 	}
@@ -118,7 +126,7 @@ func matMatBlocks(lanes int,
 		}
 	}
 	if r4 < rows {
-		matMatGeneric(out[r4:], ldo, w[r4*ldw:], ldw, x, ldx, rows-r4, cols, tokens, add)
+		narrower(out[r4:], ldo, w[r4*ldw:], ldw, x, ldx, rows-r4, cols, tokens, add)
 	}
 }
 

@@ -25,6 +25,11 @@ type kernelSet struct {
 	// matMat: out[t·ldo + i] (+)= Σ_j W[i·ldw + j]·x[t·ldx + j] for rows i,
 	// tokens t and cols j: one matVec per token, the weights read once.
 	matMat func(out []float32, ldo int, w []float32, ldw int, x []float32, ldx int, rows, cols, tokens int, add bool)
+	// matVecBF16: matVec with bfloat16 weights (their bits), widened to
+	// float32 as they are loaded (kernels_bf16.go).
+	matVecBF16 func(out []float32, w []uint16, ld int, x []float32, add bool)
+	// matMatBF16: matMat with bfloat16 weights.
+	matMatBF16 func(out []float32, ldo int, w []uint16, ldw int, x []float32, ldx int, rows, cols, tokens int, add bool)
 	// scan: scanSkipGateGeneric's formula for channels [lo, hi).
 	scan func(y, ssmState, u, dt, A, B, C, D, z []float32, lo, hi int)
 	// softplus: x[i] = softplus(x[i] + b[i]).
@@ -39,6 +44,9 @@ var genericKernels = kernelSet{
 	matMat:   matMatGeneric,
 	scan:     scanSkipGateGeneric,
 	softplus: biasSoftplusGeneric,
+	// bfloat16 weights
+	matVecBF16: matVecBF16Generic,
+	matMatBF16: matMatBF16Generic,
 }
 
 // kern is the kernel set in use; kernErr says why MAMBA_FUSED_KERNELS
