@@ -44,17 +44,17 @@ func hugePageWeights(w *model.Weights) (*model.Weights, []byte) {
 	var loPtr unsafe.Pointer // the first tensor's first byte
 	seen := map[uintptr]bool{}
 	for _, t := range tensors {
-		if len(*t) == 0 {
+		if t.size == 0 {
 			continue
 		}
-		p := uintptr(unsafe.Pointer(&(*t)[0]))
+		p := uintptr(t.ptr)
 		if p < lo {
-			loPtr = unsafe.Pointer(&(*t)[0])
+			loPtr = t.ptr
 		}
-		lo, hi = min(lo, p), max(hi, p+uintptr(4*len(*t)))
+		lo, hi = min(lo, p), max(hi, p+t.size)
 		if !seen[p] { // the tied head is the embedding
 			seen[p] = true
-			total += uintptr(4 * len(*t))
+			total += t.size
 		}
 	}
 	span := hi - lo
@@ -82,7 +82,7 @@ func hugePageWeights(w *model.Weights) (*model.Weights, []byte) {
 		return w, nil
 	}
 	src := unsafe.Slice((*byte)(loPtr), span)
-	mapped := w.FileMapped()
+	mapped := w.FileMapped(src)
 	// pages returns the pages from the one holding lo+a to the one holding
 	// lo+b-1 (inner: only those wholly inside), within the file's mapping.
 	pages := func(a, b uintptr, inner bool) []byte {
@@ -113,24 +113,61 @@ func hugePageWeights(w *model.Weights) (*model.Weights, []byte) {
 			syscall.Madvise(pages(i, j, true), syscall.MADV_DONTNEED)
 		}
 	}
-	hw := &model.Weights{Config: w.Config, Layers: make([]model.Layer, len(w.Layers))}
-	copy(hw.Layers, w.Layers)
-	hw.Embedding, hw.LMHead, hw.NormF = w.Embedding, w.LMHead, w.NormF
-	for _, t := range weightTensors(hw) {
-		if len(*t) > 0 {
-			p := uintptr(unsafe.Pointer(&(*t)[0]))
-			*t = unsafe.Slice((*float32)(unsafe.Pointer(&dst[p-lo])), len(*t))
+	hw := *w
+	hw.SetCloser(nil) // w's: the copy closes nothing
+	hw.Layers = append([]model.Layer(nil), w.Layers...)
+	for _, t := range weightTensors(&hw) {
+		if t.size > 0 {
+			t.point(unsafe.Pointer(&dst[uintptr(t.ptr)-lo]))
 		}
 	}
-	return hw, arena
+	return &hw, arena
 }
 
-// weightTensors lists pointers to every tensor slice of w.
-func weightTensors(w *model.Weights) []*[]float32 {
-	ts := []*[]float32{&w.Embedding, &w.LMHead, &w.NormF}
+// tensorBytes is one tensor of the weights as bytes: where they are, how
+// many, and how to point the tensor's slice at a copy of them.
+type tensorBytes struct {
+	ptr   unsafe.Pointer
+	size  uintptr
+	point func(to unsafe.Pointer)
+}
+
+// weightTensors lists the tensors of w to copy: every tensor of float32
+// weights; of weights kept as bfloat16, the bfloat16 ones (all but a few
+// hundredths of the bytes, in one block when NarrowToBF16 made them; the
+// float32 vectors stay where they are).
+func weightTensors(w *model.Weights) []tensorBytes {
+	var ts []tensorBytes
+	f32 := func(s *[]float32) {
+		if len(*s) > 0 {
+			n := len(*s)
+			ts = append(ts, tensorBytes{unsafe.Pointer(&(*s)[0]), uintptr(4 * n),
+				func(to unsafe.Pointer) { *s = unsafe.Slice((*float32)(to), n) }})
+		}
+	}
+	bf16 := func(s *[]uint16) {
+		if len(*s) > 0 {
+			n := len(*s)
+			ts = append(ts, tensorBytes{unsafe.Pointer(&(*s)[0]), uintptr(2 * n),
+				func(to unsafe.Pointer) { *s = unsafe.Slice((*uint16)(to), n) }})
+		}
+	}
+	if w.BF16 {
+		bf16(&w.EmbeddingBF16)
+		bf16(&w.LMHeadBF16)
+	} else {
+		f32(&w.Embedding)
+		f32(&w.LMHead)
+		f32(&w.NormF)
+	}
 	for l := range w.Layers {
 		for _, t := range w.Layers[l].Tensors(w.Config) {
-			ts = append(ts, t.Data)
+			switch {
+			case w.BF16 && t.BF16 != nil:
+				bf16(t.BF16)
+			case !w.BF16:
+				f32(t.Data)
+			}
 		}
 	}
 	return ts

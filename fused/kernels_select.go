@@ -33,9 +33,7 @@ type kernelSet struct {
 	// scan: scanSkipGateGeneric's formula for channels [lo, hi).
 	scan func(y, ssmState, u, dt, A, B, C, D, z []float32, lo, hi int)
 	// softplus: x[i] = softplus(x[i] + b[i]).
-	softplus   func(x, b []float32)
-	matVecBF16 func(out []float32, w []uint16, ld int, x []float32, add bool)
-	matMatBF16 func(out []float32, ldo int, w []uint16, ldw int, x []float32, ldx int, rows, cols, tokens int, add bool)
+	softplus func(x, b []float32)
 }
 
 var genericKernels = kernelSet{

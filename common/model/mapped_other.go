@@ -2,6 +2,6 @@
 
 package model
 
-// FileMapped reports whether the weights' slices point into a read-only
-// memory map of their file: never without unix memory maps.
-func (w *Weights) FileMapped() bool { return false }
+// FileMapped reports whether b lies in a read-only memory map of the
+// weights' file: never without unix memory maps.
+func (w *Weights) FileMapped(b []byte) bool { return false }
