@@ -60,7 +60,9 @@ var avx512Kernels = kernelSet{
 	matMat:   matMatAVX512Slices,
 	scan:     scanAVX512Slices,
 	softplus: softplusAVX512Slices,
-	// bfloat16 weights
+	// bfloat16 weights. Unlike the float32 product, the AVX-512 bfloat16
+	// one streamed level with the AVX2 one from memory on AMD Zen 4, and
+	// ran faster in cache (docs/fused.md), so this set has it.
 	matVecBF16: matVecBF16AVX512Slices,
 	matMatBF16: matMatBF16AVX512Slices,
 }
