@@ -60,8 +60,11 @@ var avx512Kernels = kernelSet{
 	matMat:   matMatAVX512Slices,
 	scan:     scanAVX512Slices,
 	softplus: softplusAVX512Slices,
-	// bfloat16 weights
-	matVecBF16: matVecBF16AVX512Slices,
+	// bfloat16 weights. The product is the AVX2 one here too: on AMD Zen 4
+	// the AVX-512 bfloat16 product (matVecBF16AVX512Slices) ran 7% faster
+	// in cache but streamed from memory, where a step's weights are, level
+	// or up to 15% slower (docs/fused.md).
+	matVecBF16: matVecBF16AVX2Slices,
 	matMatBF16: matMatBF16AVX512Slices,
 }
 

@@ -39,7 +39,9 @@ func matVecBF16AVX2Slices(out []float32, w []uint16, ld int, x []float32, add bo
 }
 
 // matVecBF16AVX512Slices: matVecBF16AVX2Slices on 16 lanes, for columns a
-// multiple of 16 (others take the AVX2 kernel).
+// multiple of 16 (others take the AVX2 kernel). No set uses it on the CPU
+// measured (kernels_amd64.go says why); BenchmarkMatVecBF16Widths compares
+// the two on others.
 func matVecBF16AVX512Slices(out []float32, w []uint16, ld int, x []float32, add bool) {
 	rows, cols := len(out), len(x)
 	if rows == 0 || cols == 0 || cols%16 != 0 {

@@ -34,9 +34,8 @@
 
 // func matVecBF16AVX512(out *float32, w *uint16, ld int, x *float32, rows, cols int, add bool)
 //
-// matVecBF16AVX2 on 16 lanes, cols a multiple of 16: four rows at a time,
-// two accumulators a row (32 columns a step), then the last 16 columns;
-// the rows past the last multiple of 4 one at a time.
+// matVecBF16AVX2 on 16 lanes, cols a multiple of 16: one row at a time,
+// four accumulators (64 columns a step), then 16 at a time.
 TEXT ·matVecBF16AVX512(SB), NOSPLIT, $0-49
 	MOVQ out+0(FP), DI
 	MOVQ w+8(FP), SI
@@ -46,109 +45,46 @@ TEXT ·matVecBF16AVX512(SB), NOSPLIT, $0-49
 	MOVQ rows+32(FP), BX
 	MOVQ cols+40(FP), CX
 	MOVQ CX, R12
-	ANDQ $-32, R12
+	ANDQ $-64, R12
 	MOVBQZX add+48(FP), R13
 
-zv4Rows:
-	CMPQ BX, $4
-	JLT zv1Row
-	LEAQ (SI)(R8*1), R9
-	LEAQ (R9)(R8*1), R10
-	LEAQ (R10)(R8*1), R11
-	VXORPS Z0, Z0, Z0
-	VXORPS Z1, Z1, Z1
-	VXORPS Z2, Z2, Z2
-	VXORPS Z3, Z3, Z3
-	VXORPS Z4, Z4, Z4
-	VXORPS Z5, Z5, Z5
-	VXORPS Z6, Z6, Z6
-	VXORPS Z7, Z7, Z7
-	XORQ AX, AX
-
-zv4Body:
-	CMPQ AX, R12
-	JGE zv4Sixteen
-	VMOVUPS (DX)(AX*4), Z8
-	VMOVUPS 64(DX)(AX*4), Z9
-	WIDEN16((SI)(AX*2), Z16)
-	WIDEN16(32(SI)(AX*2), Z17)
-	WIDEN16((R9)(AX*2), Z18)
-	WIDEN16(32(R9)(AX*2), Z19)
-	WIDEN16((R10)(AX*2), Z20)
-	WIDEN16(32(R10)(AX*2), Z21)
-	WIDEN16((R11)(AX*2), Z22)
-	WIDEN16(32(R11)(AX*2), Z23)
-	VFMADD231PS Z16, Z8, Z0
-	VFMADD231PS Z17, Z9, Z4
-	VFMADD231PS Z18, Z8, Z1
-	VFMADD231PS Z19, Z9, Z5
-	VFMADD231PS Z20, Z8, Z2
-	VFMADD231PS Z21, Z9, Z6
-	VFMADD231PS Z22, Z8, Z3
-	VFMADD231PS Z23, Z9, Z7
-	ADDQ $32, AX
-	JMP zv4Body
-
-zv4Sixteen:
-	CMPQ AX, CX
-	JGE zv4Reduce
-	VMOVUPS (DX)(AX*4), Z8
-	WIDEN16((SI)(AX*2), Z16)
-	WIDEN16((R9)(AX*2), Z17)
-	WIDEN16((R10)(AX*2), Z18)
-	WIDEN16((R11)(AX*2), Z19)
-	VFMADD231PS Z16, Z8, Z0
-	VFMADD231PS Z17, Z8, Z1
-	VFMADD231PS Z18, Z8, Z2
-	VFMADD231PS Z19, Z8, Z3
-
-zv4Reduce:
-	VADDPS Z4, Z0, Z0
-	VADDPS Z5, Z1, Z1
-	VADDPS Z6, Z2, Z2
-	VADDPS Z7, Z3, Z3
-	HALF(Z0, Y0, Y20)
-	HALF(Z1, Y1, Y20)
-	HALF(Z2, Y2, Y20)
-	HALF(Z3, Y3, Y20)
-	REDUCE4Y(Y0, Y1, Y2, Y3, X0)
-	TESTQ R13, R13
-	JZ zv4Put
-	VADDPS (DI), X0, X0
-
-zv4Put:
-	VMOVUPS X0, (DI)
-	ADDQ $16, DI
-	LEAQ (R11)(R8*1), SI
-	SUBQ $4, BX
-	JMP zv4Rows
-
-zv1Row:
+zvRow:
 	TESTQ BX, BX
 	JZ zvDone
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
 	XORQ AX, AX
 
-zv1Body:
+zvBody:
 	CMPQ AX, R12
-	JGE zv1Sixteen
-	WIDEN16((SI)(AX*2), Z16)
-	WIDEN16(32(SI)(AX*2), Z17)
-	VFMADD231PS (DX)(AX*4), Z16, Z0
-	VFMADD231PS 64(DX)(AX*4), Z17, Z1
-	ADDQ $32, AX
-	JMP zv1Body
+	JGE zvSixteen
+	WIDEN16((SI)(AX*2), Z4)
+	WIDEN16(32(SI)(AX*2), Z5)
+	WIDEN16(64(SI)(AX*2), Z6)
+	WIDEN16(96(SI)(AX*2), Z7)
+	VFMADD231PS (DX)(AX*4), Z4, Z0
+	VFMADD231PS 64(DX)(AX*4), Z5, Z1
+	VFMADD231PS 128(DX)(AX*4), Z6, Z2
+	VFMADD231PS 192(DX)(AX*4), Z7, Z3
+	ADDQ $64, AX
+	JMP zvBody
 
-zv1Sixteen:
+zvSixteen:
 	CMPQ AX, CX
-	JGE zv1Reduce
-	WIDEN16((SI)(AX*2), Z16)
-	VFMADD231PS (DX)(AX*4), Z16, Z0
+	JGE zvReduce
+	WIDEN16((SI)(AX*2), Z4)
+	VFMADD231PS (DX)(AX*4), Z4, Z0
+	ADDQ $16, AX
+	JMP zvSixteen
 
-zv1Reduce:
+zvReduce:
 	VADDPS Z1, Z0, Z0
-	HALF(Z0, Y0, Y20)
+	VADDPS Z3, Z2, Z2
+	VADDPS Z2, Z0, Z0
+	VEXTRACTF64X4 $1, Z0, Y1
+	VADDPS Y1, Y0, Y0
 	VEXTRACTF128 $1, Y0, X1
 	VADDPS X1, X0, X0
 	VMOVHLPS X0, X0, X1
@@ -156,15 +92,15 @@ zv1Reduce:
 	VMOVSHDUP X0, X1
 	VADDSS X1, X0, X0
 	TESTQ R13, R13
-	JZ zv1Put
+	JZ zvPut
 	VADDSS (DI), X0, X0
 
-zv1Put:
+zvPut:
 	VMOVSS X0, (DI)
 	ADDQ $4, DI
 	ADDQ R8, SI
 	DECQ BX
-	JMP zv1Row
+	JMP zvRow
 
 zvDone:
 	VZEROUPPER

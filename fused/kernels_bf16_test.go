@@ -36,32 +36,35 @@ func randBF16(rng *rand.Rand, n int) ([]uint16, []float32) {
 }
 
 func TestSetMatVecBF16(t *testing.T) {
-	forEachSet(t, func(t *testing.T, k kernelSet) {
-		rng := rand.New(rand.NewPCG(31, 32))
-		for _, rows := range bf16Rows {
-			for _, cols := range bf16Cols {
-				ld := cols + 3
-				// W ends at its last row's last column: any read past it
-				// is out of bounds.
-				w16, w := randBF16(rng, (rows-1)*ld+cols)
-				x := randVec(rng, cols)
-				ref, bound := refMatVec(w, ld, x, rows)
-				for _, add := range []bool{false, true} {
-					out := randVec(rng, rows+1)
-					before := append([]float32(nil), out...)
-					k.matVecBF16(out[:rows], w16, ld, x, add)
-					for i := range ref {
-						want := ref[i]
-						if add {
-							want += float64(before[i])
-						}
-						require.InDelta(t, want, float64(out[i]), bound[i]+1e-6, "rows %d cols %d add %v row %d", rows, cols, add, i)
+	forEachSet(t, func(t *testing.T, k kernelSet) { checkMatVecBF16(t, k.matVecBF16) })
+}
+
+// checkMatVecBF16 tests one bfloat16 matVec kernel against the float64 loop.
+func checkMatVecBF16(t *testing.T, matVecBF16 func(out []float32, w []uint16, ld int, x []float32, add bool)) {
+	rng := rand.New(rand.NewPCG(31, 32))
+	for _, rows := range bf16Rows {
+		for _, cols := range bf16Cols {
+			ld := cols + 3
+			// W ends at its last row's last column: any read past it
+			// is out of bounds.
+			w16, w := randBF16(rng, (rows-1)*ld+cols)
+			x := randVec(rng, cols)
+			ref, bound := refMatVec(w, ld, x, rows)
+			for _, add := range []bool{false, true} {
+				out := randVec(rng, rows+1)
+				before := append([]float32(nil), out...)
+				matVecBF16(out[:rows], w16, ld, x, add)
+				for i := range ref {
+					want := ref[i]
+					if add {
+						want += float64(before[i])
 					}
-					assert.Equal(t, before[rows], out[rows], "wrote past out")
+					require.InDelta(t, want, float64(out[i]), bound[i]+1e-6, "rows %d cols %d add %v row %d", rows, cols, add, i)
 				}
+				assert.Equal(t, before[rows], out[rows], "wrote past out")
 			}
 		}
-	})
+	}
 }
 
 func TestSetMatMatBF16(t *testing.T) {
