@@ -2,7 +2,7 @@
 // prints it beside what the machine's memory allows and beside mamba.c:
 //
 //	bench [-model .cache/bench/130m.bin] [-shape 130m] [-n 128] [-runs 7] [-learning-runs 2]
-//	      [-threads 1,2] [-bin bin] [-impls learning,fused,fused-simd] [-shared ../shared] [-cache .cache]
+//	      [-threads 1,2] [-bin bin] [-impls learning,fused,fused-bf16,fused-simd] [-shared ../shared] [-cache .cache]
 //	      [-python /usr/bin/python3] [-pytorch-runs 3] [-prefill 512] [-prefill-runs 3]
 //
 // Mamba's recurrent step reads every weight once per token and does about
@@ -33,6 +33,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
@@ -93,7 +94,7 @@ func main() {
 	flag.StringVar(&o.model, "model", filepath.Join(".cache", "bench", "130m.bin"), "model.bin to run; written with random weights if absent")
 	flag.StringVar(&o.shape, "shape", "130m", "shape of the random model written when -model is absent (mamba2-130m ...: Mamba-2)")
 	flag.StringVar(&o.bin, "bin", "bin", "folder of the mamba-IMPL binaries")
-	flag.StringVar(&o.impls, "impls", "learning,fused,fused-simd", "implementations (bin/mamba-IMPL) to run; missing binaries are skipped")
+	flag.StringVar(&o.impls, "impls", "learning,fused,fused-bf16,fused-simd", "implementations (bin/mamba-IMPL; fused-bf16 is bin/mamba-fused -weights bf16) to run; missing binaries are skipped")
 	flag.StringVar(&o.shared, "shared", filepath.Join("..", "shared"), "the shared folder beside the project: mamba.c's sources (peers/mamba.c) and GPT-NeoX's tokenizer.json")
 	flag.StringVar(&o.cache, "cache", ".cache", "folder for the mamba.c builds and its tokenizer.bin")
 	flag.StringVar(&o.threads, "threads", "", "comma-separated thread counts to run at (default: 1 and all cores)")
@@ -155,6 +156,8 @@ type program struct {
 	threaded bool   // runs on more than one thread when given them
 	skip     string // why it is not run; "" when it is
 	note     string
+	args     []string // more command-line flags (fused-bf16: -weights bf16)
+	perToken int64    // bytes it reads per token, for its roofline; 0: bytesPerToken's
 }
 
 // slow programs get o.learningRuns runs.
@@ -169,6 +172,7 @@ type result struct {
 	rssKiB  int64     // largest peak RSS over the runs
 	note    string
 	skipped bool
+	perTok  int64 // bytes read per token: the roofline's divisor
 }
 
 func (r *result) median() float64 { return median(r.tokS) }
@@ -243,6 +247,10 @@ func run(o options, out io.Writer) error {
 	for _, name := range strings.Split(o.impls, ",") {
 		name = strings.TrimSpace(name)
 		p := &program{name: name, kind: goProgram, path: filepath.Join(o.bin, "mamba-"+name), threaded: name != "learning"}
+		if name == "fused-bf16" { // fused with the products' weights kept as bfloat16
+			p.path, p.args, p.perToken = filepath.Join(o.bin, "mamba-fused"), []string{"-weights", "bf16"}, bytesPerTokenBF16(c)
+			p.note = fmt.Sprintf("-weights bf16: %.1f MB per token", float64(p.perToken)/1e6)
+		}
 		if !exists(p.path) {
 			p.skip = fmt.Sprintf("no %s (make build)", p.path)
 		}
@@ -265,7 +273,7 @@ func run(o options, out io.Writer) error {
 			if !p.threaded && i > 0 {
 				continue
 			}
-			r := &result{name: p.name, threads: t, note: p.note, skipped: p.skip != ""}
+			r := &result{name: p.name, threads: t, note: p.note, skipped: p.skip != "", perTok: cmp.Or(p.perToken, perToken)}
 			if r.skipped {
 				r.note = p.skip
 			}
@@ -295,7 +303,7 @@ func run(o options, out io.Writer) error {
 					tps, rss, err = runC(p.path, o.model, cs, cSteps, t)
 				} else {
 					var s goStats
-					s, rss, err = runGo(p.path, o.model, prompt, o.n, t)
+					s, rss, err = runGo(p.path, o.model, prompt, o.n, t, p.args...)
 					tps = s.gen
 				}
 				if err != nil {
@@ -378,7 +386,7 @@ func run(o options, out io.Writer) error {
 				if r == nil || r.skipped || p.kind != goProgram {
 					continue
 				}
-				s, rss, err := runGo(p.path, o.model, long, 1, t)
+				s, rss, err := runGo(p.path, o.model, long, 1, t, p.args...)
 				if err != nil {
 					return fmt.Errorf("%s: %w", p.name, err)
 				}
@@ -396,12 +404,12 @@ func run(o options, out io.Writer) error {
 	roof := bw.best / float64(perToken)
 	// The roofline of a run's own round: the better of the bandwidths
 	// measured just before and just after it.
-	roundRoof := func(i int) float64 {
+	roundRoof := func(i int, perTok int64) float64 {
 		b := bufRates[i]
 		if i+1 < len(bufRates) {
 			b = max(b, bufRates[i+1])
 		}
-		return b / float64(perToken)
+		return b / float64(perTok)
 	}
 	fmt.Fprintf(out, "read bandwidth, %d threads, %d GiB buffer: best %.1f GB/s, median %.1f GB/s (%d measurements, one per round)\n",
 		threads, o.bwGiB, bw.best/1e9, bw.median/1e9, len(bufRates))
@@ -439,13 +447,13 @@ func run(o options, out io.Writer) error {
 		rss := float64(r.rssKiB) * 1024
 		var fracs []float64
 		for i, t := range r.tokS {
-			fracs = append(fracs, t/roundRoof(r.round[i]))
+			fracs = append(fracs, t/roundRoof(r.round[i], r.perTok))
 		}
 		peerT := r.threads
 		if peerOf(r.name) == "mamba.c-learning" {
 			peerT = threadCounts[0]
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.0f%%\t%.0f%%\t%s\t%s\t%s\t%.1f\t%.0f MB\t%.3f\t%s\t%s\n", r.name, r.threads, m, 100*m/roof, 100*median(fracs),
+		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.0f%%\t%.0f%%\t%s\t%s\t%s\t%.1f\t%.0f MB\t%.3f\t%s\t%s\n", r.name, r.threads, m, 100*m/(bw.best/float64(r.perTok)), 100*median(fracs),
 			ratio(m, medianOf(peerOf(r.name), peerT)), ratio(m, learningTPS), ratio(m, medianOf("pytorch", r.threads)),
 			slices.Max(r.tokS), rss/1e6, rss/float64(fileBytes), fmtRuns(r.tokS), r.note)
 	}
@@ -575,6 +583,23 @@ func ensureModel(path, shape string) error {
 // and the recurrent state, read and written.
 // For either architecture: the parameters, less the embedding but one row
 // (the head is read once, tied or not), and both halves of the state.
+// bytesPerTokenBF16 is bytesPerToken with the products' weights, the
+// embedding and the head kept as bfloat16 (fused -weights bf16): 2 bytes
+// each; the vectors and the state stay float32.
+func bytesPerTokenBF16(c model.Config) int64 {
+	var b int64
+	for _, t := range (&model.Layer{}).Tensors(c) {
+		size := int64(4)
+		if t.BF16 != nil {
+			size = 2
+		}
+		b += size * int64(t.Len()) * int64(c.NLayers)
+	}
+	d, vd := int64(c.DModel), int64(c.PaddedVocab())*int64(c.DModel)
+	b += 2*vd + 2*d + 4*d // the head, the embedding's row, norm_f
+	return b + 4*2*int64(c.NLayers)*int64(c.ConvStateLen()+c.SSMStateLen())
+}
+
 func bytesPerToken(c model.Config) int64 {
 	d, vd := int64(c.DModel), int64(c.PaddedVocab())*int64(c.DModel)
 	floats := c.NumParams() + d
@@ -707,8 +732,8 @@ func parseGo(stderr string) (goStats, error) {
 // runGo runs one greedy generation of n tokens after the prompt tokens
 // with a mamba-IMPL binary on threads threads and returns what it
 // reports and its peak RSS (KiB).
-func runGo(bin, modelPath, tokens string, n, threads int) (goStats, int64, error) {
-	cmd := exec.Command(bin, modelPath, "-tokens", tokens, "-n", strconv.Itoa(n), "-t", "0", "-ignore-eos")
+func runGo(bin, modelPath, tokens string, n, threads int, args ...string) (goStats, int64, error) {
+	cmd := exec.Command(bin, append([]string{modelPath, "-tokens", tokens, "-n", strconv.Itoa(n), "-t", "0", "-ignore-eos"}, args...)...)
 	cmd.Env = append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(threads))
 	var stderr bytes.Buffer
 	cmd.Stdout = io.Discard

@@ -30,6 +30,18 @@ func TestBytesPerToken(t *testing.T) {
 	assert.InDelta(t, 18.9e6, float64(4*24*24*64*128), 0.1e6, "the SSM state")
 }
 
+func TestBytesPerTokenBF16(t *testing.T) {
+	// 130m with in_proj, x_proj, dt_proj, out_proj and the head in 2 bytes;
+	// conv, biases, A, D, the norms and the state in 4.
+	c := model.Shapes["130m"]
+	products := int64(3072*768 + 80*1536 + 1536*48 + 768*1536)
+	vectors := int64(1536*4 + 1536 + 1536 + 1536*16 + 1536 + 768)
+	want := 24*(2*products+4*vectors) + 2*int64(50280*768) + 2*768 + 4*768
+	want += 4 * 2 * 24 * int64(1536*(4+16))
+	assert.Equal(t, want, bytesPerTokenBF16(c))
+	assert.InDelta(t, 0.51, float64(bytesPerTokenBF16(c))/float64(bytesPerToken(c)), 0.01)
+}
+
 func TestMedian(t *testing.T) {
 	assert.Equal(t, 0.0, median(nil))
 	assert.Equal(t, 2.0, median([]float64{3, 1, 2}))
