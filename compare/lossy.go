@@ -79,6 +79,19 @@ func (l *lossyImpl) judge(c *refcase.Case, w *model.Weights, res *refcase.Result
 	return pass, note
 }
 
+// localise adds to r where its trace first parts from its twin's.
+func (l *lossyImpl) localise(r *row, newModel func() (model.Mamba, error), c *refcase.Case, w *model.Weights, tol float64) {
+	if r.trace = record(r, newModel, c); r.trace == nil {
+		return
+	}
+	twin, err := recordTrace(func() (model.Mamba, error) { return l.newTwin(w) }, c, "twin")
+	if err != nil {
+		r.findings = append(r.findings, "no trace of the twin: "+err.Error())
+		return
+	}
+	r.findings = append(r.findings, localise(twin, r.trace, w.Config, l.what, tol))
+}
+
 // lossyTolerances names the lossy tolerances the rows used, for the
 // table's last line.
 func lossyTolerances(rows []row) string {

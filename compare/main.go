@@ -177,7 +177,11 @@ func compareCase(dir string, names []string, o options) []row {
 					r.pass = false
 				}
 			}
-			if o.traceAll || (!r.pass && lossy[name] == nil) { // a lossy row parts from the trace at its first rounded weight
+			if l := lossy[name]; l != nil && (o.traceAll || !r.pass) {
+				// Its weights are not the case's: it parts from the reference at
+				// the first rounded weight. Its twin runs the same ones.
+				l.localise(&r, newModel, c, w, o.traceTol)
+			} else if o.traceAll || !r.pass {
 				var b *row // nil: r is the baseline
 				if base < len(rows) {
 					b = &rows[base]

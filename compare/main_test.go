@@ -213,5 +213,10 @@ func TestCompareJudgesLossyRowsTwice(t *testing.T) {
 		assert.Error(t, err, name)
 		assert.Equal(t, 1, code, name)
 		assert.Contains(t, out.String(), "FAIL", name)
+		if name == "wrong-twin" {
+			// The failing row is localised against its twin: the unrounded
+			// embedding already differs.
+			assert.Regexp(t, `first divergence: token 0, op embedding: .* vs learning on the unrounded weights`, out.String())
+		}
 	}
 }
