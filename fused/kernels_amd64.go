@@ -60,6 +60,7 @@ var avx512Kernels = kernelSet{
 	matMat:   matMatAVX512Slices,
 	scan:     scanAVX512Slices,
 	softplus: softplusAVX512Slices,
+	headScan: headScanAVX512Slices,
 }
 
 var avx2Kernels = kernelSet{
@@ -68,6 +69,7 @@ var avx2Kernels = kernelSet{
 	matMat:   matMatAVX2Slices,
 	scan:     scanAVX2Slices,
 	softplus: softplusAVX2Slices,
+	headScan: headScanAVX2Slices,
 }
 
 // matVecAVX2Slices: out[i] (+)= Σ_j W[i·ld + j]·x[j], as matVecGeneric.
