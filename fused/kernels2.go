@@ -62,67 +62,83 @@ func dtScanGate2(y, dt, ssmState, x, z, dtRaw, dtB, A, B, C, D []float32, c mode
 	}
 }
 
-// headScanSkipGateGeneric is the scan step of the heads [hlo, hhi) with
-// their D skip and (when gate) the gate, one pass over each channel's n
-// states:
+// headScanSkipGate is the scan step of the heads [hlo, hhi) with their D
+// skip and (when gate) the gate:
 //
-//	dA = exp(Δ·A[hd])                       once per head
+//	dA = exp(Δ·A[hd])                              once per head
 //	state[i][s] = dA·state[i][s] + (Δ·x[i])·B[s]   (learning: headScan)
 //	y[i] = Σ_s C[s]·state[i][s] + D[hd]·x[i]       (learning: headScan, skipDHeads)
 //	y[i] *= SiLU(z[i])                             (learning: gate)
 //
-// for the channels i of head hd, B and C its group's. Four channels go
-// together: their four sums are independent, so the adds overlap instead
-// of waiting for each other, and each B[s], C[s] is loaded once for four.
-// learning computes (Δ·B[s])·x; here Δ·x is computed once per channel,
-// which can change the last bit.
+// for the channels i of head hd, B and C its group's. The first two lines
+// are the kernel set's headScan (headScanGeneric, or assembly), one pass
+// over the head's p·n states, read and written in place; the skip and the
+// gate, p values a head, stay here.
 // ssmState: [h][p][n]; x, z, y: [h][p]; dt, A, D: [h]; B, C: [g][n]
-func headScanSkipGateGeneric(y, ssmState, x, dt, A, B, C, D, z []float32, p, perGroup int, gate bool, hlo, hhi int) {
+func headScanSkipGate(y, ssmState, x, dt, A, B, C, D, z []float32, p, perGroup int, gate bool, hlo, hhi int) {
 	clearUpper()
 	n := len(ssmState) / len(y) // d_state
 	for hd := hlo; hd < hhi; hd++ {
 		gr := hd / perGroup
-		Bg, Cg := B[gr*n:(gr+1)*n:(gr+1)*n], C[gr*n:(gr+1)*n:(gr+1)*n]
+		lo, hi := hd*p, (hd+1)*p
 		dA := exp32(dt[hd] * A[hd])
-		i, end := hd*p, (hd+1)*p
-		for ; i+4 <= end; i += 4 {
-			s0 := ssmState[i*n : (i+1)*n : (i+1)*n]
-			s1 := ssmState[(i+1)*n : (i+2)*n : (i+2)*n]
-			s2 := ssmState[(i+2)*n : (i+3)*n : (i+3)*n]
-			s3 := ssmState[(i+3)*n : (i+4)*n : (i+4)*n]
-			d0, d1, d2, d3 := dt[hd]*x[i], dt[hd]*x[i+1], dt[hd]*x[i+2], dt[hd]*x[i+3]
-			var a0, a1, a2, a3 float32
-			for s := range Bg {
-				b, cs := Bg[s], Cg[s]
-				v0 := dA*s0[s] + d0*b
-				v1 := dA*s1[s] + d1*b
-				v2 := dA*s2[s] + d2*b
-				v3 := dA*s3[s] + d3*b
-				s0[s], s1[s], s2[s], s3[s] = v0, v1, v2, v3
-				a0 += cs * v0
-				a1 += cs * v1
-				a2 += cs * v2
-				a3 += cs * v3
-			}
-			y[i], y[i+1], y[i+2], y[i+3] = a0, a1, a2, a3
-		}
-		for ; i < end; i++ {
-			st := ssmState[i*n : (i+1)*n : (i+1)*n]
-			di := dt[hd] * x[i]
-			var a float32
-			for s := range Bg {
-				v := dA*st[s] + di*Bg[s]
-				st[s] = v
-				a += Cg[s] * v
-			}
-			y[i] = a
-		}
-		for i := hd * p; i < end; i++ {
+		kern.headScan(y[lo:hi], ssmState[lo*n:hi*n], x[lo:hi], B[gr*n:(gr+1)*n], C[gr*n:(gr+1)*n], dA, dt[hd])
+		for i := lo; i < hi; i++ {
 			y[i] += D[hd] * x[i]
 			if gate {
 				y[i] *= silu32(z[i])
 			}
 		}
+	}
+}
+
+// headScanGeneric is the scan of one head, its p channels and n states:
+//
+//	state[i][s] = dA·state[i][s] + (Δ·x[i])·B[s]
+//	y[i] = Σ_s C[s]·state[i][s]
+//
+// Four channels go together: their four sums are independent, so the adds
+// overlap instead of waiting for each other, and each B[s], C[s] is loaded
+// once for four. Each sum runs s = 0, 1, …, n−1 in order. learning
+// computes (Δ·B[s])·x; here Δ·x is computed once per channel, which can
+// change the last bit.
+// y, x: [p]; state: [p][n]; B, C: [n]
+func headScanGeneric(y, state, x, B, C []float32, dA, dt float32) {
+	n := len(B)
+	B, C = B[:n:n], C[:n]
+	p := len(y)
+	i := 0
+	for ; i+4 <= p; i += 4 {
+		s0 := state[i*n : (i+1)*n : (i+1)*n]
+		s1 := state[(i+1)*n : (i+2)*n : (i+2)*n]
+		s2 := state[(i+2)*n : (i+3)*n : (i+3)*n]
+		s3 := state[(i+3)*n : (i+4)*n : (i+4)*n]
+		d0, d1, d2, d3 := dt*x[i], dt*x[i+1], dt*x[i+2], dt*x[i+3]
+		var a0, a1, a2, a3 float32
+		for s, b := range B {
+			cs := C[s]
+			v0 := dA*s0[s] + d0*b
+			v1 := dA*s1[s] + d1*b
+			v2 := dA*s2[s] + d2*b
+			v3 := dA*s3[s] + d3*b
+			s0[s], s1[s], s2[s], s3[s] = v0, v1, v2, v3
+			a0 += cs * v0
+			a1 += cs * v1
+			a2 += cs * v2
+			a3 += cs * v3
+		}
+		y[i], y[i+1], y[i+2], y[i+3] = a0, a1, a2, a3
+	}
+	for ; i < p; i++ {
+		st := state[i*n : (i+1)*n : (i+1)*n]
+		di := dt * x[i]
+		var a float32
+		for s, b := range B {
+			v := dA*st[s] + di*b
+			st[s] = v
+			a += C[s] * v
+		}
+		y[i] = a
 	}
 }
 

@@ -60,6 +60,7 @@ var avx512Kernels = kernelSet{
 	matMat:   matMatAVX512Slices,
 	scan:     scanAVX512Slices,
 	softplus: softplusAVX512Slices,
+	headScan: headScanAVX512Slices,
 	// bfloat16 weights. The product is the AVX2 one here too: on AMD Zen 4
 	// the AVX-512 bfloat16 product (matVecBF16AVX512Slices) ran 7% faster
 	// in cache but streamed from memory, where a step's weights are, level
@@ -74,6 +75,7 @@ var avx2Kernels = kernelSet{
 	matMat:   matMatAVX2Slices,
 	scan:     scanAVX2Slices,
 	softplus: softplusAVX2Slices,
+	headScan: headScanAVX2Slices,
 	// bfloat16 weights
 	matVecBF16: matVecBF16AVX2Slices,
 	matMatBF16: matMatBF16AVX2Slices,

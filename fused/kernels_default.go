@@ -27,9 +27,4 @@ func biasSoftplus(x, b []float32) { kern.softplus(x, b) }
 // themselves (see kernels_simd.go for why that matters).
 func clearUpper() {}
 
-// headScanSkipGate: see headScanSkipGateGeneric.
-func headScanSkipGate(y, ssmState, x, dt, A, B, C, D, z []float32, p, perGroup int, gate bool, hlo, hhi int) {
-	headScanSkipGateGeneric(y, ssmState, x, dt, A, B, C, D, z, p, perGroup, gate, hlo, hhi)
-}
-
 func kernelsName() string { return kern.name }

@@ -34,6 +34,8 @@ type kernelSet struct {
 	scan func(y, ssmState, u, dt, A, B, C, D, z []float32, lo, hi int)
 	// softplus: x[i] = softplus(x[i] + b[i]).
 	softplus func(x, b []float32)
+	// headScan: headScanGeneric's formula for one Mamba-2 head.
+	headScan func(y, state, x, B, C []float32, dA, dt float32)
 }
 
 var genericKernels = kernelSet{
@@ -42,6 +44,7 @@ var genericKernels = kernelSet{
 	matMat:   matMatGeneric,
 	scan:     scanSkipGateGeneric,
 	softplus: biasSoftplusGeneric,
+	headScan: headScanGeneric,
 	// bfloat16 weights
 	matVecBF16: matVecBF16Generic,
 	matMatBF16: matMatBF16Generic,

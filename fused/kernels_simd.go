@@ -236,8 +236,3 @@ func exp16(x archsimd.Float32x16) archsimd.Float32x16 {
 	p = p.Mul(r.Mul(r)).Add(r).Add(archsimd.BroadcastFloat32x16(1))
 	return p.Scale(k)
 }
-
-// headScanSkipGate: see headScanSkipGateGeneric.
-func headScanSkipGate(y, ssmState, x, dt, A, B, C, D, z []float32, p, perGroup int, gate bool, hlo, hhi int) {
-	headScanSkipGateGeneric(y, ssmState, x, dt, A, B, C, D, z, p, perGroup, gate, hlo, hhi)
-}

@@ -92,3 +92,30 @@ func abs64(x float64) float64 {
 	}
 	return x
 }
+
+// Mamba-2's worker count changes no bit either: every head, row and
+// channel is computed by one worker with the same code, whichever it is.
+// d_state 16 takes the assembly scan where the CPU has it, 12 the Go loop;
+// 6 heads split unevenly over 4 workers, and head_dim 7 leaves channels
+// past the last group of four.
+func TestMamba2WorkerCountsAgreeBitForBit(t *testing.T) {
+	for _, n := range []int{16, 12} {
+		c := model.NewMamba2Config(2, 101, 21, 2, 7, 2, n, 4, true)
+		w := randomWeights(t, c)
+		run := func(workers int) []float32 {
+			m, err := NewWorkers(w, workers)
+			require.NoError(t, err)
+			defer m.Close()
+			var l []float32
+			for _, tok := range []int{5, 17, 99, 0, 42} {
+				l, err = m.Forward(tok)
+				require.NoError(t, err)
+			}
+			return append([]float32(nil), l...)
+		}
+		one := run(1)
+		for _, workers := range []int{2, 3, 4, 7} {
+			assert.Equal(t, one, run(workers), "d_state %d, %d workers", n, workers)
+		}
+	}
+}
