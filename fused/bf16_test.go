@@ -63,22 +63,7 @@ func TestBF16IsNotFloat32(t *testing.T) {
 }
 
 func TestBF16WorkerCountsAgreeBitForBit(t *testing.T) {
-	w := narrowed(randomWeights(t, smallShapes["odd"]))
-	run := func(workers int) []float32 {
-		m, err := NewWorkers(w, workers)
-		require.NoError(t, err)
-		defer m.Close()
-		var l []float32
-		for _, tok := range []int{5, 17, 99, 0, 42} {
-			l, err = m.Forward(tok)
-			require.NoError(t, err)
-		}
-		return append([]float32(nil), l...)
-	}
-	one := run(1)
-	for _, workers := range []int{2, 3} {
-		assert.Equal(t, one, run(workers), "%d workers", workers)
-	}
+	requireWorkerCountsAgree(t, narrowed(randomWeights(t, smallShapes["odd"])), []int{5, 17, 99, 0, 42}, 2, 3)
 }
 
 func TestBF16ForwardAndPromptAllocateNothing(t *testing.T) {

@@ -21,21 +21,7 @@ func TestFalconMambaAgreesWithLearning(t *testing.T) {
 		})
 	}
 	w := modeltest.Weights(t, modeltest.FalconShapes[0].Config, 3)
-	run := func(workers int) []float32 {
-		m, err := NewWorkers(w, workers)
-		require.NoError(t, err)
-		defer m.Close()
-		var l []float32
-		for _, tok := range modeltest.Tokens(w.Config, 6) {
-			l, err = m.Forward(tok)
-			require.NoError(t, err)
-		}
-		return append([]float32(nil), l...)
-	}
-	one := run(1)
-	for _, workers := range []int{2, 4} {
-		assert.Equal(t, one, run(workers), "%d workers", workers)
-	}
+	requireWorkerCountsAgree(t, w, modeltest.Tokens(w.Config, 6), 2, 4)
 }
 
 // A tracer that changes Falcon-Mamba's normed Δ_low, B, C changes them for

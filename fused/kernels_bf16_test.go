@@ -94,18 +94,8 @@ func TestSetMatMatBF16(t *testing.T) {
 							}
 						}
 					}
-					// As for float32 weights (TestSetMatMat), a (row, token)
-					// sum does not depend on the block that computed it.
-					one := make([]float32, tokens*ldo)
-					all := make([]float32, tokens*ldo)
-					k.matMatBF16(all, ldo, w16, ldw, x, ldx, rows, cols, tokens, false)
-					for tk := range tokens {
-						k.matMatBF16(one[tk*ldo:], ldo, w16, ldw, x[tk*ldx:], ldx, rows, cols, 1, false)
-					}
-					if r := rows &^ 3; r > 0 && r < rows {
-						k.matMatBF16(one[r:], ldo, w16[r*ldw:], ldw, x, ldx, rows-r, cols, tokens, false)
-					}
-					require.Equal(t, all, one, "rows %d cols %d tokens %d", rows, cols, tokens)
+					// As for float32 weights (TestSetMatMat).
+					requireBlockIndependent(t, k.matMatBF16, w16, ldw, x, ldx, ldo, rows, cols, tokens)
 				}
 			}
 		}

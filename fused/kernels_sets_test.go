@@ -58,6 +58,25 @@ func TestSetMatVec(t *testing.T) {
 	})
 }
 
+// requireBlockIndependent: a (row, token) sum of matMat does not depend on
+// the block that computed it: token by token, and rows from a multiple of
+// 4, give the same bits as all at once.
+func requireBlockIndependent[W float32 | uint16](t *testing.T,
+	matMat func(out []float32, ldo int, w []W, ldw int, x []float32, ldx int, rows, cols, tokens int, add bool),
+	w []W, ldw int, x []float32, ldx, ldo, rows, cols, tokens int) {
+	t.Helper()
+	one := make([]float32, tokens*ldo)
+	all := make([]float32, tokens*ldo)
+	matMat(all, ldo, w, ldw, x, ldx, rows, cols, tokens, false)
+	for tk := range tokens {
+		matMat(one[tk*ldo:], ldo, w, ldw, x[tk*ldx:], ldx, rows, cols, 1, false)
+	}
+	if r := rows &^ 3; r > 0 && r < rows {
+		matMat(one[r:], ldo, w[r*ldw:], ldw, x, ldx, rows-r, cols, tokens, false)
+	}
+	require.Equal(t, all, one, "rows %d cols %d tokens %d", rows, cols, tokens)
+}
+
 func TestSetMatMat(t *testing.T) {
 	forEachSet(t, func(t *testing.T, k kernelSet) {
 		rng := rand.New(rand.NewPCG(23, 24))
@@ -78,19 +97,7 @@ func TestSetMatMat(t *testing.T) {
 							require.Equal(t, before[tk*ldo+i], out[tk*ldo+i], "wrote outside the rows")
 						}
 					}
-					// A (row, token) sum does not depend on the block that
-					// computed it: token by token, and rows from a multiple
-					// of 4, give the same bits.
-					one := make([]float32, tokens*ldo)
-					all := make([]float32, tokens*ldo)
-					k.matMat(all, ldo, w, ldw, x, ldx, rows, cols, tokens, false)
-					for tk := range tokens {
-						k.matMat(one[tk*ldo:], ldo, w, ldw, x[tk*ldx:], ldx, rows, cols, 1, false)
-					}
-					if r := rows &^ 3; r > 0 && r < rows {
-						k.matMat(one[r:], ldo, w[r*ldw:], ldw, x, ldx, rows-r, cols, tokens, false)
-					}
-					require.Equal(t, all, one, "rows %d cols %d tokens %d", rows, cols, tokens)
+					requireBlockIndependent(t, k.matMat, w, ldw, x, ldx, ldo, rows, cols, tokens)
 				}
 			}
 		}

@@ -101,21 +101,8 @@ func abs64(x float64) float64 {
 func TestMamba2WorkerCountsAgreeBitForBit(t *testing.T) {
 	for _, n := range []int{16, 12} {
 		c := model.NewMamba2Config(2, 101, 21, 2, 7, 2, n, 4, true)
-		w := randomWeights(t, c)
-		run := func(workers int) []float32 {
-			m, err := NewWorkers(w, workers)
-			require.NoError(t, err)
-			defer m.Close()
-			var l []float32
-			for _, tok := range []int{5, 17, 99, 0, 42} {
-				l, err = m.Forward(tok)
-				require.NoError(t, err)
-			}
-			return append([]float32(nil), l...)
-		}
-		one := run(1)
-		for _, workers := range []int{2, 3, 4, 7} {
-			assert.Equal(t, one, run(workers), "d_state %d, %d workers", n, workers)
-		}
+		t.Run(fmt.Sprintf("d_state %d", n), func(t *testing.T) {
+			requireWorkerCountsAgree(t, randomWeights(t, c), []int{5, 17, 99, 0, 42}, 2, 3, 4, 7)
+		})
 	}
 }

@@ -71,11 +71,13 @@ func TestConformance(t *testing.T) {
 	modeltest.Agree(t, newFused(3), newLearning, wide)
 }
 
-func TestWorkerCountsAgreeBitForBit(t *testing.T) {
-	// Every product is split by rows and every row is summed by one worker
-	// in the same order, so the number of workers changes nothing, and the
-	// same model repeats itself exactly after a reset.
-	w := randomWeights(t, smallShapes["odd"])
+// requireWorkerCountsAgree runs fused on w at one worker and at each of
+// workers, feeding tokens twice (with a reset between), and requires the
+// same logits bit for bit: every product is split by rows and every row is
+// summed by one worker in the same order, so the number of workers changes
+// nothing, and the same model repeats itself exactly after a reset.
+func requireWorkerCountsAgree(t *testing.T, w *model.Weights, tokens []int, workers ...int) {
+	t.Helper()
 	run := func(workers int) []float32 {
 		m, err := NewWorkers(w, workers)
 		require.NoError(t, err)
@@ -83,7 +85,7 @@ func TestWorkerCountsAgreeBitForBit(t *testing.T) {
 		var l []float32
 		for range 2 {
 			require.NoError(t, m.Reset())
-			for _, tok := range []int{5, 17, 99, 0, 42} {
+			for _, tok := range tokens {
 				l, err = m.Forward(tok)
 				require.NoError(t, err)
 			}
@@ -91,9 +93,13 @@ func TestWorkerCountsAgreeBitForBit(t *testing.T) {
 		return append([]float32(nil), l...)
 	}
 	one := run(1)
-	for _, workers := range []int{2, 3, 4} {
-		assert.Equal(t, one, run(workers), "%d workers", workers)
+	for _, n := range workers {
+		assert.Equal(t, one, run(n), "%d workers", n)
 	}
+}
+
+func TestWorkerCountsAgreeBitForBit(t *testing.T) {
+	requireWorkerCountsAgree(t, randomWeights(t, smallShapes["odd"]), []int{5, 17, 99, 0, 42}, 2, 3, 4)
 }
 
 func TestNewWorkersRefusesZero(t *testing.T) {
