@@ -186,7 +186,7 @@ func TestRandomModelFlags(t *testing.T) {
 		want string
 	}{
 		{[]string{"-format", "gguf", out}, `-format "gguf": want modelbin or hf`},
-		{[]string{"-format", "hf", "-dtype", "F16", out}, "-dtype F16: want F32 or BF16"},
+		{[]string{"-format", "hf", "-dtype", "f16", out}, "-dtype F16: want F32 or BF16"},
 		{[]string{"-dtype", "BF16", out}, "-dtype BF16: a model.bin is float32; -dtype needs -format hf"},
 		{[]string{"-format", "hf", "-arch", "2", out}, "-format hf: writes Mamba-1 and Falcon-Mamba checkpoints only"},
 		{[]string{"-format", "hf", "-shard-bytes", "0", out}, "-shard-bytes 0: want a positive size"},
@@ -201,4 +201,15 @@ func TestRandomModelFlags(t *testing.T) {
 	}
 	assert.NoFileExists(t, out)
 	assert.NoDirExists(t, out)
+}
+
+func TestRandomModelHFCommand(t *testing.T) {
+	// The smallest real shape as BF16 (258 MB) is too slow for a test: the
+	// writer is checked above on small shapes. Here: the command line, with
+	// -dtype spelt as -weights spells it, reaches the writer (which refuses
+	// the non-empty folder by name before writing anything).
+	full := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(full, "config.json"), nil, 0o644))
+	err := runRandomModel([]string{"-format", "hf", "-dtype", "bf16", "-shape", "falcon-mamba-7b", full})
+	require.ErrorContains(t, err, "folder is not empty (holds config.json)")
 }

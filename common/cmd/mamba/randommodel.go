@@ -28,7 +28,7 @@ func runRandomModel(args []string) error {
 	arch := fs.Int("arch", 1, "architecture: 1 (Mamba-1 and Falcon-Mamba) or 2 (Mamba-2)")
 	seed := fs.Uint64("seed", 1, "random seed (same seed, same weights)")
 	format := fs.String("format", "modelbin", "modelbin: mamba.c's model.bin (float32), a file; hf: a checkpoint folder in transformers' layout (config.json, safetensors)")
-	dtype := fs.String("dtype", "F32", "with -format hf: the tensors' type, F32 or BF16 (rounded to nearest even)")
+	dtype := fs.String("dtype", "F32", "with -format hf: the tensors' type, F32 or BF16 (rounded to nearest even; bf16 too)")
 	shardBytes := fs.Int64("shard-bytes", defaultShardBytes, "with -format hf: the most tensor data in one safetensors file; more goes into shards with model.safetensors.index.json")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: mamba random-model [-arch 1|2] [-shape 130m] [-seed 1] OUT.bin")
@@ -54,14 +54,15 @@ func runRandomModel(args []string) error {
 	if !ok {
 		return fmt.Errorf("unknown shape %q for -arch %d (have %s)", *shape, *arch, strings.Join(names, ", "))
 	}
+	dt := checkpoint.DType(strings.ToUpper(*dtype)) // bf16 as -weights spells it, BF16 as safetensors does
 	switch *format {
 	case "modelbin":
-		if *dtype != "F32" {
+		if dt != checkpoint.F32 {
 			return fmt.Errorf("-dtype %s: a model.bin is float32; -dtype needs -format hf", *dtype)
 		}
 		return model.WriteRandomModelBin(fs.Arg(0), c, *seed)
 	case "hf":
-		return writeRandomCheckpoint(fs.Arg(0), c, *seed, checkpoint.DType(*dtype), *shardBytes)
+		return writeRandomCheckpoint(fs.Arg(0), c, *seed, dt, *shardBytes)
 	}
 	return fmt.Errorf("-format %q: want modelbin or hf", *format)
 }
