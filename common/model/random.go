@@ -17,6 +17,13 @@ var Shapes = map[string]Config{
 	"2.8b": ShapeOf(2560, 64),
 }
 
+// ShapesFalcon are the Falcon-Mamba shapes (falcon.go), for benchmarks
+// with random weights: tiiuae/falcon-mamba-7b's config (its own 65024-token
+// vocabulary, an untied head, mixer_rms_eps 1e-6).
+var ShapesFalcon = map[string]Config{
+	"falcon-mamba-7b": NewFalconConfig(64, 65024, 4096, 8192, 256, 16, 4, false, DefaultMixerEps),
+}
+
 // ShapeOf is the config of a state-spaces Mamba with this width and depth.
 func ShapeOf(dModel, nLayers int) Config {
 	return Config{NLayers: nLayers, VocabSize: 50277, DModel: dModel, DInner: 2 * dModel,
@@ -80,6 +87,20 @@ func RandomWeights(c Config, seed uint64) (*Weights, error) {
 		return nil
 	})
 	return w, err
+}
+
+// RandomTensors draws the tensors of RandomWeights(c, seed) one at a time,
+// for writers of other formats that stream them (a checkpoint folder):
+// put gets each tensor's name (Layer.Tensors' names, "embedding", "norm_f",
+// "lm_head"), its layer (-1 for the embedding, norm_f and lm_head), its
+// length and the generator of its values, to be called for i = 0..n-1 in
+// order (the values are RandomWeights' only when every put does so; a put
+// that calls none just lists the tensors). The order is model.bin's.
+func RandomTensors(c Config, seed uint64, put func(name string, layer, n int, gen func(i int) float32) error) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	return randomTensors(c, seed, put)
 }
 
 // layerTensorIndex is the position of each of Layer.Tensors(c), by name.

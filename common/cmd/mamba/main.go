@@ -7,6 +7,7 @@
 //	mamba export MODEL OUT.bin                 → mamba.c's model.bin
 //	mamba export-tokenizer tokenizer.json OUT.bin → mamba.c's tokenizer.bin
 //	mamba random-model -shape 130m OUT.bin     → random weights, for benchmarks
+//	mamba random-model -format hf -dtype BF16 -shape falcon-mamba-7b DIR → the same as an HF folder
 package main
 
 import (
