@@ -3,7 +3,9 @@
 package fused
 
 import (
+	"cmp"
 	"os"
+	"slices"
 	"strings"
 	"syscall"
 	"unsafe"
@@ -33,11 +35,12 @@ const hugePagesMin = 32 << 20
 // hugePageWeights returns a copy of w in memory advised MADV_HUGEPAGE and
 // that memory (to unmap when the copy is no longer used), or w itself and
 // nil when there is no point or no way: weights under hugePagesMin,
-// tensors not laid out in one block (as in model.bin), transparent huge
-// pages off, or the mapping refused. When w is a file mapping, each piece
-// of it is dropped from the process once copied (MADV_DONTNEED; the page
-// cache keeps it), so the process never holds both copies: its peak RSS
-// stays the size of the weights.
+// tensors not laid out in about one block (as in model.bin, a checkpoint's
+// file or its shards, or NarrowToBF16's block), transparent huge pages
+// off, or the mapping refused. Where the tensors lie in a file's mapping,
+// each piece is dropped from the process once copied (MADV_DONTNEED; the
+// page cache keeps it), so the process never holds both copies: its peak
+// RSS stays the size of the weights.
 func hugePageWeights(w *model.Weights) (*model.Weights, []byte) {
 	tensors := weightTensors(w)
 	lo, hi, total := uintptr(^uintptr(0)), uintptr(0), uintptr(0)
@@ -81,10 +84,15 @@ func hugePageWeights(w *model.Weights) (*model.Weights, []byte) {
 		syscall.Munmap(arena)
 		return w, nil
 	}
-	src := unsafe.Slice((*byte)(loPtr), span)
-	mapped := w.FileMapped(src)
+	// The bytes to copy: the tensors, merged where they touch. Tensors
+	// from several files (a sharded checkpoint) lie in separate mappings,
+	// with unmapped gaps between them that must not be read.
+	runs := byteRuns(tensors, lo)
+	for k := range runs {
+		runs[k].mapped = w.FileMapped(unsafe.Slice((*byte)(unsafe.Add(loPtr, runs[k].a)), runs[k].b-runs[k].a))
+	}
 	// pages returns the pages from the one holding lo+a to the one holding
-	// lo+b-1 (inner: only those wholly inside), within the file's mapping.
+	// lo+b-1 (inner: only those wholly inside), within the weights.
 	pages := func(a, b uintptr, inner bool) []byte {
 		a, b = lo+a, lo+b
 		if inner {
@@ -105,12 +113,18 @@ func hugePageWeights(w *model.Weights) (*model.Weights, []byte) {
 		// process's resident size near the file's. Errors (older kernels)
 		// only cost that time.
 		syscall.Madvise(cover(i, j), madvPopulateWrite)
-		if mapped {
-			syscall.Madvise(pages(i, j, false), madvPopulateRead)
-		}
-		copy(dst[i:j], src[i:j])
-		if mapped { // drop the copied pages of the file from the process
-			syscall.Madvise(pages(i, j, true), syscall.MADV_DONTNEED)
+		for _, r := range runs {
+			a, b := max(r.a, i), min(r.b, j)
+			if a >= b {
+				continue
+			}
+			if r.mapped {
+				syscall.Madvise(pages(a, b, false), madvPopulateRead)
+			}
+			copy(dst[a:b], unsafe.Slice((*byte)(unsafe.Add(loPtr, a)), b-a))
+			if r.mapped { // drop the copied pages of the file from the process
+				syscall.Madvise(pages(a, b, true), syscall.MADV_DONTNEED)
+			}
 		}
 	}
 	hw := *w
@@ -122,6 +136,30 @@ func hugePageWeights(w *model.Weights) (*model.Weights, []byte) {
 		}
 	}
 	return &hw, arena
+}
+
+// byteRun is bytes [a, b) after lo that hold tensors, and whether they lie
+// in a file's mapping, whose pages can be dropped once copied (not so for
+// tensors made in memory: dropping those pages would lose them).
+type byteRun struct {
+	a, b   uintptr
+	mapped bool
+}
+
+// byteRuns merges the tensors' bytes into runs, in address order.
+func byteRuns(tensors []tensorBytes, lo uintptr) []byteRun {
+	ts := slices.Clone(tensors)
+	slices.SortFunc(ts, func(x, y tensorBytes) int { return cmp.Compare(uintptr(x.ptr), uintptr(y.ptr)) })
+	var runs []byteRun
+	for _, t := range ts {
+		a, b := uintptr(t.ptr)-lo, uintptr(t.ptr)-lo+t.size
+		if n := len(runs); n > 0 && a <= runs[n-1].b {
+			runs[n-1].b = max(runs[n-1].b, b)
+			continue
+		}
+		runs = append(runs, byteRun{a: a, b: b})
+	}
+	return runs
 }
 
 // tensorBytes is one tensor of the weights as bytes: where they are, how

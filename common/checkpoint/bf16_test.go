@@ -21,6 +21,7 @@ func loadBF16(t *testing.T, dir string) (*Checkpoint, *model.Weights) {
 	ck.BF16 = true
 	w, err := ck.Weights()
 	require.NoError(t, err, dir)
+	w.SetCloser(ck)
 	return ck, w
 }
 
@@ -80,6 +81,18 @@ func TestKeepBF16(t *testing.T) {
 						}
 					}
 					assert.True(t, inFile, "%s: BF16 in_proj is a view of the file", d)
+				}
+				// FileMapped says which tensors are views of the files:
+				// their pages can be dropped and read back, not so the
+				// narrowed ones.
+				in := w.Layers[0].InProjBF16
+				asBytes := unsafe.Slice((*byte)(unsafe.Pointer(&in[0])), 2*len(in))
+				if dt == "BF16" && rows == 0 && filepath.Base(d) != string(testmodel.StateSpacesTorch) {
+					assert.True(t, w.FileMapped(asBytes), d)
+				} else if dt == "F32" {
+					assert.False(t, w.FileMapped(asBytes), d)
+					assert.True(t, f32.FileMapped(unsafe.Slice((*byte)(unsafe.Pointer(&f32.NormF[0])), 4*len(f32.NormF))) ||
+						filepath.Base(d) == string(testmodel.StateSpacesTorch), "%s: a float32 view", d)
 				}
 				require.NoError(t, f32.Close())
 			}

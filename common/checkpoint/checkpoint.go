@@ -108,6 +108,17 @@ func (ck *Checkpoint) Close() error {
 	return errors.Join(errs...)
 }
 
+// FileMapped reports whether b lies in the mapping of one of the
+// checkpoint's files (model.FileMaps): the weights that are views of them.
+func (ck *Checkpoint) FileMapped(b []byte) bool {
+	for _, s := range ck.sources {
+		if s.fileMapped(b) {
+			return true
+		}
+	}
+	return false
+}
+
 // Size limits of the small JSON files, read whole: a Mamba config.json is
 // under 1 KB, a shard index a few KB (one line per tensor).
 const (
@@ -301,6 +312,21 @@ func (ck *Checkpoint) ProductsBF16() bool {
 		}
 	}
 	return found
+}
+
+// Float32Copies is the memory that Weights takes for the float32 tensors
+// it makes (converted from F16 or BF16, A from A_log, padded or absent
+// ones, tensors in compressed zip entries), Checkpoint.BF16 unset: the
+// other tensors are views of the mapped files, which cost no memory of
+// their own.
+func (ck *Checkpoint) Float32Copies() int64 {
+	var n int64
+	for _, s := range ck.slots {
+		if s.t == nil || s.t.dtype != F32 || s.negExp || s.take != s.n || s.t.entry != nil {
+			n += 4 * int64(s.n)
+		}
+	}
+	return n
 }
 
 // Weights loads the model. F32 tensors that need no change are views of the

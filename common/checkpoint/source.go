@@ -33,6 +33,14 @@ func openSource(path string) (*source, error) {
 	return &source{path: path, f: f, size: st.Size()}, nil
 }
 
+// fileMapped reports whether b lies in the file's mapping.
+func (s *source) fileMapped(b []byte) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fm, ok := s.unmap.(model.FileMaps)
+	return ok && fm.FileMapped(b)
+}
+
 // mapped maps the whole file, once.
 func (s *source) mapped() ([]byte, error) {
 	s.mu.Lock()

@@ -79,12 +79,19 @@ func OpenAs(path string, p Precision) (w *model.Weights, note string, err error)
 		return nil, "", err
 	}
 	ck.BF16 = p == BF16
+	avail, known := availableMemory()
 	if p == Auto && ck.ProductsBF16() {
 		need := ck.ModelBinSize()
-		if avail, ok := availableMemory(); ok && need+need/10 > avail {
+		if known && need+need/10 > avail {
 			ck.BF16 = true
 			note = fmt.Sprintf("weights kept as bfloat16, as the checkpoint stores them: as float32 they would take %.1f GB, and %.1f GB are available", float64(need)/1e9, float64(avail)/1e9)
 		}
+	}
+	// Float32 weights converted from F16 or BF16 take memory of their own:
+	// refuse at once what would fail, after minutes, for want of it.
+	if need := ck.Float32Copies(); !ck.BF16 && known && need+need/10 > avail {
+		ck.Close()
+		return nil, "", fmt.Errorf("model %s: as float32 its weights need %.1f GB of memory, and %.1f GB are available: keep them as bfloat16 (mamba-fused -weights bf16)", path, float64(need)/1e9, float64(avail)/1e9)
 	}
 	if w, err = ck.Weights(); err != nil {
 		ck.Close()

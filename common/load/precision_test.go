@@ -52,11 +52,11 @@ func TestOpenAs(t *testing.T) {
 		bf16   bool
 		note   string
 	}{
-		{ck16, Float32, 1, false, ""},
+		{ck16, Float32, 1 << 40, false, ""},
 		{ck16, BF16, 1 << 40, true, ""},
 		{ck16, Auto, 1 << 40, false, ""},
 		{ck16, Auto, f32Bytes, true, "weights kept as bfloat16, as the checkpoint stores them: as float32 they would take"},
-		{ck32, Auto, 1, false, ""},
+		{ck32, Auto, f32Bytes / 2, false, ""}, // views of the file, but A and the like
 		{ck32, BF16, 1 << 40, true, ""},
 		{mb, Auto, 1, false, ""},
 		{mb, BF16, 1 << 40, true, ""},
@@ -81,6 +81,26 @@ func TestOpenAs(t *testing.T) {
 		}
 		require.NoError(t, w.Close())
 	}
+	// As float32, a bfloat16 checkpoint that would not fit is refused at
+	// once; a float32 one is views of its file, and loads.
+	withMemory(t, f32Bytes/2)
+	for _, p := range []Precision{Float32, Auto} {
+		if p == Auto {
+			withMemory(t, 1<<40) // auto keeps float32 when it fits …
+			w, _, err := OpenAs(ck16, p)
+			require.NoError(t, err)
+			require.False(t, w.BF16)
+			w.Close()
+			continue
+		}
+		_, _, err = OpenAs(ck16, p)
+		assert.ErrorContains(t, err, "as float32 its weights need")
+		assert.ErrorContains(t, err, "keep them as bfloat16 (mamba-fused -weights bf16)")
+	}
+	withMemory(t, f32Bytes/2)
+	w32, _, err := OpenAs(ck32, Float32)
+	require.NoError(t, err)
+	w32.Close()
 	_, _, err = OpenAs(filepath.Join(tmp, "nothing"), BF16)
 	assert.ErrorContains(t, err, "no such file")
 }

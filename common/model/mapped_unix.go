@@ -4,15 +4,9 @@ package model
 
 import "unsafe"
 
-// FileMapped reports whether b lies in the read-only memory map of the
-// weights' file (LoadModelBin), whose pages the kernel can drop from the
-// process and read back from the file at any time. fused uses it to copy
-// such weights into 2 MB pages without holding both copies. Weights made
-// in memory (NarrowToBF16's block, converted tensors) are not: dropping
-// their pages would lose them.
-func (w *Weights) FileMapped(b []byte) bool {
-	m, ok := w.closer.(*mapping)
-	if !ok || len(b) == 0 || len(m.data) == 0 {
+// FileMapped: b lies wholly in the mapping.
+func (m *mapping) FileMapped(b []byte) bool {
+	if len(b) == 0 || len(m.data) == 0 {
 		return false
 	}
 	lo, p := uintptr(unsafe.Pointer(&m.data[0])), uintptr(unsafe.Pointer(&b[0]))

@@ -67,6 +67,22 @@ func (w *Weights) Close() error {
 	return c.Close()
 }
 
+// FileMaps is what closes weights that lie in read-only file mappings
+// (LoadModelBin's mapping, a checkpoint's files): FileMapped reports
+// whether b lies wholly in one of them.
+type FileMaps interface{ FileMapped(b []byte) bool }
+
+// FileMapped reports whether b lies in a read-only memory map of the
+// weights' files (a model.bin, a checkpoint's safetensors or pickle),
+// whose pages the kernel can drop from the process and read back from the
+// file at any time. fused uses it to copy such weights into 2 MB pages
+// without holding both copies. Weights made in memory (NarrowToBF16's
+// block, converted tensors) are not: dropping their pages would lose them.
+func (w *Weights) FileMapped(b []byte) bool {
+	fm, ok := w.closer.(FileMaps)
+	return ok && fm.FileMapped(b)
+}
+
 // SetCloser attaches what Close releases (a mapping, an open file); loaders
 // outside this package use it.
 func (w *Weights) SetCloser(c io.Closer) { w.closer = c }
