@@ -61,8 +61,8 @@ func BytesAsBF16(b []byte) []uint16 {
 // NarrowToBF16 keeps the products' weights, the embedding and the head of
 // w as bfloat16 from now on: each is narrowed (BF16FromFloat32) into one
 // new block of memory, in model.bin's order, and its float32 field is
-// dropped (a memory-mapped file stays mapped: the vectors still point into
-// it). The vectors (norms, conv, A, D, biases) stay float32: they are a
+// dropped (a memory-mapped file stays mapped, since the vectors still
+// point into it, but the narrowed pages leave the process). The vectors (norms, conv, A, D, biases) stay float32: they are a
 // few hundredths of the bytes. Weights already kept as bfloat16 are left
 // as they are.
 func (w *Weights) NarrowToBF16() {
@@ -88,6 +88,14 @@ func (w *Weights) NarrowToBF16() {
 		block = block[len(src):]
 		for i, v := range src {
 			dst[i] = BF16FromFloat32(v)
+		}
+		// The float32 values are not read again: where they are pages of
+		// the model's file, drop them from the process, so that it does
+		// not hold both forms.
+		if len(src) > 0 {
+			if b := unsafe.Slice((*byte)(unsafe.Pointer(&src[0])), 4*len(src)); w.FileMapped(b) {
+				dropFilePages(b)
+			}
 		}
 		return dst
 	}
