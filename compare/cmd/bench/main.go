@@ -433,14 +433,14 @@ func run(o options, out io.Writer) error {
 	}
 	learningTPS := medianOf("learning", threadCounts[0])
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "IMPL\tTHREADS\tTOK/S median\tOF ROOFLINE\tOF ROUND'S ROOFLINE\tVS MAMBA.C\tVS LEARNING\tVS PYTORCH\tBEST RUN\tPEAK RSS\tRSS / FILE\tRUNS (tok/s)\tNOTE")
+	fmt.Fprintln(tw, "IMPL\tTHREADS\tTOK/S median\tOF ROOFLINE\tOF MEDIAN ROOFLINE\tOF ROUND'S ROOFLINE\tVS MAMBA.C\tVS LEARNING\tVS PYTORCH\tBEST RUN\tPEAK RSS\tRSS / FILE\tRUNS (tok/s)\tNOTE")
 	for _, r := range rows {
 		if r.skipped || len(r.tokS) == 0 {
 			note := "skipped: " + r.note
 			if !r.skipped {
 				note = "no runs asked for"
 			}
-			fmt.Fprintf(tw, "%s\t%d\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t%s\n", r.name, r.threads, note)
+			fmt.Fprintf(tw, "%s\t%d\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t%s\n", r.name, r.threads, note)
 			continue
 		}
 		m := r.median()
@@ -453,13 +453,15 @@ func run(o options, out io.Writer) error {
 		if peerOf(r.name) == "mamba.c-learning" {
 			peerT = threadCounts[0]
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.0f%%\t%.0f%%\t%s\t%s\t%s\t%.1f\t%.0f MB\t%.3f\t%s\t%s\n", r.name, r.threads, m, 100*m/(bw.best/float64(r.perTok)), 100*median(fracs),
+		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.0f%%\t%.0f%%\t%.0f%%\t%s\t%s\t%s\t%.1f\t%.0f MB\t%.3f\t%s\t%s\n", r.name, r.threads, m,
+			100*m/(bw.best/float64(r.perTok)), 100*m/(bw.median/float64(r.perTok)), 100*median(fracs),
 			ratio(m, medianOf(peerOf(r.name), peerT)), ratio(m, learningTPS), ratio(m, medianOf("pytorch", r.threads)),
 			slices.Max(r.tokS), rss/1e6, rss/float64(fileBytes), fmtRuns(r.tokS), r.note)
 	}
 	tw.Flush()
 	fmt.Fprintf(out, "\nroofline %.1f tok/s = %.1f GB/s (best streaming read, %d threads) / %.1f MB per token; model file %.0f MB\n",
 		roof, bw.best/1e9, threads, float64(perToken)/1e6, float64(fileBytes)/1e6)
+	fmt.Fprintf(out, "OF ROOFLINE, OF MEDIAN ROOFLINE: tok/s / (the best, the median of the bandwidths measured / bytes per token): on a machine whose bandwidth test reads high now and then, the median is the bandwidth runs usually have\n")
 	fmt.Fprintf(out, "OF ROUND'S ROOFLINE: median over runs of tok/s / (the better of the bandwidths measured just before and after the run's round / bytes per token);\n")
 	fmt.Fprintf(out, "this machine's bandwidth moves with its other load, so a run is best judged against its own round (the roofline is all cores' bandwidth, at every thread count)\n")
 	fmt.Fprintf(out, "TOK/S: each program's own report of its one-token steps, loading excluded: Go, the CLI's generation tok/s (%d tokens after a %d-token prompt);\n", o.n, nPrompt)
