@@ -5,7 +5,7 @@ PYTHON  ?= /usr/bin/python3
 MODULES := common learning fused compare cuda
 SHARED  ?= ../shared
 
-.PHONY: all build test vet fuzz compare testdata course bench clean tokenizer-testdata bench-tokenizer cuda vet-cuda ptx check-ptx gpu-bundle
+.PHONY: all build test test-avx2 vet fuzz compare testdata course bench clean tokenizer-testdata bench-tokenizer cuda vet-cuda ptx check-ptx gpu-bundle
 
 all: build
 
@@ -28,6 +28,20 @@ test:
 	GOEXPERIMENT=simd $(GO) test ./fused/...
 	$(GO) test -tags purego ./fused/
 	$(GO) test -race ./fused/
+
+# test-avx2: fused's tests on an AVX2+FMA CPU without AVX-512, emulated by
+# qemu-user's Haswell model (apt-get install qemu-user): the kernels chosen
+# there must be the avx2 set, every set there must pass, and compare must
+# pass on the project's cases. Slow (the emulator), so not part of test.
+test-avx2:
+	@mkdir -p $(BIN)
+	$(GO) test -c -o $(BIN)/fused-avx2.test ./fused
+	cd fused && MAMBA_FUSED_EXPECT_BEST=avx2 qemu-x86_64 -cpu Haswell ../$(BIN)/fused-avx2.test 2>../$(BIN)/fused-avx2.stderr \
+		|| (grep -v "TCG doesn't support" ../$(BIN)/fused-avx2.stderr; exit 1)
+	$(GO) build -o $(BIN)/compare ./compare
+	qemu-x86_64 -cpu Haswell $(BIN)/compare -impl learning,fused,fused-bf16 testdata/cases/* >$(BIN)/compare-avx2.out 2>$(BIN)/fused-avx2.stderr \
+		|| (cat $(BIN)/compare-avx2.out; grep -v "TCG doesn't support" $(BIN)/fused-avx2.stderr; exit 1)
+	tail -1 $(BIN)/compare-avx2.out
 
 vet:
 	$(GO) vet $(addprefix ./,$(addsuffix /...,$(MODULES)))

@@ -22,6 +22,11 @@ func TestKernelSetsAvailable(t *testing.T) {
 	} else {
 		assert.Equal(t, sets[0].name, kern.name, "the fastest set is chosen")
 	}
+	// MAMBA_FUSED_EXPECT_BEST names the set this CPU must offer first
+	// (make test-avx2: an emulated AVX2 CPU without AVX-512 offers avx2).
+	if want := os.Getenv("MAMBA_FUSED_EXPECT_BEST"); want != "" {
+		assert.Equal(t, want, sets[0].name, "the best set this CPU offers")
+	}
 	_, err := chooseKernels("no-such-set")
 	assert.ErrorContains(t, err, "MAMBA_FUSED_KERNELS=no-such-set")
 	t.Logf("kernels: %s", Kernels())
