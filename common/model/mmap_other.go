@@ -23,6 +23,3 @@ func MapFile(path string) ([]byte, interface{ Close() error }, error) {
 
 // InMappedFile is false where files are read whole, never mapped.
 func InMappedFile(addr uintptr) bool { return false }
-
-// dropFilePages: without memory maps there are no file pages to drop.
-func dropFilePages(b []byte) {}
