@@ -48,7 +48,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"text/tabwriter"
 	"time"
 	"unsafe"
@@ -812,13 +811,6 @@ func runTorch(python, script, modelPath string, n, threads, prefill int, prefill
 	}
 	r, err := parseTorch(stdout.String(), prefill > 0)
 	return r, maxRSS(cmd), err
-}
-
-func maxRSS(cmd *exec.Cmd) int64 {
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		return ru.Maxrss // KiB on Linux
-	}
-	return 0
 }
 
 func lastLine(s string) string {
