@@ -33,7 +33,8 @@ type Mamba struct {
 
 // HugePages reports the bytes of weights that New copied into memory
 // backed by 2 MB pages (0: the weights stay where they were) and how long
-// the copy took.
+// the copy took; or, for weights narrowed to bfloat16 at load into such
+// memory already (model.Weights.BF16HugePages), their bytes and 0.
 func (m *Mamba) HugePages() (bytes int64, took time.Duration) { return m.hugeBytes, m.hugeTime }
 
 // shares are the phases' items: channels, or rows of a product.
@@ -112,7 +113,11 @@ func NewOptions(w *model.Weights, opt Options) (*Mamba, error) {
 	c := w.Config
 	n = min(n, c.DInner) // every worker owns at least one channel
 	m := &Mamba{w: w, c: c, state: model.NewState(c), nw: n}
-	if !opt.SmallPages {
+	if n := w.BF16HugePages(); n > 0 {
+		// Narrowed at load into memory in 2 MB pages already: a copy
+		// would only double it.
+		m.hugeBytes = n
+	} else if !opt.SmallPages {
 		start := time.Now()
 		if hw, arena := hugePageWeights(w); arena != nil {
 			m.w, m.hugeBytes, m.hugeTime = hw, int64(len(arena)), time.Since(start)

@@ -2,6 +2,8 @@ package model
 
 import (
 	"encoding/binary"
+	"errors"
+	"io"
 	"math"
 	"unsafe"
 )
@@ -62,10 +64,31 @@ func BytesAsBF16(b []byte) []uint16 {
 // w as bfloat16 from now on: each is narrowed (BF16FromFloat32) into one
 // new block of memory, in model.bin's order, and its float32 field is
 // dropped (a memory-mapped file stays mapped, since the vectors still
-// point into it, but the narrowed pages leave the process). The vectors (norms, conv, A, D, biases) stay float32: they are a
-// few hundredths of the bytes. Weights already kept as bfloat16 are left
-// as they are.
-func (w *Weights) NarrowToBF16() {
+// point into it, but the narrowed pages leave the process). A block of
+// hugeBlockMin or more is memory advised for 2 MB pages on Linux
+// (BF16HugePages says how much), released by w.Close. The vectors (norms,
+// conv, A, D, biases) stay float32: they are a few hundredths of the
+// bytes. Weights already kept as bfloat16 are left as they are.
+func (w *Weights) NarrowToBF16() { w.narrow(true) }
+
+// NarrowedToBF16 is NarrowToBF16 on a copy of w, which is left as it was
+// (the vectors are shared; the copy's block is Go memory, and closing the
+// copy closes nothing).
+func (w *Weights) NarrowedToBF16() *Weights {
+	n := w.shallowCopy()
+	n.narrow(false)
+	return n
+}
+
+// BF16HugePages is the size of NarrowToBF16's block when it is memory
+// advised for 2 MB pages, 0 otherwise.
+func (w *Weights) BF16HugePages() int64 { return w.hugeBF16 }
+
+// hugeBlockMin: smaller blocks are Go memory (test models).
+const hugeBlockMin = 32 << 20
+
+// narrow is NarrowToBF16; huge allows the block in 2 MB pages.
+func (w *Weights) narrow(huge bool) {
 	if w.BF16 {
 		return
 	}
@@ -82,7 +105,16 @@ func (w *Weights) NarrowToBF16() {
 	if !w.tiedHead() {
 		total += len(w.LMHead)
 	}
-	block := make([]uint16, total)
+	var block []uint16
+	if huge && 2*total >= hugeBlockMin {
+		if b, release := hugeBlock(total); b != nil {
+			block, w.hugeBF16 = b, int64(2*total)
+			w.closer = closers{w.closer, release}
+		}
+	}
+	if block == nil {
+		block = make([]uint16, total)
+	}
 	narrow := func(src []float32) []uint16 {
 		dst := block[:len(src):len(src)]
 		block = block[len(src):]
@@ -94,7 +126,7 @@ func (w *Weights) NarrowToBF16() {
 		// not hold both forms.
 		if len(src) > 0 {
 			if b := unsafe.Slice((*byte)(unsafe.Pointer(&src[0])), 4*len(src)); w.FileMapped(b) {
-				dropFilePages(b)
+				DropFilePages(b)
 			}
 		}
 		return dst
@@ -112,6 +144,38 @@ func (w *Weights) NarrowToBF16() {
 		w.LMHeadBF16 = narrow(w.LMHead)
 	}
 	w.Embedding, w.LMHead, w.BF16 = nil, nil, true
+}
+
+// shallowCopy is a copy of w that shares its tensors but not its layer
+// table (so that a tensor of the copy can be replaced) and closes nothing.
+func (w *Weights) shallowCopy() *Weights {
+	n := *w
+	n.closer, n.hugeBF16 = nil, 0
+	n.Layers = append([]Layer(nil), w.Layers...)
+	return &n
+}
+
+// closers close several things in turn, and say whether bytes lie in a
+// file mapping of any of them (FileMaps).
+type closers []io.Closer
+
+func (cs closers) Close() error {
+	var errs []error
+	for _, c := range cs {
+		if c != nil {
+			errs = append(errs, c.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (cs closers) FileMapped(b []byte) bool {
+	for _, c := range cs {
+		if fm, ok := c.(FileMaps); ok && fm.FileMapped(b) {
+			return true
+		}
+	}
+	return false
 }
 
 // tiedHead: the head is the embedding's slice itself.
@@ -132,9 +196,7 @@ func (w *Weights) RoundedToBF16() *Weights {
 		}
 		return out
 	}
-	r := *w
-	r.closer = nil // w's
-	r.Layers = append([]Layer(nil), w.Layers...)
+	r := w.shallowCopy()
 	r.Embedding = round(w.Embedding)
 	r.LMHead = r.Embedding
 	if !w.tiedHead() {
@@ -147,15 +209,5 @@ func (w *Weights) RoundedToBF16() *Weights {
 			}
 		}
 	}
-	return &r
-}
-
-// NarrowedToBF16 is NarrowToBF16 on a copy of w, which is left as it was
-// (the vectors are shared; closing the copy closes nothing).
-func (w *Weights) NarrowedToBF16() *Weights {
-	n := *w
-	n.closer = nil
-	n.Layers = append([]Layer(nil), w.Layers...)
-	n.NarrowToBF16()
-	return &n
+	return r
 }

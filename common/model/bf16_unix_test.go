@@ -64,3 +64,27 @@ func TestNarrowDropsTheFilesPages(t *testing.T) {
 	after := mappedRSS(t, path)
 	assert.Less(t, after, before/20, "the narrowed float32 pages left the process: %d → %d bytes", before, after)
 }
+
+// TestNarrowedBlockInHugePages: a large model narrowed in place gets its
+// block in memory advised for 2 MB pages, released by Close; a copy
+// narrowed (NarrowedToBF16) and a small model get Go memory.
+func TestNarrowedBlockInHugePages(t *testing.T) {
+	c := ShapeOf(768, 2)
+	path := filepath.Join(t.TempDir(), "model.bin")
+	require.NoError(t, WriteRandomModelBin(path, c, 1))
+	w, err := LoadModelBin(path)
+	require.NoError(t, err)
+	cp := w.NarrowedToBF16()
+	assert.Zero(t, cp.BF16HugePages())
+	w.NarrowToBF16()
+	assert.Equal(t, 2*int64(len(w.EmbeddingBF16)+2*len(w.Layers[0].InProjBF16)+2*len(w.Layers[0].XProjBF16)+
+		2*len(w.Layers[0].DtProjWeightBF16)+2*len(w.Layers[0].OutProjBF16)), w.BF16HugePages())
+	assert.Equal(t, cp.LMHeadBF16, w.LMHeadBF16)
+	assert.Equal(t, Fingerprint(cp), Fingerprint(w))
+	require.NoError(t, w.Close())
+
+	small, err := RandomWeights(ShapeOf(64, 2), 1)
+	require.NoError(t, err)
+	small.NarrowToBF16()
+	assert.Zero(t, small.BF16HugePages())
+}

@@ -2,6 +2,11 @@
 
 package model
 
-// dropFilePages: elsewhere than Linux the pages stay; the kernel reclaims
+import "io"
+
+// DropFilePages: elsewhere than Linux the pages stay; the kernel reclaims
 // clean file pages under memory pressure all the same.
-func dropFilePages(b []byte) {}
+func DropFilePages(b []byte) {}
+
+// hugeBlock: 2 MB pages are asked for on Linux only.
+func hugeBlock(n int) ([]uint16, io.Closer) { return nil, nil }

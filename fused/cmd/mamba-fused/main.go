@@ -2,7 +2,9 @@
 // implementation. Flags: see package mamba.go/common/cli, and
 //
 //	-hugepages=false  leave the weights in the file's memory map (4 KB pages)
-//	                  instead of copying them into 2 MB pages
+//	                  instead of copying them into 2 MB pages (weights narrowed
+//	                  to bfloat16 at load are in memory of their own either way,
+//	                  in 2 MB pages where Linux gives them)
 //	-weights bf16     keep the products' weights as bfloat16: half the memory
 //	                  and half the bytes per token (auto, the default, does so
 //	                  when a bfloat16 checkpoint would not fit as float32)
@@ -17,6 +19,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"mamba.go/common/cli"
 	"mamba.go/common/model"
@@ -36,8 +39,13 @@ func main() {
 			return nil, err
 		}
 		pages := "the file's memory map"
-		if n, took := m.HugePages(); n > 0 {
+		switch n, took := m.HugePages(); {
+		case n > 0 && took > 0:
 			pages = fmt.Sprintf("2 MB pages (%.0f MB copied in %.2f s)", float64(n)/1e6, took.Seconds())
+		case n > 0:
+			pages = fmt.Sprintf("2 MB pages (%.0f MB, narrowed into them at load)", float64(n)/1e6)
+		case w.BF16 && !w.FileMapped(bf16Bytes(w.LMHeadBF16)):
+			pages = "memory (narrowed at load)"
 		}
 		precision := "float32"
 		if w.BF16 {
@@ -76,4 +84,12 @@ func hugePagesFlag(args []string) (rest []string, on bool, err error) {
 		rest = append(rest, a)
 	}
 	return rest, on, nil
+}
+
+// bf16Bytes views bfloat16 values as their bytes.
+func bf16Bytes(v []uint16) []byte {
+	if len(v) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&v[0])), 2*len(v))
 }
