@@ -13,6 +13,6 @@ func init() {
 	impls["fused"] = func(w *model.Weights) (model.Mamba, error) { return fused.New(w) }
 	impls["fused-bf16"] = func(w *model.Weights) (model.Mamba, error) { return fused.New(w.NarrowedToBF16()) }
 	implOrder = append(implOrder, "fused", "fused-bf16")
-	lossy["fused-bf16"] = &lossyImpl{tol: BF16Tol, exact: DefaultTol, what: "learning on the same bfloat16-rounded weights",
+	lossy["fused-bf16"] = &lossyImpl{tol: BF16Tol, what: "learning on the same bfloat16-rounded weights",
 		newTwin: func(w *model.Weights) (model.Mamba, error) { return learning.New(w.RoundedToBF16()) }}
 }

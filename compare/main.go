@@ -311,7 +311,7 @@ func checkImpl(c *refcase.Case, w *model.Weights, format, name string, tol float
 	}
 	r.res, r.pass = res, res.Pass(tol)
 	if l := lossy[name]; l != nil {
-		r.pass, r.note = l.judge(c, w, res)
+		r.pass, r.note = l.judge(c, w, res, tol)
 		return r
 	}
 	if !res.GreedyOK {
@@ -374,6 +374,6 @@ func printTable(out io.Writer, rows []row, tol float64) int {
 	}
 	tw.Flush()
 	printFindings(out, rows)
-	fmt.Fprintf(out, "tolerance: %g of the largest |logit|%s; %d checks, %d failed\n", tol, lossyTolerances(rows), len(rows), failed)
+	fmt.Fprintf(out, "tolerance: %g of the largest |logit|%s; %d checks, %d failed\n", tol, lossyTolerances(rows, tol), len(rows), failed)
 	return failed
 }

@@ -189,17 +189,27 @@ func TestCompareJudgesLossyRowsTwice(t *testing.T) {
 	assert.Contains(t, out.String(), "vs learning on the same bfloat16-rounded weights")
 	assert.Contains(t, out.String(), fmt.Sprintf("fused-bf16: %g vs the reference", BF16Tol))
 
+	// -tol is the twin's tolerance: float32 noise is far above 1e-9.
+	out.Reset()
+	code, err = run([]string{"-impl", "fused-bf16", "-tol", "1e-9", dir}, &out)
+	assert.Error(t, err)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, out.String(), "fused-bf16: 0.02 vs the reference, 1e-09 vs learning on the same bfloat16-rounded weights")
+
 	// The twin on the unrounded weights: the bfloat16 rounding itself is
 	// now a disagreement far above -tol.
-	lossy["wrong-twin"] = &lossyImpl{tol: BF16Tol, exact: DefaultTol, what: "learning on the unrounded weights",
-		newTwin: impls["learning"]}
+	lossy["wrong-twin"] = &lossyImpl{tol: BF16Tol, what: "learning on the unrounded weights", newTwin: impls["learning"]}
 	impls["wrong-twin"] = impls["fused-bf16"]
 	// Past its own tolerance: shifted by 1.5 × BF16Tol.
-	// Its twin's tolerance is 1, so that only the reference can fail it.
-	lossy["far"] = &lossyImpl{tol: BF16Tol, exact: 1, what: "anything", newTwin: impls["learning"]}
+	// Its twin is shifted the same way, so that only the reference fails it.
+	shift := float32(1.5 * BF16Tol * c.MaxAbsLogit())
+	lossy["far"] = &lossyImpl{tol: BF16Tol, what: "the shifted twin", newTwin: func(w *model.Weights) (model.Mamba, error) {
+		m, err := lossy["fused-bf16"].newTwin(w)
+		return &shifted{Mamba: m, delta: shift}, err
+	}}
 	impls["far"] = func(w *model.Weights) (model.Mamba, error) {
 		m, err := impls["fused-bf16"](w)
-		return &shifted{Mamba: m, delta: float32(1.5 * BF16Tol * c.MaxAbsLogit())}, err
+		return &shifted{Mamba: m, delta: shift}, err
 	}
 	defer func() {
 		for _, n := range []string{"wrong-twin", "far"} {
@@ -213,6 +223,10 @@ func TestCompareJudgesLossyRowsTwice(t *testing.T) {
 		assert.Error(t, err, name)
 		assert.Equal(t, 1, code, name)
 		assert.Contains(t, out.String(), "FAIL", name)
+		if name == "far" {
+			assert.Regexp(t, `vs the shifted twin: \S+ rel`, out.String())
+			assert.NotContains(t, out.String(), "first divergence", "the twin agrees: nothing to localise")
+		}
 		if name == "wrong-twin" {
 			// The failing row is localised against its twin: the unrounded
 			// embedding already differs.

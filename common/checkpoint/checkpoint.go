@@ -331,8 +331,10 @@ func (ck *Checkpoint) Float32Copies() int64 {
 
 // Weights loads the model. F32 tensors that need no change are views of the
 // mapped files; F16 and BF16 tensors, A, padded embeddings and absent conv
-// biases are converted into new float32 slices. The weights stay valid
-// until the checkpoint is closed.
+// biases are converted into new float32 slices. With ck.BF16, the
+// products, the embedding and the head are bfloat16 instead: BF16 tensors
+// views of the files, the others narrowed into new slices. The weights
+// stay valid until the checkpoint is closed.
 func (ck *Checkpoint) Weights() (*model.Weights, error) {
 	if err := ck.checkTied(); err != nil {
 		return nil, err
@@ -396,6 +398,9 @@ func (s *slot) loadBF16() ([]uint16, error) {
 	}
 	v := make([]uint16, s.n)
 	decodeBF16(v[:s.take], b, s.t.dtype)
+	if s.t.entry == nil { // a view of the mapped file, read once: its pages may leave the process
+		model.DropFilePages(b)
+	}
 	return v, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -41,9 +42,20 @@ func ParsePrecision(s string) (Precision, error) {
 }
 
 // availableMemory is the memory that can be had without swapping:
-// MemAvailable in /proc/meminfo; ok is false where it cannot be read.
+// MemAvailable in /proc/meminfo, or less where a cgroup (a container)
+// limits the process (cgroup v2: memory.max − memory.current); ok is
+// false where neither can be read.
 var availableMemory = func() (bytes int64, ok bool) {
-	f, err := os.Open("/proc/meminfo")
+	avail, ok := memAvailable("/proc/meminfo")
+	if limit, lok := cgroupRoom("/sys/fs/cgroup"); lok && (!ok || limit < avail) {
+		return limit, true
+	}
+	return avail, ok
+}
+
+// memAvailable reads MemAvailable from a /proc/meminfo.
+func memAvailable(path string) (int64, bool) {
+	f, err := os.Open(path)
 	if err != nil {
 		return 0, false
 	}
@@ -56,6 +68,26 @@ var availableMemory = func() (bytes int64, ok bool) {
 		}
 	}
 	return 0, false
+}
+
+// cgroupRoom is what the cgroup v2 mounted at dir still lets the process
+// take: memory.max − memory.current; ok is false without a limit ("max")
+// or without the files.
+func cgroupRoom(dir string) (int64, bool) {
+	read := func(name string) (int64, bool) {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			return 0, false
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+		return n, err == nil
+	}
+	limit, ok := read("memory.max")
+	if !ok {
+		return 0, false
+	}
+	used, _ := read("memory.current")
+	return max(limit-used, 0), true
 }
 
 // OpenAs is Open with the weights kept as p says. note says, when it is
@@ -81,7 +113,7 @@ func OpenAs(path string, p Precision) (w *model.Weights, note string, err error)
 	ck.BF16 = p == BF16
 	avail, known := availableMemory()
 	if p == Auto && ck.ProductsBF16() {
-		need := ck.ModelBinSize()
+		need := ck.Float32Copies()
 		if known && need+need/10 > avail {
 			ck.BF16 = true
 			note = fmt.Sprintf("weights kept as bfloat16, as the checkpoint stores them: as float32 they would take %.1f GB, and %.1f GB are available", float64(need)/1e9, float64(avail)/1e9)

@@ -105,6 +105,20 @@ func TestOpenAs(t *testing.T) {
 	assert.ErrorContains(t, err, "no such file")
 }
 
+func TestCgroupRoom(t *testing.T) {
+	dir := t.TempDir()
+	_, ok := cgroupRoom(dir)
+	assert.False(t, ok, "no files: no limit")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "memory.max"), []byte("max\n"), 0o644))
+	_, ok = cgroupRoom(dir)
+	assert.False(t, ok, "max: no limit")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "memory.max"), []byte("8589934592\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "memory.current"), []byte("1073741824\n"), 0o644))
+	n, ok := cgroupRoom(dir)
+	assert.True(t, ok)
+	assert.Equal(t, int64(7<<30), n)
+}
+
 func TestAvailableMemoryReadsMeminfo(t *testing.T) {
 	if _, err := os.Stat("/proc/meminfo"); err != nil {
 		t.Skip("no /proc/meminfo here")
