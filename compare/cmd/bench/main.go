@@ -210,7 +210,7 @@ func run(o options, out io.Writer) error {
 		return err
 	}
 	fileBytes := st.Size()
-	perToken := bytesPerToken(c)
+	perToken := bytesPerToken(c, 4)
 
 	fmt.Fprintf(out, "machine: %s, %d cores, %s, %s\n", cpuName(), runtime.NumCPU(), cpuFeatures(cpuFlags()), runtime.Version())
 	fmt.Fprintf(out, "model:   %s (%.0f MB): %s\n", o.model, float64(fileBytes)/1e6, c)
@@ -247,7 +247,7 @@ func run(o options, out io.Writer) error {
 		name = strings.TrimSpace(name)
 		p := &program{name: name, kind: goProgram, path: filepath.Join(o.bin, "mamba-"+name), threaded: name != "learning"}
 		if name == "fused-bf16" { // fused with the products' weights kept as bfloat16
-			p.path, p.args, p.perToken = filepath.Join(o.bin, "mamba-fused"), []string{"-weights", "bf16"}, bytesPerTokenBF16(c)
+			p.path, p.args, p.perToken = filepath.Join(o.bin, "mamba-fused"), []string{"-weights", "bf16"}, bytesPerToken(c, 2)
 			p.note = fmt.Sprintf("-weights bf16: %.1f MB per token", float64(p.perToken)/1e6)
 		}
 		if !exists(p.path) {
@@ -579,36 +579,24 @@ func ensureModel(path, shape string) error {
 	return model.WriteRandomModelBin(path, c, 1)
 }
 
-// bytesPerToken is what one recurrent step must read: every layer's
-// weights, the final norm, the head (once, tied or not), one embedding row,
-// and the recurrent state, read and written.
-// For either architecture: the parameters, less the embedding but one row
-// (the head is read once, tied or not), and both halves of the state.
-// bytesPerTokenBF16 is bytesPerToken with the products' weights, the
-// embedding and the head kept as bfloat16 (fused -weights bf16): 2 bytes
-// each; the vectors and the state stay float32.
-func bytesPerTokenBF16(c model.Config) int64 {
+// bytesPerToken is what one recurrent step must read, for either
+// architecture: every layer's weights, the final norm, the head (once, tied
+// or not), one embedding row, and the recurrent state, read and written.
+// productBytes is the size of one weight of the products, the embedding and
+// the head: 4 as float32, 2 kept as bfloat16 (fused -weights bf16); the
+// vectors and the state are float32.
+func bytesPerToken(c model.Config, productBytes int64) int64 {
 	var b int64
 	for _, t := range (&model.Layer{}).Tensors(c) {
 		size := int64(4)
 		if t.BF16 != nil {
-			size = 2
+			size = productBytes
 		}
 		b += size * int64(t.Len()) * int64(c.NLayers)
 	}
 	d, vd := int64(c.DModel), int64(c.PaddedVocab())*int64(c.DModel)
-	b += 2*vd + 2*d + 4*d // the head, the embedding's row, norm_f
+	b += productBytes*(vd+d) + 4*d // the head and the embedding's row; norm_f
 	return b + 4*2*int64(c.NLayers)*int64(c.ConvStateLen()+c.SSMStateLen())
-}
-
-func bytesPerToken(c model.Config) int64 {
-	d, vd := int64(c.DModel), int64(c.PaddedVocab())*int64(c.DModel)
-	floats := c.NumParams() + d
-	if !c.TiedHead {
-		floats -= vd // the embedding: only its row is read
-	}
-	state := 2 * int64(c.NLayers) * int64(c.ConvStateLen()+c.SSMStateLen())
-	return 4 * (floats + state)
 }
 
 // bandwidthChild runs this program again with -bandwidth-child and reads

@@ -17,8 +17,8 @@ func TestBytesPerToken(t *testing.T) {
 	params := c.NumParams() - int64(c.PaddedVocab()*c.DModel) + int64(c.DModel)
 	params += int64(c.PaddedVocab() * c.DModel) // the head
 	state := 2 * int64(c.NLayers*c.DInner*(c.DConv+c.DState))
-	assert.Equal(t, 4*(params+state), bytesPerToken(c))
-	assert.InDelta(t, 522.4e6, float64(bytesPerToken(c)), 0.1e6)
+	assert.Equal(t, 4*(params+state), bytesPerToken(c, 4))
+	assert.InDelta(t, 522.4e6, float64(bytesPerToken(c, 4)), 0.1e6)
 
 	// Mamba-2 130m: in_proj (3352 rows), conv over 1792 channels, out_proj
 	// and the rest, the head once, and a state of 24·(1792·4 + 24·64·128) floats.
@@ -26,11 +26,11 @@ func TestBytesPerToken(t *testing.T) {
 	layer := int64(3352*768 + 1792*4 + 1792 + 3*24 + 1536 + 768*1536 + 768)
 	floats := 24*layer + 768 + int64(50280*768) + 768
 	state2 := int64(2 * 24 * (1792*4 + 24*64*128))
-	assert.Equal(t, 4*(floats+state2), bytesPerToken(c2))
+	assert.Equal(t, 4*(floats+state2), bytesPerToken(c2, 4))
 	assert.InDelta(t, 18.9e6, float64(4*24*24*64*128), 0.1e6, "the SSM state")
 }
 
-func TestBytesPerTokenBF16(t *testing.T) {
+func TestBytesPerTokenBF16Products(t *testing.T) {
 	// 130m with in_proj, x_proj, dt_proj, out_proj and the head in 2 bytes;
 	// conv, biases, A, D, the norms and the state in 4.
 	c := model.Shapes["130m"]
@@ -38,8 +38,8 @@ func TestBytesPerTokenBF16(t *testing.T) {
 	vectors := int64(1536*4 + 1536 + 1536 + 1536*16 + 1536 + 768)
 	want := 24*(2*products+4*vectors) + 2*int64(50280*768) + 2*768 + 4*768
 	want += 4 * 2 * 24 * int64(1536*(4+16))
-	assert.Equal(t, want, bytesPerTokenBF16(c))
-	assert.InDelta(t, 0.51, float64(bytesPerTokenBF16(c))/float64(bytesPerToken(c)), 0.01)
+	assert.Equal(t, want, bytesPerToken(c, 2))
+	assert.InDelta(t, 0.51, float64(bytesPerToken(c, 2))/float64(bytesPerToken(c, 4)), 0.01)
 }
 
 func TestMedian(t *testing.T) {
