@@ -67,7 +67,8 @@ func writeRandomCheckpoint(dir string, c model.Config, seed uint64, dtype checkp
 	if err != nil {
 		return err
 	}
-	if err := newOrEmptyDir(dir); err != nil {
+	created, err := newOrEmptyDir(dir)
+	if err != nil {
 		return err
 	}
 	ts, err := hfLayout(c, dtype)
@@ -75,6 +76,20 @@ func writeRandomCheckpoint(dir string, c model.Config, seed uint64, dtype checkp
 		return err
 	}
 	files, dataBytes := assignShards(ts, shardBytes)
+	// A write that fails (a full disk) takes back what it wrote, so that
+	// the folder is as it was and the command can run again.
+	ok := false
+	defer func() {
+		if ok {
+			return
+		}
+		for _, f := range append(files, checkpoint.ShardIndexFile, checkpoint.ConfigFile) {
+			os.Remove(filepath.Join(dir, f))
+		}
+		if created {
+			os.Remove(dir)
+		}
+	}()
 
 	// The generator writes every tensor's bytes, in order, into a pipe;
 	// each shard takes its share of them after its header.
@@ -87,7 +102,7 @@ func writeRandomCheckpoint(dir string, c model.Config, seed uint64, dtype checkp
 	defer func() { pr.Close(); <-done }() // stops the generator if a write failed
 	for i, f := range files {
 		header := safetensorsHeader(ts, i, dtype)
-		err := model.WriteFileAtomic(filepath.Join(dir, f), func(w io.Writer) error {
+		err := writeShard(filepath.Join(dir, f), func(w io.Writer) error {
 			if _, err := w.Write(header); err != nil {
 				return err
 			}
@@ -107,25 +122,34 @@ func writeRandomCheckpoint(dir string, c model.Config, seed uint64, dtype checkp
 		}
 	}
 	// config.json last: a folder left by an interrupted write is no checkpoint.
-	return writeJSONFile(filepath.Join(dir, checkpoint.ConfigFile), cfg)
+	if err := writeJSONFile(filepath.Join(dir, checkpoint.ConfigFile), cfg); err != nil {
+		return err
+	}
+	ok = true
+	return nil
 }
+
+// writeShard writes a weight file whole or not at all (a variable for the
+// test that fails a write half-way).
+var writeShard = model.WriteFileAtomic
 
 // newOrEmptyDir creates dir, or checks that it is an empty folder: the old
 // files of a folder (a stale shard index, say) would mix with the new ones.
-func newOrEmptyDir(dir string) error {
+// created says whether it made the folder.
+func newOrEmptyDir(dir string) (created bool, err error) {
 	entries, err := os.ReadDir(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return err
+			return false, err
 		}
-		return nil
+		return true, nil
 	case err != nil:
-		return fmt.Errorf("%s: want a new or empty folder for the checkpoint: %w", dir, err)
+		return false, fmt.Errorf("%s: want a new or empty folder for the checkpoint: %w", dir, err)
 	case len(entries) > 0:
-		return fmt.Errorf("%s: folder is not empty (holds %s): a checkpoint is written only into a new or empty folder", dir, entries[0].Name())
+		return false, fmt.Errorf("%s: folder is not empty (holds %s): a checkpoint is written only into a new or empty folder", dir, entries[0].Name())
 	}
-	return nil
+	return false, nil
 }
 
 // hfLayout lists the tensors of the random model of config c in the order

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -212,4 +214,36 @@ func TestRandomModelHFCommand(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(full, "config.json"), nil, 0o644))
 	err := runRandomModel([]string{"-format", "hf", "-dtype", "bf16", "-shape", "falcon-mamba-7b", full})
 	require.ErrorContains(t, err, "folder is not empty (holds config.json)")
+}
+
+// A write that fails half-way (a full disk, say) takes back the shards it
+// wrote and the folder it made, so the same command can run again; a
+// folder that was there stays, empty.
+func TestRandomCheckpointFailedWriteLeavesNothing(t *testing.T) {
+	c := randomHFShapes["falcon"]
+	calls := 0
+	writeShard = func(path string, write func(io.Writer) error) error {
+		if calls++; calls == 2 {
+			return errors.New("no space left on device")
+		}
+		return model.WriteFileAtomic(path, write)
+	}
+	defer func() { writeShard = model.WriteFileAtomic }()
+	tmp := t.TempDir()
+	made := filepath.Join(tmp, "new")
+	err := writeRandomCheckpoint(made, c, 3, checkpoint.BF16, 4096)
+	require.ErrorContains(t, err, "no space left on device")
+	assert.Equal(t, 2, calls, "the second shard failed")
+	assert.NoDirExists(t, made)
+
+	calls = 0
+	there := filepath.Join(tmp, "there")
+	require.NoError(t, os.Mkdir(there, 0o755))
+	require.Error(t, writeRandomCheckpoint(there, c, 3, checkpoint.BF16, 4096))
+	entries, err := os.ReadDir(there)
+	require.NoError(t, err)
+	assert.Empty(t, entries)
+
+	writeShard = model.WriteFileAtomic
+	require.NoError(t, writeRandomCheckpoint(there, c, 3, checkpoint.BF16, 4096), "runs again")
 }
