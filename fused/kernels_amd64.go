@@ -64,7 +64,7 @@ var avx512Kernels = kernelSet{
 	// bfloat16 weights. The product is the AVX2 one here too: on AMD Zen 4
 	// the AVX-512 bfloat16 product (matVecBF16AVX512Slices) ran 7% faster
 	// in cache but streamed from memory, where a step's weights are, level
-	// or up to 15% slower (docs/fused.md).
+	// or up to 18% slower (docs/fused.md).
 	matVecBF16: matVecBF16AVX2Slices,
 	matMatBF16: matMatBF16AVX512Slices,
 }

@@ -73,7 +73,9 @@ func (m *Mamba) worker2(w int) {
 		ssmState := m.state.SSM[l*c.SSMStateLen() : (l+1)*c.SSMStateLen()]     // [h][p][n]
 
 		inProjConv2(b.zxbcdt, b.xBC, normed, b.h, lw.Norm, lm.inProj, convState, lw.Conv1dWeight, lw.Conv1dBias, c, rows)
-		m.pool.sync(matrix{f32: ssmState[lo*c.DState : hi*c.DState]}) // the state this worker's heads scan next
+		// The block warmed while waiting is this worker's heads' SSM state,
+		// which the scan streams next (a matrix only in name here).
+		m.pool.sync(matrix{f32: ssmState[lo*c.DState : hi*c.DState]})
 		m.trace(w, l, model.OpInProj, b.zxbcdt)
 		m.trace(w, l, model.OpSiLU, b.xBC)
 
