@@ -534,9 +534,15 @@ func (c *Client) fetchOnce(parent context.Context, fi *FileInfo, tmp, name strin
 	}
 	ib := &idleBody{r: resp.Body, timer: timer, idle: idle}
 	body := io.Reader(ib)
+	limit := total
 	if total >= 0 {
 		// Never more than announced: a body without end must not fill the disk.
 		body = io.LimitReader(body, total-have)
+	} else {
+		// Nothing announced: never more than such a file can be, and one
+		// byte over to tell.
+		limit = unannouncedLimit(name)
+		body = io.LimitReader(body, limit-have+1)
 	}
 	n, err := io.Copy(w, body)
 	var we writeError
@@ -550,6 +556,10 @@ func (c *Client) fetchOnce(parent context.Context, fi *FileInfo, tmp, name strin
 	case err != nil:
 		return n, stalled(err)
 	}
+	if total < 0 && have+n > limit {
+		restart(f)
+		return n, fmt.Errorf("%s: the server announced no size and sent more than %d bytes, more than such a file can be (download removed)", name, limit)
+	}
 	if total >= 0 {
 		if have+n < total {
 			return n, retryable{fmt.Errorf("%s: download cut off at byte %d of %d", name, have+n, total)}
@@ -561,6 +571,24 @@ func (c *Client) fetchOnce(parent context.Context, fi *FileInfo, tmp, name strin
 		}
 	}
 	return n, f.Close()
+}
+
+// Limits on a file whose size the server does not announce: the hub
+// stores no file over 50 GB, and the small text files (config.json,
+// tokenizer.json, …) are a few MB at most.
+var (
+	maxHubFile   int64 = 50e9
+	maxSmallFile int64 = 64 << 20
+)
+
+// unannouncedLimit is the most a download of file name may take when the
+// server announces no size.
+func unannouncedLimit(name string) int64 {
+	switch strings.ToLower(path.Ext(name)) {
+	case ".json", ".txt", ".md", ".model":
+		return maxSmallFile
+	}
+	return maxHubFile
 }
 
 func restart(f *os.File) error {

@@ -282,3 +282,39 @@ func TestServerMessageIsQuoted(t *testing.T) {
 	assert.NotContains(t, e.Error(), "\x1b")
 	assert.Contains(t, e.Error(), `\x1b]0;pwned\a`)
 }
+
+// A server that announces no size cannot fill the disk either: a file is
+// cut at the most such a file can be.
+func TestEndlessBodyWithoutSizeStopsAtTheLimit(t *testing.T) {
+	defer func(old int64) { maxSmallFile = old }(maxSmallFile)
+	maxSmallFile = 1 << 20
+	var gets atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Repo-Commit", testCommit)
+		w.Header().Set("ETag", `"`+gitSHA1([]byte("x"))+`"`)
+		if r.Method == http.MethodHead {
+			return // no Content-Length, no X-Linked-Size
+		}
+		gets.Add(1)
+		chunk := bytes.Repeat([]byte("x"), 1024)
+		for range 64 << 10 { // 64 MB, then give up: the test must end
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+			w.(http.Flusher).Flush() // chunked: no Content-Length on the GET either
+		}
+	}))
+	t.Cleanup(srv.Close)
+	c := &Client{Endpoint: srv.URL, Retries: 3, Backoff: time.Millisecond, IdleTimeout: 200 * time.Millisecond}
+	dir := t.TempDir()
+	err := within(t, func() error {
+		_, err := c.DownloadToDir(context.Background(), dir, "o/m", "main", "config.json")
+		return err
+	})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "announced no size and sent more than 1048576 bytes")
+	assert.EqualValues(t, 1, gets.Load(), "not retried")
+	assert.NoFileExists(t, filepath.Join(dir, "config.json"))
+	assert.Equal(t, int64(50e9), unannouncedLimit("model-00001-of-00003.safetensors"))
+	assert.Equal(t, maxSmallFile, unannouncedLimit("tokenizer.json"))
+}
