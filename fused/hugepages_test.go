@@ -24,7 +24,7 @@ func TestHugePagesCopyBothPrecisions(t *testing.T) {
 	for _, bf16 := range []bool{false, true} {
 		w := randomWeights(t, c)
 		if bf16 {
-			w.NarrowToBF16()
+			w = w.NarrowedToBF16() // Go memory: copied, its pages never dropped
 		}
 		before := model.Fingerprint(w)
 		huge, err := NewOptions(w, Options{Workers: 2})
@@ -51,6 +51,31 @@ func TestHugePagesCopyBothPrecisions(t *testing.T) {
 		if bf16 {
 			assert.NotZero(t, w.Layers[1].OutProjBF16[len(w.Layers[1].OutProjBF16)/2+7])
 		}
+	}
+}
+
+// TestNarrowedInPlaceIsTakenAsIs: a model.bin narrowed at load into memory
+// advised for 2 MB pages (model.Weights.BF16HugePages) is not copied
+// again: fused streams the block as it is, with or without SmallPages.
+func TestNarrowedInPlaceIsTakenAsIs(t *testing.T) {
+	c := smallShapes["130m-2layers"]
+	c.VocabSize = 50280
+	w := randomWeights(t, c)
+	w.NarrowToBF16()
+	defer w.Close()
+	if w.BF16HugePages() == 0 {
+		t.Skip("no 2 MB pages here (transparent huge pages off?)")
+	}
+	for _, small := range []bool{false, true} {
+		m, err := NewOptions(w, Options{Workers: 2, SmallPages: small})
+		require.NoError(t, err)
+		n, took := m.HugePages()
+		assert.Equal(t, w.BF16HugePages(), n)
+		assert.Zero(t, took, "nothing copied")
+		assert.Same(t, w, m.w, "the weights as they are")
+		_, err = m.Forward(5)
+		require.NoError(t, err)
+		require.NoError(t, m.Close())
 	}
 }
 

@@ -455,7 +455,8 @@ func (c *Client) fetchOnce(parent context.Context, fi *FileInfo, tmp, name strin
 	if err != nil {
 		return 0, err
 	}
-	if fi.Size >= 0 && have > fi.Size {
+	// A partial file longer than the file can be is not resumed: it starts over.
+	if (fi.Size >= 0 && have > fi.Size) || (fi.Size < 0 && have > unannouncedLimit(name)) {
 		if err := restart(f); err != nil {
 			return 0, err
 		}
@@ -558,7 +559,7 @@ func (c *Client) fetchOnce(parent context.Context, fi *FileInfo, tmp, name strin
 	}
 	if total < 0 && have+n > limit {
 		restart(f)
-		return n, fmt.Errorf("%s: the server announced no size and sent more than %d bytes, more than such a file can be (download removed)", name, limit)
+		return n, fmt.Errorf("%s: the server announced no size and sent more than %d bytes, more than such a file can be (partial download emptied)", name, limit)
 	}
 	if total >= 0 {
 		if have+n < total {

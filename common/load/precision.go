@@ -42,13 +42,12 @@ func ParsePrecision(s string) (Precision, error) {
 }
 
 // availableMemory is the memory that can be had without swapping:
-// MemAvailable in /proc/meminfo, or less where a cgroup (a container)
-// limits the process (cgroup v2: memory.max − memory.current); ok is
-// false where neither can be read.
+// MemAvailable in /proc/meminfo, or less where a cgroup v2 (a container)
+// limits the process; ok is false where neither can be read.
 var availableMemory = func() (bytes int64, ok bool) {
 	avail, ok := memAvailable("/proc/meminfo")
-	if limit, lok := cgroupRoom("/sys/fs/cgroup"); lok && (!ok || limit < avail) {
-		return limit, true
+	if room, rok := cgroupRoom("/sys/fs/cgroup", ownCgroup("/proc/self/cgroup")); rok && (!ok || room < avail) {
+		return room, true
 	}
 	return avail, ok
 }
@@ -70,11 +69,31 @@ func memAvailable(path string) (int64, bool) {
 	return 0, false
 }
 
-// cgroupRoom is what the cgroup v2 mounted at dir still lets the process
-// take: memory.max − memory.current; ok is false without a limit ("max")
-// or without the files.
-func cgroupRoom(dir string) (int64, bool) {
-	read := func(name string) (int64, bool) {
+// ownCgroup is the process's cgroup v2 path ("/" at the root), from the
+// "0::/path" line of /proc/self/cgroup; "" without one.
+func ownCgroup(procFile string) string {
+	b, err := os.ReadFile(procFile)
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if p, ok := strings.CutPrefix(line, "0::"); ok {
+			return p
+		}
+	}
+	return ""
+}
+
+// cgroupRoom is what the cgroup v2 hierarchy mounted at root still lets a
+// process of cgroup path take: the least, over the cgroup and its
+// parents, of memory.max − (memory.current − inactive_file), the file
+// cache that can be dropped counting as free as MemAvailable counts it;
+// ok is false with no limit ("max" everywhere) or no cgroup v2.
+func cgroupRoom(root, path string) (room int64, ok bool) {
+	if path == "" {
+		return 0, false
+	}
+	number := func(dir, name string) (int64, bool) {
 		b, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {
 			return 0, false
@@ -82,12 +101,32 @@ func cgroupRoom(dir string) (int64, bool) {
 		n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
 		return n, err == nil
 	}
-	limit, ok := read("memory.max")
-	if !ok {
-		return 0, false
+	inactiveFile := func(dir string) int64 {
+		b, err := os.ReadFile(filepath.Join(dir, "memory.stat"))
+		if err != nil {
+			return 0
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, found := strings.CutPrefix(line, "inactive_file "); found {
+				n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+				return n
+			}
+		}
+		return 0
 	}
-	used, _ := read("memory.current")
-	return max(limit-used, 0), true
+	for p := filepath.Clean("/" + path); ; p = filepath.Dir(p) {
+		dir := filepath.Join(root, p)
+		if limit, lok := number(dir, "memory.max"); lok {
+			used, _ := number(dir, "memory.current")
+			r := max(limit-max(used-inactiveFile(dir), 0), 0)
+			if !ok || r < room {
+				room, ok = r, true
+			}
+		}
+		if p == "/" {
+			return room, ok
+		}
+	}
 }
 
 // OpenAs is Open with the weights kept as p says. note says, when it is

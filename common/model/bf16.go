@@ -73,7 +73,8 @@ func (w *Weights) NarrowToBF16() { w.narrow(true) }
 
 // NarrowedToBF16 is NarrowToBF16 on a copy of w, which is left as it was
 // (the vectors are shared; the copy's block is Go memory, and closing the
-// copy closes nothing).
+// copy closes nothing). Weights kept as bfloat16 already are not narrowed
+// again: the copy shares their block, valid as long as w is.
 func (w *Weights) NarrowedToBF16() *Weights {
 	n := w.shallowCopy()
 	n.narrow(false)
@@ -107,9 +108,12 @@ func (w *Weights) narrow(huge bool) {
 	}
 	var block []uint16
 	if huge && 2*total >= hugeBlockMin {
-		if b, release := hugeBlock(total); b != nil {
-			block, w.hugeBF16 = b, int64(2*total)
+		if b, release, advised := hugeBlock(total); b != nil {
+			block = b
 			w.closer = closers{w.closer, release}
+			if advised {
+				w.hugeBF16 = int64(2 * total)
+			}
 		}
 	}
 	if block == nil {

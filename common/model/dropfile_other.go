@@ -9,4 +9,4 @@ import "io"
 func DropFilePages(b []byte) {}
 
 // hugeBlock: 2 MB pages are asked for on Linux only.
-func hugeBlock(n int) ([]uint16, io.Closer) { return nil, nil }
+func hugeBlock(n int) ([]uint16, io.Closer, bool) { return nil, nil, false }
