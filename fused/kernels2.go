@@ -144,15 +144,27 @@ func headScanGeneric(y, state, x, B, C []float32, dA, dt float32) {
 
 // groupNormOutProj is phase out_proj for the rows [lo, hi) of out_proj:
 //
-//	yn = RMSNorm(y) within each group · gated_norm   (learning: groupRMSNorm)
-//	yn *= SiLU(z), with norm_before_gate             (learning: gate)
+//	yn = group_norm(y, z)                            (groupNorm)
 //	h[i] += out_proj[i] · yn                         (learning: matVec, addResidual)
 //
 // Every worker normalises all of y into its own yn, as every worker
 // normalises h for itself: d_inner values are cheaper to normalise P times
 // than to share behind one more barrier.
-// y, yn, zs, g: [di]; outW: [d][di]; h: [d]
+// y, yn, zs: [di]; outW: [d][di]; h: [d]
 func groupNormOutProj(h, yn, y, zs, g []float32, outW matrix, c model.Config, lo, hi int) {
+	groupNorm(yn, y, zs, g, c)
+	di := len(y)
+	matVecAdd(h[lo:hi], outW.from(lo*di), di, yn)
+}
+
+// groupNorm is out_proj's input, the gated RMSNorm of one token's y:
+//
+//	yn = RMSNorm(y) within each group · gated_norm   (learning: groupRMSNorm)
+//	yn *= SiLU(z), with norm_before_gate             (learning: gate)
+//
+// zs holds SiLU(z) already (dtScanGate2 wrote it).
+// y, yn, zs, g: [di]
+func groupNorm(yn, y, zs, g []float32, c model.Config) {
 	clearUpper()
 	di := len(y)
 	size := di / c.NGroups
@@ -174,5 +186,4 @@ func groupNormOutProj(h, yn, y, zs, g []float32, outW matrix, c model.Config, lo
 			yn[i] *= zs[i]
 		}
 	}
-	matVecAdd(h[lo:hi], outW.from(lo*di), di, yn)
 }

@@ -27,6 +27,8 @@ type Mamba struct {
 	claims []claimCounter
 	prompt *promptBuffers // the batched prompt's, made on first use (prefill.go)
 
+	prompt2 *promptBuffers2 // Mamba-2's (prefill2.go)
+
 	hugeBytes int64         // weights copied into 2 MB pages, 0 if none
 	hugeTime  time.Duration // how long the copy took
 }

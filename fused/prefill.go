@@ -50,8 +50,9 @@ type promptBuffers struct {
 // returns the logits after the last one (owned by the model, overwritten
 // by the next call), batched in chunks of promptChunk tokens. The state
 // it leaves and the logits agree with Forward's to rounding (the products
-// sum in another order). With a tracer set, and for Mamba-2, it runs
-// Forward token by token, so that the tracer sees every token's phases.
+// sum in another order). Mamba-2's chunks run promptWorker2 (prefill2.go).
+// With a tracer set it runs Forward token by token, so that the tracer
+// sees every token's phases.
 func (m *Mamba) ForwardPrompt(tokens []int) ([]float32, error) {
 	if m.done {
 		return nil, model.ErrClosed
@@ -65,8 +66,8 @@ func (m *Mamba) ForwardPrompt(tokens []int) ([]float32, error) {
 		}
 	}
 	// With a tracer the prompt goes token by token, so that the trace sees
-	// every token's ops; Mamba-2's steps have no batched form here yet.
-	if m.tracer != nil || m.c.Arch == model.Mamba2 {
+	// every token's ops.
+	if m.tracer != nil {
 		var logits []float32
 		for _, tok := range tokens {
 			var err error
@@ -75,6 +76,11 @@ func (m *Mamba) ForwardPrompt(tokens []int) ([]float32, error) {
 			}
 		}
 		return logits, nil
+	}
+	if m.c.Arch == model.Mamba2 {
+		m.forwardPrompt2(tokens) // prefill2.go
+		m.pos += len(tokens)
+		return m.buf2.logits, nil
 	}
 	p := m.promptBuffers()
 	d := m.c.DModel

@@ -1,0 +1,177 @@
+package fused
+
+import (
+	"fmt"
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"mamba.go/common/model"
+	"mamba.go/common/model/modeltest"
+	"mamba.go/common/refcase"
+)
+
+// Mamba-2's batched prompt (prefill2.go) against Forward token by token,
+// as prefill_test.go holds Mamba-1's.
+
+// promptShapes2 are the Mamba-2 shapes the prompt is tested on: the odd
+// shapes (one to three groups, one head and several, norm_before_gate with
+// a time_step_limit that clamps), a narrow one whose products take the
+// vector kernels and whose shares split unevenly, and the 130m width cut
+// to two layers, as released (one group) and with two groups,
+// norm_before_gate and the clamping limit. wide marks the ones that take
+// too long with the Go kernels (the pure-Go and race builds).
+func promptShapes2() (shapes []modeltest.Shape, wide map[string]bool) {
+	limited := func(c model.Config) model.Config {
+		c.NormBeforeGate, c.DtMin, c.DtMax = true, 0.002, 0.05
+		return c
+	}
+	real := model.Shapes2["130m"]
+	real.NLayers, real.VocabSize = 2, 5003
+	g2 := model.NewMamba2Config(2, 5003, 768, 2, 64, 2, 128, 4, true)
+	shapes = append(shapes, modeltest.OddShapes2...)
+	shapes = append(shapes,
+		// d = 32 and d_inner = 64 take the vector products; 74 conv
+		// channels split at 18 and 36 over three workers unaligned.
+		modeltest.Shape{Name: "m2-d32-h16-p4-n5", Config: model.NewMamba2Config(2, 101, 32, 2, 4, 1, 5, 4, false)},
+		modeltest.Shape{Name: "130m-2layers", Config: real},
+		modeltest.Shape{Name: "130m-2layers-g2-nbg-limit", Config: limited(g2)},
+	)
+	return shapes, map[string]bool{"130m-2layers": true, "130m-2layers-g2-nbg-limit": true}
+}
+
+// checkPrompt2 feeds prompts of every promptLengths(n) length with
+// ForwardPrompt at 1, 2 and 3 workers: the last logits and the state
+// within compare's tolerance of Forward's token by token, and the logits
+// and state bit-identical across the worker counts.
+func checkPrompt2(t *testing.T, w *model.Weights) {
+	c := w.Config
+	n := 3*promptChunk + 5
+	tokens := modeltest.Tokens(c, n)
+	lengths := promptLengths(n)
+	ref, err := NewWorkers(w, 2)
+	require.NoError(t, err)
+	wantLogits, wantStates := map[int][]float32{}, map[int]*model.State{}
+	for i, tok := range tokens {
+		logits, err := ref.Forward(tok)
+		require.NoError(t, err)
+		wantLogits[i+1] = append([]float32(nil), logits...)
+		wantStates[i+1] = ref.state.Clone()
+	}
+	require.NoError(t, ref.Close())
+
+	type result struct {
+		logits []float32
+		state  *model.State
+	}
+	var first map[int]result
+	for _, workers := range []int{1, 2, 3} {
+		m, err := NewWorkers(w, workers)
+		require.NoError(t, err)
+		got := map[int]result{}
+		for _, l := range lengths {
+			require.NoError(t, m.Reset())
+			logits, err := m.ForwardPrompt(tokens[:l])
+			require.NoError(t, err)
+			got[l] = result{append([]float32(nil), logits...), m.state.Clone()}
+			want, st := wantLogits[l], wantStates[l]
+			tol := refcase.DefaultTol * modeltest.MaxAbs(want)
+			for j := range want {
+				require.InDelta(t, want[j], logits[j], tol, "prompt %d logit %d, %d workers", l, j, workers)
+			}
+			for i := range st.SSM {
+				require.InDelta(t, st.SSM[i], m.state.SSM[i], 1e-4*(1+math.Abs(float64(st.SSM[i]))), "prompt %d ssm state %d, %d workers", l, i, workers)
+			}
+			for i := range st.Conv {
+				require.InDelta(t, st.Conv[i], m.state.Conv[i], 1e-4*(1+math.Abs(float64(st.Conv[i]))), "prompt %d conv state %d, %d workers", l, i, workers)
+			}
+		}
+		require.NoError(t, m.Close())
+		if first == nil {
+			first = got
+			continue
+		}
+		for _, l := range lengths {
+			require.Equal(t, first[l].logits, got[l].logits, "prompt %d logits, %d workers against 1", l, workers)
+			require.Equal(t, first[l].state, got[l].state, "prompt %d state, %d workers against 1", l, workers)
+		}
+	}
+}
+
+// TestPrompt2MatchesForward: on float32 weights and on weights narrowed
+// to bfloat16 (matMatBF16 against matVecBF16).
+func TestPrompt2MatchesForward(t *testing.T) {
+	shapes, wide := promptShapes2()
+	for _, s := range shapes {
+		if kern.name == "go" && wide[s.Name] {
+			continue
+		}
+		w := modeltest.Weights(t, s.Config, 5)
+		t.Run(s.Name, func(t *testing.T) { checkPrompt2(t, w) })
+		t.Run(s.Name+"-bf16", func(t *testing.T) { checkPrompt2(t, w.NarrowedToBF16()) })
+	}
+}
+
+// The time_step_limit of the clamping shape does clamp Δ in its prompts:
+// without it the prompt's logits move beyond the tolerance (a test of the
+// tests above).
+func TestPrompt2LimitClamps(t *testing.T) {
+	c := modeltest.OddShapes2[2].Config
+	require.True(t, c.NormBeforeGate)
+	require.Less(t, float64(c.DtMax), math.Inf(1))
+	u := c
+	u.DtMin, u.DtMax = model.DtUnlimited[0], model.DtUnlimited[1]
+	tokens := modeltest.Tokens(c, promptChunk+1)
+	run := func(w *model.Weights) []float32 {
+		m, err := NewWorkers(w, 2)
+		require.NoError(t, err)
+		defer m.Close()
+		logits, err := m.ForwardPrompt(tokens)
+		require.NoError(t, err)
+		return append([]float32(nil), logits...)
+	}
+	a, b := run(modeltest.Weights(t, c, 5)), run(modeltest.Weights(t, u, 5))
+	assert.Greater(t, modeltest.MaxAbsDiff(a, b), 10*refcase.DefaultTol*modeltest.MaxAbs(a))
+}
+
+func TestPrompt2AllocatesNothingPerChunk(t *testing.T) {
+	w := modeltest.Weights(t, modeltest.OddShapes2[1].Config, 5)
+	for _, bf16 := range []bool{false, true} {
+		t.Run(fmt.Sprintf("bf16=%v", bf16), func(t *testing.T) {
+			w := w
+			if bf16 {
+				w = w.NarrowedToBF16()
+			}
+			m, err := NewWorkers(w, 2)
+			require.NoError(t, err)
+			defer m.Close()
+			tokens := modeltest.Tokens(w.Config, 2*promptChunk+1)
+			_, err = m.ForwardPrompt(tokens) // makes the chunk's buffers
+			require.NoError(t, err)
+			assert.Zero(t, testing.AllocsPerRun(5, func() {
+				if _, err := m.ForwardPrompt(tokens); err != nil {
+					panic(err)
+				}
+			}))
+		})
+	}
+}
+
+// With a tracer set, Mamba-2's prompt runs token by token too.
+func TestPrompt2WithTracerSeesEveryToken(t *testing.T) {
+	w := modeltest.Weights(t, modeltest.OddShapes2[0].Config, 5)
+	m, err := NewWorkers(w, 2)
+	require.NoError(t, err)
+	defer m.Close()
+	seen := map[int]int{}
+	m.SetTracer(model.TracerFunc(func(pos, layer int, op model.Op, values []float32) {
+		if op == model.OpLMHead {
+			seen[pos]++
+		}
+	}))
+	_, err = m.ForwardPrompt([]int{1, 2, 3})
+	require.NoError(t, err)
+	assert.Equal(t, map[int]int{0: 1, 1: 1, 2: 1}, seen)
+}
