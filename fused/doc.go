@@ -15,7 +15,8 @@
 //     program every worker runs for one token: four phases per layer,
 //     separated by barriers.
 //   - prefill.go: ForwardPrompt (model.PromptForwarder), the prompt in
-//     chunks of tokens, the projections as matrix × matrix products.
+//     chunks of tokens, the projections as matrix × matrix products;
+//     prefill2.go: the same for Mamba-2.
 //   - kernels.go: the fused kernels, each working on one worker's share of
 //     channels or rows, each naming the learning functions it replaces.
 //   - fastmath.go: float32 exp, SiLU and softplus (learning goes through
