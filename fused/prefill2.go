@@ -23,11 +23,11 @@ import "mamba.go/common/model"
 //
 // and after the last layer of the last chunk, head for the last token.
 //
-// Every row, channel and head is its share's (shares2): a static block,
-// then claimed chunks (claim.go). Rows are shared in blocks that start at
-// multiples of 4, which the products take at once, so that a row is summed
-// by the same kernel whichever worker claims it, and the results do not
-// depend on the number of workers.
+// Rows, channels and heads are shared as Mamba-1's (shares2, claim.go): a
+// static block each, then chunks claimed by whichever worker is free. Rows
+// go in blocks that start at multiples of 4, the rows the products take at
+// once, so that a row is summed by the same kernel whichever worker has
+// it, and the results do not depend on the number of workers.
 
 // shares2 are how the batched prompt's items are shared.
 type shares2 struct {
@@ -39,7 +39,7 @@ type shares2 struct {
 	head    share // rows of the head
 }
 
-// newShares2: chunks of rows are a few hundred KB of weights (d = 768:
+// newShares2: a chunk of rows is about 100 KB of weights (d = 768:
 // 32 rows, 96 KB in float32); one head's scan is p·n·T multiply-adds.
 func newShares2(c model.Config) shares2 {
 	return shares2{
@@ -67,7 +67,7 @@ type promptBuffers2 struct {
 	dt     []float32      // [T][h]   Δ
 	y      []float32      // [T][di]  scan output, + D·x, gated
 	yn     []float32      // [T][di]  group_norm(y), out_proj's input
-	shares shares2        //
+	shares shares2        // how the rows, channels and heads are shared
 	claims []claimCounter // [n_layers][claimsPerLayer2], then the head
 	step   func(worker int)
 }

@@ -3,6 +3,7 @@ package fused
 import (
 	"fmt"
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -18,39 +19,32 @@ import (
 
 // promptShapes2 are the Mamba-2 shapes the prompt is tested on: the odd
 // shapes (one to three groups, one head and several, norm_before_gate with
-// a time_step_limit that clamps), a narrow one whose products take the
-// vector kernels and whose shares split unevenly, and the 130m width cut
-// to two layers, as released (one group) and with two groups,
-// norm_before_gate and the clamping limit. wide marks the ones that take
-// too long with the Go kernels (the pure-Go and race builds).
-func promptShapes2() (shapes []modeltest.Shape, wide map[string]bool) {
-	limited := func(c model.Config) model.Config {
-		c.NormBeforeGate, c.DtMin, c.DtMax = true, 0.002, 0.05
-		return c
-	}
-	real := model.Shapes2["130m"]
-	real.NLayers, real.VocabSize = 2, 5003
-	g2 := model.NewMamba2Config(2, 5003, 768, 2, 64, 2, 128, 4, true)
-	shapes = append(shapes, modeltest.OddShapes2...)
-	shapes = append(shapes,
+// a time_step_limit that clamps), and a narrow one whose products take the
+// vector kernels and whose shares split unevenly.
+func promptShapes2() []modeltest.Shape {
+	return append(append([]modeltest.Shape(nil), modeltest.OddShapes2...),
 		// d = 32 and d_inner = 64 take the vector products; 74 conv
 		// channels split at 18 and 36 over three workers unaligned.
-		modeltest.Shape{Name: "m2-d32-h16-p4-n5", Config: model.NewMamba2Config(2, 101, 32, 2, 4, 1, 5, 4, false)},
-		modeltest.Shape{Name: "130m-2layers", Config: real},
-		modeltest.Shape{Name: "130m-2layers-g2-nbg-limit", Config: limited(g2)},
-	)
-	return shapes, map[string]bool{"130m-2layers": true, "130m-2layers-g2-nbg-limit": true}
+		modeltest.Shape{Name: "m2-d32-h16-p4-n5", Config: model.NewMamba2Config(2, 101, 32, 2, 4, 1, 5, 4, false)})
 }
 
-// checkPrompt2 feeds prompts of every promptLengths(n) length with
-// ForwardPrompt at 1, 2 and 3 workers: the last logits and the state
-// within compare's tolerance of Forward's token by token, and the logits
-// and state bit-identical across the worker counts.
-func checkPrompt2(t *testing.T, w *model.Weights) {
+// wideShapes2 are the 130m width cut to two layers: as released (one
+// group), and with two groups, norm_before_gate and a clamping limit.
+func wideShapes2() (released, g2Limited model.Config) {
+	released = model.Shapes2["130m"]
+	released.NLayers, released.VocabSize = 2, 5003
+	g2Limited = model.NewMamba2Config(2, 5003, 768, 2, 64, 2, 128, 4, true)
+	g2Limited.NormBeforeGate, g2Limited.DtMin, g2Limited.DtMax = true, 0.002, 0.05
+	return released, g2Limited
+}
+
+// checkPrompt2 feeds prompts of each length with ForwardPrompt at each
+// worker count: the last logits and the state within compare's tolerance
+// of Forward's token by token, and the logits and state bit-identical
+// across the worker counts.
+func checkPrompt2(t *testing.T, w *model.Weights, lengths, workerCounts []int) {
 	c := w.Config
-	n := 3*promptChunk + 5
-	tokens := modeltest.Tokens(c, n)
-	lengths := promptLengths(n)
+	tokens := modeltest.Tokens(c, slices.Max(lengths))
 	ref, err := NewWorkers(w, 2)
 	require.NoError(t, err)
 	wantLogits, wantStates := map[int][]float32{}, map[int]*model.State{}
@@ -67,7 +61,7 @@ func checkPrompt2(t *testing.T, w *model.Weights) {
 		state  *model.State
 	}
 	var first map[int]result
-	for _, workers := range []int{1, 2, 3} {
+	for _, workers := range workerCounts {
 		m, err := NewWorkers(w, workers)
 		require.NoError(t, err)
 		got := map[int]result{}
@@ -101,17 +95,30 @@ func checkPrompt2(t *testing.T, w *model.Weights) {
 }
 
 // TestPrompt2MatchesForward: on float32 weights and on weights narrowed
-// to bfloat16 (matMatBF16 against matVecBF16).
+// to bfloat16 (matMatBF16 against matVecBF16), prompts of 1, T−1, T, T+1
+// and 3T+5 tokens at 1, 2 and 3 workers. At the 130m width (not with the
+// Go kernels of the pure-Go and race builds, where it takes minutes) the
+// clamping shape in float32 the same way, the released shape in float32
+// and bfloat16 on T+1 tokens at 1 and 2 workers: the odd shapes run the
+// same code, and the assembly scan takes d_state 128 at every width.
 func TestPrompt2MatchesForward(t *testing.T) {
-	shapes, wide := promptShapes2()
-	for _, s := range shapes {
-		if kern.name == "go" && wide[s.Name] {
-			continue
-		}
+	all, workers := promptLengths(3*promptChunk+5), []int{1, 2, 3}
+	for _, s := range promptShapes2() {
 		w := modeltest.Weights(t, s.Config, 5)
-		t.Run(s.Name, func(t *testing.T) { checkPrompt2(t, w) })
-		t.Run(s.Name+"-bf16", func(t *testing.T) { checkPrompt2(t, w.NarrowedToBF16()) })
+		t.Run(s.Name, func(t *testing.T) { checkPrompt2(t, w, all, workers) })
+		t.Run(s.Name+"-bf16", func(t *testing.T) { checkPrompt2(t, w.NarrowedToBF16(), all, workers) })
 	}
+	if kern.name == "go" {
+		return
+	}
+	released, g2Limited := wideShapes2()
+	t.Run("130m-2layers-g2-nbg-limit", func(t *testing.T) {
+		checkPrompt2(t, modeltest.Weights(t, g2Limited, 5), all, workers)
+	})
+	w := modeltest.Weights(t, released, 5)
+	one := []int{promptChunk + 1}
+	t.Run("130m-2layers", func(t *testing.T) { checkPrompt2(t, w, one, []int{1, 2}) })
+	t.Run("130m-2layers-bf16", func(t *testing.T) { checkPrompt2(t, w.NarrowedToBF16(), one, []int{1, 2}) })
 }
 
 // The time_step_limit of the clamping shape does clamp Δ in its prompts:
