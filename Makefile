@@ -32,7 +32,7 @@ test:
 # test-avx2: fused's tests on an AVX2+FMA CPU without AVX-512, emulated by
 # qemu-user's Haswell model (apt-get install qemu-user): the kernels chosen
 # there must be the avx2 set, every set there must pass, and compare must
-# pass on the project's cases. About 2 minutes on 2 cores (the emulator),
+# pass on the project's cases. About 3 minutes on 2 cores (the emulator),
 # so not part of test.
 test-avx2:
 	@mkdir -p $(BIN)
