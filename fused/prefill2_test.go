@@ -45,16 +45,7 @@ func wideShapes2() (released, g2Limited model.Config) {
 func checkPrompt2(t *testing.T, w *model.Weights, lengths, workerCounts []int) {
 	c := w.Config
 	tokens := modeltest.Tokens(c, slices.Max(lengths))
-	ref, err := NewWorkers(w, 2)
-	require.NoError(t, err)
-	wantLogits, wantStates := map[int][]float32{}, map[int]*model.State{}
-	for i, tok := range tokens {
-		logits, err := ref.Forward(tok)
-		require.NoError(t, err)
-		wantLogits[i+1] = append([]float32(nil), logits...)
-		wantStates[i+1] = ref.state.Clone()
-	}
-	require.NoError(t, ref.Close())
+	wantLogits, wantStates := forwardEach(t, w, tokens)
 
 	type result struct {
 		logits []float32

@@ -98,16 +98,7 @@ func TestPromptMatchesForward(t *testing.T) {
 		}
 		lengths := promptLengths(n)
 		// Forward, token by token: the logits and the state after each length.
-		ref, err := NewWorkers(w, 2)
-		require.NoError(t, err)
-		wantLogits, wantStates := map[int][]float32{}, map[int]*model.State{}
-		for i, tok := range tokens {
-			logits, err := ref.Forward(tok)
-			require.NoError(t, err)
-			wantLogits[i+1] = append([]float32(nil), logits...)
-			wantStates[i+1] = ref.state.Clone()
-		}
-		ref.Close()
+		wantLogits, wantStates := forwardEach(t, w, tokens)
 
 		var firstLogits map[int][]float32
 		for _, workers := range []int{1, 2, 3} {
@@ -197,4 +188,22 @@ func TestPromptAllocatesNothingPerChunk(t *testing.T) {
 		}
 	})
 	assert.Zero(t, allocs)
+}
+
+// forwardEach feeds tokens one by one to fused on w (2 workers) and returns
+// the logits and the state after each prompt length 1 … len(tokens): what
+// ForwardPrompt must reproduce.
+func forwardEach(t *testing.T, w *model.Weights, tokens []int) (map[int][]float32, map[int]*model.State) {
+	t.Helper()
+	ref, err := NewWorkers(w, 2)
+	require.NoError(t, err)
+	defer ref.Close()
+	logits, states := map[int][]float32{}, map[int]*model.State{}
+	for i, tok := range tokens {
+		l, err := ref.Forward(tok)
+		require.NoError(t, err)
+		logits[i+1] = append([]float32(nil), l...)
+		states[i+1] = ref.state.Clone()
+	}
+	return logits, states
 }
