@@ -318,3 +318,37 @@ func TestEndlessBodyWithoutSizeStopsAtTheLimit(t *testing.T) {
 	assert.Equal(t, int64(50e9), unannouncedLimit("model-00001-of-00003.safetensors"))
 	assert.Equal(t, maxSmallFile, unannouncedLimit("tokenizer.json"))
 }
+
+// A partial download longer than such a file can be (left by a server that
+// announced no size) is not resumed past the limit: it starts over.
+func TestOverlongPartialStartsOver(t *testing.T) {
+	defer func(old int64) { maxSmallFile = old }(maxSmallFile)
+	maxSmallFile = 1 << 10
+	data := bytes.Repeat([]byte("z"), 500)
+	var ranges []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Repo-Commit", testCommit)
+		w.Header().Set("ETag", `"`+gitSHA1(data)+`"`)
+		if r.Method == http.MethodHead {
+			return // no size
+		}
+		ranges = append(ranges, r.Header.Get("Range"))
+		w.Write(data)
+		w.(http.Flusher).Flush()
+	}))
+	t.Cleanup(srv.Close)
+	c := &Client{Endpoint: srv.URL, Retries: 3, Backoff: time.Millisecond, IdleTimeout: 200 * time.Millisecond}
+	dir := t.TempDir()
+	dst := filepath.Join(dir, "config.json")
+	fi := &FileInfo{ETag: gitSHA1(data), Size: -1, Commit: testCommit}
+	require.NoError(t, os.WriteFile(dst+"."+partialVersion(fi)+".incomplete", bytes.Repeat([]byte("q"), 2<<10), 0o644))
+	err := within(t, func() error {
+		_, err := c.DownloadToDir(context.Background(), dir, "o/m", "main", "config.json")
+		return err
+	})
+	require.NoError(t, err)
+	got, err := os.ReadFile(dst)
+	require.NoError(t, err)
+	assert.Equal(t, data, got)
+	assert.Equal(t, []string{""}, ranges, "asked for the whole file, not a resume")
+}
