@@ -194,7 +194,7 @@ func (m *Mamba) Forward(token int) ([]float32, error) {
 // it (claim.go).
 func (m *Mamba) worker(w int) {
 	c, b, normed, sh := m.c, &m.buf, m.buf.normed[w], &m.shares
-	d, di, k, n, r := c.DModel, c.DInner, c.DConv, c.DState, c.DtRank
+	di, k, n, r := c.DInner, c.DConv, c.DState, c.DtRank
 	P := m.nw
 	lo, hi := sh.channels.static(P, w)  // my static channels (in_proj_conv)
 	slo, shi := sh.scan.static(P, w)    // my static channels (dt_scan_gate)
@@ -246,11 +246,7 @@ func (m *Mamba) worker(w int) {
 		m.trace(w, l, model.OpGate, b.y)
 
 		each(w, P, sh.outProj, &ctr[3], func(lo, hi int) { outProj(b.h, lm.outProj, b.y, lo, hi) })
-		next := m.mats.lmHead.part(vlo*d, vhi*d)
-		if l+1 < len(m.w.Layers) {
-			next = m.mats.layers[l+1].inProj.part(lo*d, hi*d)
-		}
-		m.pool.sync(next)
+		m.pool.sync(m.afterLayer(l, lo, hi, vlo, vhi))
 		m.trace(w, l, model.OpResidual, b.h)
 	}
 	rmsNorm(normed, b.h, m.w.NormF)
@@ -259,6 +255,17 @@ func (m *Mamba) worker(w int) {
 		m.pool.sync(matrix{})
 		m.trace(w, -1, model.OpLMHead, b.logits)
 	}
+}
+
+// afterLayer is the block of weights a worker streams right after layer
+// l, for the barrier to warm: its rows [lo, hi) of the next layer's
+// in_proj, or after the last layer its rows [vlo, vhi) of the head.
+func (m *Mamba) afterLayer(l, lo, hi, vlo, vhi int) matrix {
+	d := m.c.DModel
+	if l+1 < len(m.w.Layers) {
+		return m.mats.layers[l+1].inProj.part(lo*d, hi*d)
+	}
+	return m.mats.lmHead.part(vlo*d, vhi*d)
 }
 
 // trace reports a phase's result, whole, to the tracer: worker 0 calls it

@@ -89,11 +89,7 @@ func (m *Mamba) worker2(w int) {
 		}
 
 		groupNormOutProj(b.h, yn, b.y, z, lw.GatedNorm, lm.outProj, c, dlo, dhi)
-		next := m.mats.lmHead.part(vlo*d, vhi*d)
-		if l+1 < len(m.w.Layers) {
-			next = m.mats.layers[l+1].inProj.part(lo*d, hi*d)
-		}
-		m.pool.sync(next)
+		m.pool.sync(m.afterLayer(l, lo, hi, vlo, vhi))
 		m.trace(w, l, model.OpResidual, b.h)
 	}
 	rmsNorm(normed, b.h, m.w.NormF)
