@@ -127,15 +127,13 @@ func hugePageWeights(w *model.Weights) (*model.Weights, []byte) {
 			}
 		}
 	}
-	hw := *w
-	hw.SetCloser(nil) // w's: the copy closes nothing
-	hw.Layers = append([]model.Layer(nil), w.Layers...)
-	for _, t := range weightTensors(&hw) {
+	hw := w.ShallowCopy() // w's closer stays w's: the copy closes nothing
+	for _, t := range weightTensors(hw) {
 		if t.size > 0 {
 			t.point(unsafe.Pointer(&dst[uintptr(t.ptr)-lo]))
 		}
 	}
-	return &hw, arena
+	return hw, arena
 }
 
 // byteRun is bytes [a, b) after lo that hold tensors, and whether they lie

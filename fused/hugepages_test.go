@@ -164,7 +164,7 @@ func TestHugePagesSkipGapsBetweenFiles(t *testing.T) {
 	dataB := mapAt(t, b, room[roundUp(sizeA)+page:])
 	require.NoError(t, unmapAt(room[roundUp(sizeA):roundUp(sizeA)+page]))
 
-	v := w.NarrowedToBF16() // a shallow copy to point at the files
+	v := w.ShallowCopy() // to point at the files
 	v.EmbeddingBF16 = unsafe.Slice((*uint16)(unsafe.Pointer(&dataA[0])), len(w.EmbeddingBF16))
 	v.LMHeadBF16 = v.EmbeddingBF16
 	off := 0

@@ -76,7 +76,7 @@ func (w *Weights) NarrowToBF16() { w.narrow(true) }
 // copy closes nothing). Weights kept as bfloat16 already are not narrowed
 // again: the copy shares their block, valid as long as w is.
 func (w *Weights) NarrowedToBF16() *Weights {
-	n := w.shallowCopy()
+	n := w.ShallowCopy()
 	n.narrow(false)
 	return n
 }
@@ -150,9 +150,9 @@ func (w *Weights) narrow(huge bool) {
 	w.Embedding, w.LMHead, w.BF16 = nil, nil, true
 }
 
-// shallowCopy is a copy of w that shares its tensors but not its layer
+// ShallowCopy is a copy of w that shares its tensors but not its layer
 // table (so that a tensor of the copy can be replaced) and closes nothing.
-func (w *Weights) shallowCopy() *Weights {
+func (w *Weights) ShallowCopy() *Weights {
 	n := *w
 	n.closer, n.hugeBF16 = nil, 0
 	n.Layers = append([]Layer(nil), w.Layers...)
@@ -200,7 +200,7 @@ func (w *Weights) RoundedToBF16() *Weights {
 		}
 		return out
 	}
-	r := w.shallowCopy()
+	r := w.ShallowCopy()
 	r.Embedding = round(w.Embedding)
 	r.LMHead = r.Embedding
 	if !w.tiedHead() {
