@@ -2,7 +2,7 @@ package main
 
 import (
 	"fmt"
-	"math"
+	"slices"
 	"sort"
 	"strings"
 
@@ -57,17 +57,15 @@ func (l *lossyImpl) judge(c *refcase.Case, w *model.Weights, res *refcase.Result
 		return false, "twin: " + err.Error()
 	}
 	defer twin.Close()
-	var worst float64
-	for i, tok := range c.Tokens {
+	var twinLogits [][]float32
+	for _, tok := range c.Tokens {
 		logits, err := twin.Forward(tok)
 		if err != nil {
 			return false, "twin: " + err.Error()
 		}
-		for j, v := range logits {
-			worst = math.Max(worst, math.Abs(float64(v)-float64(res.Logits[i][j])))
-		}
+		twinLogits = append(twinLogits, slices.Clone(logits))
 	}
-	worst /= c.MaxAbsLogit()
+	worst := maxDiff(res.Logits, twinLogits) / c.MaxAbsLogit()
 	pass = pass && worst <= tol
 	note := fmt.Sprintf("vs %s: %.2g rel", l.what, worst)
 	if !res.GreedyOK || res.ArgmaxAgree != res.Positions {
