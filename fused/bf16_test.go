@@ -12,13 +12,9 @@ import (
 	"mamba.go/learning"
 )
 
-// narrowed is w with its products kept as bfloat16, w itself untouched
-// (the reference model still reads its float32 slices).
-func narrowed(w *model.Weights) *model.Weights { return w.NarrowedToBF16() }
-
 // newFusedBF16 runs fused on w narrowed to bfloat16.
 func newFusedBF16(workers int) model.New {
-	return func(w *model.Weights) (model.Mamba, error) { return NewWorkers(narrowed(w), workers) }
+	return func(w *model.Weights) (model.Mamba, error) { return NewWorkers(w.NarrowedToBF16(), workers) }
 }
 
 // newLearningRounded runs learning on w's values rounded to bfloat16, as
@@ -48,7 +44,7 @@ func TestBF16IsNotFloat32(t *testing.T) {
 	m32, err := NewWorkers(w, 2)
 	require.NoError(t, err)
 	defer m32.Close()
-	m16, err := NewWorkers(narrowed(w), 2)
+	m16, err := NewWorkers(w.NarrowedToBF16(), 2)
 	require.NoError(t, err)
 	defer m16.Close()
 	for _, tok := range modeltest.Tokens(w.Config, 6) {
@@ -63,11 +59,11 @@ func TestBF16IsNotFloat32(t *testing.T) {
 }
 
 func TestBF16WorkerCountsAgreeBitForBit(t *testing.T) {
-	requireWorkerCountsAgree(t, narrowed(randomWeights(t, smallShapes["odd"])), []int{5, 17, 99, 0, 42}, 2, 3)
+	requireWorkerCountsAgree(t, randomWeights(t, smallShapes["odd"]).NarrowedToBF16(), []int{5, 17, 99, 0, 42}, 2, 3)
 }
 
 func TestBF16ForwardAndPromptAllocateNothing(t *testing.T) {
-	m, err := NewWorkers(narrowed(randomWeights(t, smallShapes["odd"])), 2)
+	m, err := NewWorkers(randomWeights(t, smallShapes["odd"]).NarrowedToBF16(), 2)
 	require.NoError(t, err)
 	defer m.Close()
 	prompt := modeltest.Tokens(m.c, 2*promptChunk+5)
@@ -93,7 +89,7 @@ func TestBF16ForwardAndPromptAllocateNothing(t *testing.T) {
 func TestBF16PromptMatchesTokenByToken(t *testing.T) {
 	for name, c := range smallShapes {
 		t.Run(name, func(t *testing.T) {
-			w := narrowed(modeltest.Weights(t, c, 4))
+			w := modeltest.Weights(t, c, 4).NarrowedToBF16()
 			a, err := NewWorkers(w, 2)
 			require.NoError(t, err)
 			defer a.Close()

@@ -157,20 +157,3 @@ func TestPrompt2AllocatesNothingPerChunk(t *testing.T) {
 		})
 	}
 }
-
-// With a tracer set, Mamba-2's prompt runs token by token too.
-func TestPrompt2WithTracerSeesEveryToken(t *testing.T) {
-	w := modeltest.Weights(t, modeltest.OddShapes2[0].Config, 5)
-	m, err := NewWorkers(w, 2)
-	require.NoError(t, err)
-	defer m.Close()
-	seen := map[int]int{}
-	m.SetTracer(model.TracerFunc(func(pos, layer int, op model.Op, values []float32) {
-		if op == model.OpLMHead {
-			seen[pos]++
-		}
-	}))
-	_, err = m.ForwardPrompt([]int{1, 2, 3})
-	require.NoError(t, err)
-	assert.Equal(t, map[int]int{0: 1, 1: 1, 2: 1}, seen)
-}

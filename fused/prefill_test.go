@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"mamba.go/common/model"
+	"mamba.go/common/model/modeltest"
 	"mamba.go/common/refcase"
 )
 
@@ -150,22 +151,23 @@ func TestPromptRefusesBadInput(t *testing.T) {
 	assert.ErrorIs(t, err, model.ErrClosed)
 }
 
-// With a tracer set, ForwardPrompt runs token by token: the tracer sees
-// every token's phases, as with Forward.
+// With a tracer set, ForwardPrompt runs token by token, Mamba-1's and
+// Mamba-2's: the tracer sees every token's phases, as with Forward.
 func TestPromptWithTracerSeesEveryToken(t *testing.T) {
-	w := randomWeights(t, smallShapes["odd"])
-	m, err := NewWorkers(w, 2)
-	require.NoError(t, err)
-	defer m.Close()
-	seen := map[int]int{}
-	m.SetTracer(model.TracerFunc(func(pos, layer int, op model.Op, values []float32) {
-		if op == model.OpLMHead {
-			seen[pos]++
-		}
-	}))
-	_, err = m.ForwardPrompt([]int{1, 2, 3, 4})
-	require.NoError(t, err)
-	assert.Equal(t, map[int]int{0: 1, 1: 1, 2: 1, 3: 1}, seen)
+	for _, c := range []model.Config{smallShapes["odd"], modeltest.OddShapes2[0].Config} {
+		m, err := NewWorkers(modeltest.Weights(t, c, 5), 2)
+		require.NoError(t, err)
+		seen := map[int]int{}
+		m.SetTracer(model.TracerFunc(func(pos, layer int, op model.Op, values []float32) {
+			if op == model.OpLMHead {
+				seen[pos]++
+			}
+		}))
+		_, err = m.ForwardPrompt([]int{1, 2, 3, 4})
+		require.NoError(t, err)
+		assert.Equal(t, map[int]int{0: 1, 1: 1, 2: 1, 3: 1}, seen, "%v", c.Arch)
+		require.NoError(t, m.Close())
+	}
 }
 
 func TestPromptAllocatesNothingPerChunk(t *testing.T) {
