@@ -216,3 +216,56 @@ func thpEnabled() bool {
 }
 
 func unmapArena(b []byte) { syscall.Munmap(b) }
+
+// newArena returns n bytes of anonymous memory that start on a 2 MB
+// boundary, advised MADV_HUGEPAGE when huge and transparent huge pages are
+// on, and the whole mapping, to unmap (unmapArena) once unused; or memory
+// from Go and no mapping, when the mapping is refused.
+func newArena(n int, huge bool) (mem, mapping []byte) {
+	const page2M = 2 << 20
+	mapping, err := syscall.Mmap(-1, 0, n+page2M, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
+	if err != nil {
+		return make([]byte, n), nil
+	}
+	start := (page2M - uintptr(unsafe.Pointer(&mapping[0]))%page2M) % page2M
+	if huge && thpEnabled() {
+		syscall.Madvise(mapping[start:], madvHugePage) // refused: 4 KB pages
+	}
+	return mapping[start : start+uintptr(n)], mapping
+}
+
+// populate faults b's pages in with one call (MADV_POPULATE_READ): reading
+// a file's mapping so is several times faster than a fault every 4 KB.
+func populate(b []byte) {
+	if p := pagesOf(b, false); p != nil {
+		syscall.Madvise(p, madvPopulateRead)
+	}
+}
+
+// dropPages drops the pages wholly inside b from the process
+// (MADV_DONTNEED): for a file's mapping, whose page cache keeps them, so
+// that reading it again faults them back in.
+func dropPages(b []byte) {
+	if p := pagesOf(b, true); p != nil {
+		syscall.Madvise(p, syscall.MADV_DONTNEED)
+	}
+}
+
+// pagesOf is the pages wholly inside b (inner), or those b touches; nil if
+// none.
+func pagesOf(b []byte, inner bool) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	page := uintptr(os.Getpagesize())
+	a := uintptr(unsafe.Pointer(&b[0]))
+	c := a + uintptr(len(b))
+	lo, hi := a&^(page-1), (c+page-1)&^(page-1)
+	if inner {
+		lo, hi = (a+page-1)&^(page-1), c&^(page-1)
+	}
+	if hi <= lo {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(&b[0]), int(lo)-int(a))), hi-lo)
+}

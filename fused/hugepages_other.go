@@ -9,3 +9,10 @@ import "mamba.go/common/model"
 func hugePageWeights(w *model.Weights) (*model.Weights, []byte) { return w, nil }
 
 func unmapArena([]byte) {}
+
+// newArena: n bytes from Go, no mapping.
+func newArena(n int, huge bool) (mem, mapping []byte) { return make([]byte, n), nil }
+
+// populate and dropPages do nothing here.
+func populate([]byte)  {}
+func dropPages([]byte) {}

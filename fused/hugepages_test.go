@@ -14,7 +14,7 @@ import (
 )
 
 // TestHugePagesCopyBothPrecisions: float32 weights mapped from model.bin
-// and weights narrowed to bfloat16 in memory are copied into 2 MB pages
+// (not packed: packed_test.go tests those) and weights narrowed to bfloat16 in memory are copied into 2 MB pages
 // (where the kernel offers them), give the logits of the weights left in
 // place bit for bit, and leave the caller's weights as they were (a
 // narrowed block is not file-backed: its pages must not be dropped).
@@ -27,9 +27,9 @@ func TestHugePagesCopyBothPrecisions(t *testing.T) {
 			w = w.NarrowedToBF16() // Go memory: copied, its pages never dropped
 		}
 		before := model.Fingerprint(w)
-		huge, err := NewOptions(w, Options{Workers: 2})
+		huge, err := NewOptions(w, Options{Workers: 2, Unpacked: true})
 		require.NoError(t, err)
-		small, err := NewOptions(w, Options{Workers: 2, SmallPages: true})
+		small, err := NewOptions(w, Options{Workers: 2, SmallPages: true, Unpacked: true})
 		require.NoError(t, err)
 		if n, _ := huge.HugePages(); n == 0 {
 			huge.Close()

@@ -67,6 +67,11 @@ var avx512Kernels = kernelSet{
 	// or up to 18% slower (docs/fused.md).
 	matVecBF16: matVecBF16AVX2Slices,
 	matMatBF16: matMatBF16AVX512Slices,
+	// packed float32 weights: the AVX2 kernels, as the float32 product
+	// (an AVX-512 packed product streamed no faster on AMD Zen 4,
+	// docs/fused.md), so packed and float32 products sum alike.
+	matVecPacked: matVecPackedAVX2Slices,
+	unpack:       unpackAVX2Slices,
 }
 
 var avx2Kernels = kernelSet{
@@ -79,6 +84,9 @@ var avx2Kernels = kernelSet{
 	// bfloat16 weights
 	matVecBF16: matVecBF16AVX2Slices,
 	matMatBF16: matMatBF16AVX2Slices,
+	// packed float32 weights
+	matVecPacked: matVecPackedAVX2Slices,
+	unpack:       unpackAVX2Slices,
 }
 
 // matVecAVX2Slices: out[i] (+)= Σ_j W[i·ld + j]·x[j], as matVecGeneric.

@@ -36,6 +36,11 @@ type kernelSet struct {
 	softplus func(x, b []float32)
 	// headScan: headScanGeneric's formula for one Mamba-2 head.
 	headScan func(y, state, x, B, C []float32, dA, dt float32)
+	// matVecPacked: matVec with packed float32 weights, whole rows of
+	// len(x), escapes as 0 (packed.go).
+	matVecPacked func(out []float32, w []byte, top *[16]byte, x []float32, add bool)
+	// unpack: packed weights to float32, escapes as 0.
+	unpack func(dst []float32, w []byte, top *[16]byte)
 }
 
 var genericKernels = kernelSet{
@@ -48,6 +53,9 @@ var genericKernels = kernelSet{
 	// bfloat16 weights
 	matVecBF16: matVecBF16Generic,
 	matMatBF16: matMatBF16Generic,
+	// packed float32 weights
+	matVecPacked: matVecPackedGeneric,
+	unpack:       unpackGeneric,
 }
 
 // kern is the kernel set in use; kernErr says why MAMBA_FUSED_KERNELS

@@ -54,7 +54,8 @@ func newBarrier(n int, spinFor time.Duration) *barrier {
 // ramp up (docs/fused.md, "Waiting that prefetches", has what it gains and
 // the variants tried).
 func (b *barrier) wait(next matrix) {
-	next = next.part(0, min(next.len(), warmBytes/next.bytesPer()))
+	block := next.bytes()
+	block = block[:min(len(block), warmBytes)]
 	g := b.gen.Load()
 	if b.count.Add(1) == b.n {
 		b.count.Store(0)
@@ -75,11 +76,11 @@ func (b *barrier) wait(next matrix) {
 			if b.gen.Load() != g {
 				break
 			}
-			if next.len() > 0 {
-				k := min(next.len(), warmChunk/next.bytesPer())
-				sum += warm(next.part(0, k))
-				next = next.from(k)
-				if next.len() == 0 {
+			if len(block) > 0 {
+				k := min(len(block), warmChunk)
+				sum += warm(block[:k])
+				block = block[k:]
+				if len(block) == 0 {
 					b.sink.Store(math.Float32bits(sum))
 				}
 				continue
@@ -115,18 +116,15 @@ const (
 	warmChunk = 16 << 10
 )
 
-// warm loads one value of every 64-byte cache line of w and returns their
-// sum (bfloat16 bits are summed as integers: as floats, pairs of them
-// could be subnormal numbers, which are slow to add).
-func warm(w matrix) float32 {
-	var s float32
-	for i := 0; i < len(w.f32); i += 16 {
-		s += w.f32[i]
+// warm loads one byte of every 64-byte cache line of b and returns their
+// sum (as integers: weights' bits summed as floats could be subnormal
+// numbers, which are slow to add).
+func warm(b []byte) float32 {
+	var s uint32
+	for i := 0; i < len(b); i += 64 {
+		s += uint32(b[i])
 	}
-	for i := 0; i < len(w.bf16); i += 32 {
-		s += float32(w.bf16[i])
-	}
-	return s
+	return float32(s)
 }
 
 // pool runs fn(worker) on n workers at once: worker 0 is the caller's own

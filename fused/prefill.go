@@ -137,8 +137,8 @@ func (m *Mamba) promptWorker(w int) {
 		// in_proj_conv: x[t][c] and z[t][c] of my channels for every t, then
 		// the conv of those channels through the chunk in order.
 		each(w, P, sh.channels, &ctr[0], func(lo, hi int) {
-			matMat(p.xz[lo:], 2*di, lm.inProj.from(lo*d), d, p.normed, d, hi-lo, d, nt, false)
-			matMat(p.xz[di+lo:], 2*di, lm.inProj.from((di+lo)*d), d, p.normed, d, hi-lo, d, nt, false)
+			matMat(p.xz[lo:], 2*di, lm.inProj.from(lo*d), d, p.normed, d, hi-lo, d, nt, false, m.unpacked[w])
+			matMat(p.xz[di+lo:], 2*di, lm.inProj.from((di+lo)*d), d, p.normed, d, hi-lo, d, nt, false, m.unpacked[w])
 			for t := range nt {
 				x := p.xz[t*2*di : t*2*di+di]
 				convSiLU(p.u[t*di:(t+1)*di], convState, x, lw.Conv1dWeight, lw.Conv1dBias, k, lo, hi)
@@ -148,7 +148,7 @@ func (m *Mamba) promptWorker(w int) {
 
 		// x_proj: xDBC[t] = x_proj · u[t], my rows
 		each(w, P, sh.xProj, &ctr[1], func(lo, hi int) {
-			matMat(p.xDBC[lo:], R, lm.xProj.from(lo*di), di, p.u, di, hi-lo, di, nt, false)
+			matMat(p.xDBC[lo:], R, lm.xProj.from(lo*di), di, p.u, di, hi-lo, di, nt, false, m.unpacked[w])
 		})
 		m.pool.sync(matrix{})
 
@@ -176,7 +176,7 @@ func (m *Mamba) promptWorker(w int) {
 
 		// out_proj: h[t] += out_proj · y[t], my rows
 		each(w, P, sh.outProj, &ctr[3], func(lo, hi int) {
-			matMat(p.h[lo:], d, lm.outProj.from(lo*di), di, p.y, di, hi-lo, di, nt, true)
+			matMat(p.h[lo:], d, lm.outProj.from(lo*di), di, p.y, di, hi-lo, di, nt, true, m.unpacked[w])
 		})
 		m.pool.sync(matrix{})
 	}

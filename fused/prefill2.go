@@ -132,10 +132,10 @@ func (m *Mamba) promptWorker2(w int) {
 		// x, B and C channels through the chunk in order, right after their
 		// rows (the rows of channel i are in_proj's row di+i).
 		each(w, P, sh.z, &ctr[0], func(lo, hi int) {
-			matMat(p.zxbcdt[lo:], R, lm.inProj.from(lo*d), d, p.normed, d, hi-lo, d, nt, false)
+			matMat(p.zxbcdt[lo:], R, lm.inProj.from(lo*d), d, p.normed, d, hi-lo, d, nt, false, m.unpacked[w])
 		})
 		each(w, P, sh.conv, &ctr[1], func(lo, hi int) {
-			matMat(p.zxbcdt[di+lo:], R, lm.inProj.from((di+lo)*d), d, p.normed, d, hi-lo, d, nt, false)
+			matMat(p.zxbcdt[di+lo:], R, lm.inProj.from((di+lo)*d), d, p.normed, d, hi-lo, d, nt, false, m.unpacked[w])
 			for t := range nt {
 				in := p.zxbcdt[t*R+di : t*R+di+cd] // the conv's input, x then B then C
 				convSiLU(p.xBC[t*cd:(t+1)*cd], convState, in, lw.Conv1dWeight, lw.Conv1dBias, k, lo, hi)
@@ -143,7 +143,7 @@ func (m *Mamba) promptWorker2(w int) {
 		})
 		each(w, P, sh.dt, &ctr[2], func(lo, hi int) {
 			row := di + cd + lo // Δ's rows follow C's
-			matMat(p.zxbcdt[row:], R, lm.inProj.from(row*d), d, p.normed, d, hi-lo, d, nt, false)
+			matMat(p.zxbcdt[row:], R, lm.inProj.from(row*d), d, p.normed, d, hi-lo, d, nt, false, m.unpacked[w])
 		})
 		m.pool.sync(matrix{})
 
@@ -167,7 +167,7 @@ func (m *Mamba) promptWorker2(w int) {
 
 		// out_proj: h[t] += out_proj · yn[t], my rows
 		each(w, P, sh.outProj, &ctr[4], func(lo, hi int) {
-			matMat(p.h[lo:], d, lm.outProj.from(lo*di), di, p.yn, di, hi-lo, di, nt, true)
+			matMat(p.h[lo:], d, lm.outProj.from(lo*di), di, p.yn, di, hi-lo, di, nt, true, m.unpacked[w])
 		})
 		m.pool.sync(matrix{})
 	}

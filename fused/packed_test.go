@@ -1,0 +1,261 @@
+package fused
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"mamba.go/common/model"
+)
+
+// commonTops are 15 top bytes: the bands of ±2⁻⁹ … 2⁻¹, where a layer's
+// weights lie.
+var commonTops = []byte{0x3f, 0x3e, 0x3d, 0x3c, 0x3b, 0x3a, 0x39, 0x38, 0xbf, 0xbe, 0xbd, 0xbc, 0xbb, 0xba, 0xb9}
+
+// randPackable is a [rows][cols] matrix whose weights have the 15
+// commonTops top bytes, each tens of times, and random low 3 bytes; and
+// odd weights (large, tiny, negative zero, subnormal: top bytes without a
+// code, escapes) at the positions escapeAt.
+func randPackable(rng *rand.Rand, rows, cols int, escapeAt ...int) []float32 {
+	w := make([]float32, rows*cols)
+	for i := range w {
+		w[i] = math.Float32frombits(uint32(commonTops[rng.IntN(len(commonTops))])<<24 | rng.Uint32()&0xffffff)
+	}
+	odd := []float32{3.5, -1e-9, float32(math.Copysign(0, -1)), math.Float32frombits(0x80000005), -2.75e6}
+	for k, i := range escapeAt {
+		w[i] = odd[k%len(odd)]
+	}
+	return w
+}
+
+// packed packs w into a new block with its slack.
+func packed(w []float32, cols int) packedRows {
+	n := len(w) / packedGroup * packedGroupBytes
+	mem := make([]byte, n+packedSlack)
+	return packedRows{groups: mem[:n], m: packMatrix(mem, w, cols)}
+}
+
+func TestPackedTable(t *testing.T) {
+	var count [256]int
+	for b, n := range map[int]int{0x3d: 90, 0xbd: 80, 0x00: 70, 0x3c: 10, 0x01: 10, 0x02: 10, 0x03: 10, 0x04: 10,
+		0x05: 10, 0x06: 10, 0x07: 10, 0x08: 10, 0x09: 10, 0x0a: 10, 0x0b: 10, 0x0c: 10, 0x0d: 5, 0x0e: 3} {
+		count[b] = n
+	}
+	top, escapes := packedTable(&count)
+	assert.Equal(t, byte(0), top[0], "code 0 is the top byte 0")
+	assert.Equal(t, byte(0x3d), top[1], "commonest first")
+	assert.Equal(t, byte(0xbd), top[2])
+	assert.Equal(t, byte(0x01), top[3], "ties: the smaller byte first")
+	assert.Equal(t, byte(0x3c), top[15])
+	assert.Equal(t, 5+3, escapes, "the 16th and 17th other bytes have no code")
+	assert.True(t, packs(8*256, 8, 8))
+	assert.False(t, packs(8*256, 8, 9), "more than one escape in 256")
+	assert.False(t, packs(12*4, 12, 0), "rows not whole groups of 8")
+	assert.False(t, packs(0, 8, 0))
+}
+
+// TestPackUnpackExact: unpacking gives back every weight bit for bit, the
+// escapes too, with every kernel set, from any row on.
+func TestPackUnpackExact(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	rows, cols := 13, 48
+	w := randPackable(rng, rows, cols, 0, 7, 100, 101, 300, rows*cols-1)
+	p := packed(w, cols)
+	require.Len(t, p.m.escapes, 6, "the odd weights are escapes")
+	forEachSet(t, func(t *testing.T, k kernelSet) {
+		saved := kern
+		kern = k
+		defer func() { kern = saved }()
+		got := make([]float32, rows*cols+1)
+		got[rows*cols] = 42
+		unpackRows(got, p, rows)
+		for i := range w {
+			require.Equal(t, math.Float32bits(w[i]), math.Float32bits(got[i]), "weight %d", i)
+		}
+		assert.Equal(t, float32(42), got[rows*cols], "wrote past the rows")
+		from := make([]float32, 2*cols)
+		unpackRows(from, p.from(2), 2)
+		assert.Equal(t, w[2*cols:4*cols], from, "rows 2 and 3")
+		// The slack is for the 32-byte loads only: unpacking with none
+		// (not from packMatrix) still reads nothing past the groups.
+		tight := append([]byte(nil), p.groups[:cols/8*packedGroupBytes]...)
+		one := make([]float32, cols)
+		k.unpack(one, tight, &p.m.top)
+		want := append([]float32(nil), w[:cols]...)
+		want[0], want[7] = 0, 0 // the escapes of row 0
+		assert.Equal(t, want, one, "row 0, escapes as 0")
+	})
+}
+
+// TestMatVecPackedIsFloat32MatVec: the packed product of each set sums as
+// the set's float32 product does: bit for bit for rows without escapes in
+// the assembly sets, whose two products share their loop; and rows with
+// escapes, and the Go set, within float32 rounding of the float64 sum.
+func TestMatVecPackedIsFloat32MatVec(t *testing.T) {
+	forEachSet(t, func(t *testing.T, k kernelSet) {
+		saved := kern
+		kern = k
+		defer func() { kern = saved }()
+		rng := rand.New(rand.NewPCG(3, 4))
+		for _, cols := range []int{8, 24, 32, 40, 768, 1544} {
+			rows := 9
+			w := randPackable(rng, rows, cols, 5*cols+3, 5*cols+cols-1, 8*cols)
+			x := randVec(rng, cols)
+			p := packed(w, cols)
+			ref, bound := refMatVec(w, cols, x, rows)
+			for _, add := range []bool{false, true} {
+				out := make([]float32, rows+1)
+				out[rows] = 42
+				if add {
+					for i := range rows {
+						out[i] = float32(i)
+					}
+				}
+				matVecPacked(out[:rows], p, x, add)
+				plain := make([]float32, rows)
+				k.matVec(plain, w, cols, x, false)
+				for i := range rows {
+					base := 0.0
+					if add {
+						base = float64(i)
+					}
+					require.InDelta(t, base+ref[i], float64(out[i]), bound[i]+1e-6, "cols %d row %d add %v", cols, i, add)
+					if k.name != "go" && i != 5 && i != 8 && !add {
+						require.Equal(t, math.Float32bits(plain[i]), math.Float32bits(out[i]), "cols %d row %d: the float32 product's bits", cols, i)
+					}
+				}
+				assert.Equal(t, float32(42), out[rows], "wrote past out")
+			}
+			// From a later row: the view finds its own escapes.
+			out := make([]float32, 4)
+			matVecPacked(out, p.from(5), x, false)
+			for i := range out {
+				require.InDelta(t, ref[5+i], float64(out[i]), bound[5+i]+1e-6, "cols %d row %d from row 5", cols, 5+i)
+			}
+		}
+	})
+}
+
+// TestMatMatPackedIsFloat32MatMat: the batched prompt's product on packed
+// weights unpacks them exactly, escapes included, so it gives the float32
+// product's bits for every row count (blocks of 4 and what is left).
+func TestMatMatPackedIsFloat32MatMat(t *testing.T) {
+	forEachSet(t, func(t *testing.T, k kernelSet) {
+		saved := kern
+		kern = k
+		defer func() { kern = saved }()
+		rng := rand.New(rand.NewPCG(5, 6))
+		cols, tokens := 96, 7
+		for _, rows := range []int{1, 3, 4, 5, 11} {
+			w := randPackable(rng, rows, cols, 0, rows*cols-2)
+			p := packed(w, cols)
+			x := randVec(rng, tokens*cols)
+			got, want := make([]float32, tokens*rows), make([]float32, tokens*rows)
+			scratch := make([]float32, 4*cols)
+			matMat(got, rows, matrix{packed: p}, cols, x, cols, rows, cols, tokens, false, scratch)
+			matMat(want, rows, matrix{f32: w}, cols, x, cols, rows, cols, tokens, false, nil)
+			require.Equal(t, want, got, "rows %d", rows)
+		}
+	})
+}
+
+// TestPackedModelIsTheFloat32Model: New packs a model's products (a
+// model.bin's, from its file mapping) and gives the logits of the
+// unpacked model to rounding (a row with escapes adds them after its
+// sum); the batched prompt, whose matrix products unpack exactly, leaves
+// the same conv state bit for bit; worker counts agree bit for bit.
+func TestPackedModelIsTheFloat32Model(t *testing.T) {
+	c := smallShapes["130m-2layers"]
+	w := randomWeights(t, c)
+	before := model.Fingerprint(w)
+	pk, err := NewOptions(w, Options{Workers: 2})
+	require.NoError(t, err)
+	defer pk.Close()
+	plain, err := NewOptions(w, Options{Workers: 2, Unpacked: true})
+	require.NoError(t, err)
+	defer plain.Close()
+	n, _ := pk.Packed()
+	d, di := c.DModel, c.DInner
+	want := int64(c.NLayers*(2*di*d+c.XProjRows()*di+di*c.DtRank+d*di)+c.PaddedVocab()*d) / 8 * 28
+	assert.Equal(t, want, n, "every product packed, the tied head once")
+	assert.NotNil(t, pk.mats.lmHead.packed.m)
+	assert.Same(t, pk.mats.embedding.packed.m, pk.mats.lmHead.packed.m, "the tied head is the embedding")
+	escapes := 0
+	for _, l := range pk.mats.layers {
+		escapes += len(l.inProj.packed.m.escapes) + len(l.outProj.packed.m.escapes)
+	}
+	assert.Positive(t, escapes, "the random init's weights include escapes")
+	n0, _ := plain.Packed()
+	assert.Zero(t, n0)
+
+	for _, tok := range []int{3, 5000, 17, 17} {
+		a, err := pk.Forward(tok)
+		require.NoError(t, err)
+		b, err := plain.Forward(tok)
+		require.NoError(t, err)
+		requireCloseLogits(t, b, a, 1e-6)
+	}
+	require.NoError(t, pk.Reset())
+	require.NoError(t, plain.Reset())
+	prompt := []int{1, 2, 3, 4000, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50}
+	_, err = pk.ForwardPrompt(prompt)
+	require.NoError(t, err)
+	_, err = plain.ForwardPrompt(prompt)
+	require.NoError(t, err)
+	sa, err := pk.State()
+	require.NoError(t, err)
+	sb, err := plain.State()
+	require.NoError(t, err)
+	require.Equal(t, sb.Conv, sa.Conv, "the batched prompt's conv state (in_proj's, unpacked exactly), bit for bit")
+	requireCloseLogits(t, sb.SSM, sa.SSM, 1e-6) // Δ's product adds its escapes after the sum
+	assert.Equal(t, before, model.Fingerprint(w), "the caller's weights are intact (their file pages were only dropped)")
+	requireWorkerCountsAgree(t, w, []int{3, 4999, 17, 17}, 1, 2, 3)
+}
+
+// requireCloseLogits: got within tol of want, relative to want's largest
+// |logit|.
+func requireCloseLogits(t *testing.T, want, got []float32, tol float64) {
+	t.Helper()
+	require.Len(t, got, len(want))
+	scale := 0.0
+	for _, v := range want {
+		scale = math.Max(scale, math.Abs(float64(v)))
+	}
+	for i := range want {
+		require.InDelta(t, float64(want[i]), float64(got[i]), tol*scale, "logit %d", i)
+	}
+}
+
+// TestTooManyEscapesStayFloat32: a product whose weights spread over more
+// than 16 top bytes in more than one weight in 256 is not packed, and the
+// model still gives the unpacked logits.
+func TestTooManyEscapesStayFloat32(t *testing.T) {
+	c := smallShapes["odd"]
+	c.DModel, c.DInner = 40, 80 // whole groups of 8
+	w, err := model.RandomWeights(c, 3)
+	require.NoError(t, err)
+	rng := rand.New(rand.NewPCG(7, 8))
+	out := w.Layers[1].OutProj
+	for i := range out {
+		out[i] = float32(math.Ldexp(rng.Float64(), -rng.IntN(40))) // 40 octaves
+	}
+	pk, err := NewOptions(w, Options{Workers: 1})
+	require.NoError(t, err)
+	defer pk.Close()
+	assert.Nil(t, pk.mats.layers[1].outProj.packed.m, "out_proj of layer 1 stays float32")
+	assert.NotNil(t, pk.mats.layers[0].outProj.packed.m, "layer 0's packs")
+	assert.Nil(t, pk.mats.layers[0].dtProj.packed.m, "dt_rank 3: not whole groups")
+	plain, err := NewOptions(w, Options{Workers: 1, Unpacked: true})
+	require.NoError(t, err)
+	defer plain.Close()
+	for _, tok := range []int{1, 2, 3} {
+		a, err := pk.Forward(tok)
+		require.NoError(t, err)
+		b, err := plain.Forward(tok)
+		require.NoError(t, err)
+		requireCloseLogits(t, b, a, 1e-6)
+	}
+}
