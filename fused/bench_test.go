@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"testing"
+	"time"
 
 	"mamba.go/common/model"
 	"mamba.go/common/refcase"
@@ -67,8 +68,10 @@ func forEachKernelSet(b *testing.B, f func(b *testing.B)) {
 	}
 }
 
-// BenchmarkForward: one token's step, with each kernel set, the weights in
-// 2 MB pages (and, for the fastest set, left in the file's 4 KB pages).
+// BenchmarkForward: one token's step, with each kernel set, the products
+// packed (packed.go) in 2 MB pages; and, for the fastest set, float32 in 2
+// MB pages (-unpacked) and packed in 4 KB pages (-smallpages). MB/s counts
+// float32's bytes: packed steps stream 7/8 of them.
 func BenchmarkForward(b *testing.B) {
 	w := benchWeights(b)
 	run := func(opt Options) func(b *testing.B) {
@@ -82,7 +85,45 @@ func BenchmarkForward(b *testing.B) {
 		}
 	}
 	forEachKernelSet(b, run(Options{}))
+	b.Run(kern.name+"-unpacked", run(Options{Unpacked: true}))
 	b.Run(kern.name+"-smallpages", run(Options{SmallPages: true}))
+}
+
+// BenchmarkForwardPacked: packed and float32 products side by side, token
+// by token in turn in one process, so that the machine's bandwidth, which
+// moves from minute to minute, moves under both alike: reports each one's
+// tok/s and packed's speed-up.
+func BenchmarkForwardPacked(b *testing.B) {
+	w := benchWeights(b)
+	pk, err := New(w)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pk.Close()
+	f32, err := NewOptions(w, Options{Unpacked: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f32.Close()
+	var tPacked, tF32 time.Duration
+	tok := 0
+	for b.Loop() {
+		for i, m := range []*Mamba{pk, f32} {
+			start := time.Now()
+			if _, err := m.Forward(tok); err != nil {
+				b.Fatal(err)
+			}
+			if i == 0 {
+				tPacked += time.Since(start)
+			} else {
+				tF32 += time.Since(start)
+			}
+		}
+		tok = (tok + 1) % 1000
+	}
+	b.ReportMetric(float64(b.N)/tPacked.Seconds(), "packed-tok/s")
+	b.ReportMetric(float64(b.N)/tF32.Seconds(), "float32-tok/s")
+	b.ReportMetric(tF32.Seconds()/tPacked.Seconds(), "speed-up")
 }
 
 // BenchmarkPrompt: a 512-token prompt through ForwardPrompt (batched) with
@@ -178,18 +219,33 @@ func BenchmarkMatVec(b *testing.B) {
 				plainMatVec(out, w, x)
 			}
 		})
-		b.Run(sz.name+"/fused-all-workers", func(b *testing.B) {
-			p := newPool(maxWorkers())
-			defer p.close()
-			fn := func(wk int) {
-				lo, hi := split(sz.rows, p.n, wk)
-				matVec(out[lo:hi], matrix{f32: w[lo*sz.cols:]}, sz.cols, x)
-			}
-			b.SetBytes(int64(4 * len(w)))
-			for b.Loop() {
-				p.run(fn)
-			}
+		pk := packed(w, sz.cols)
+		b.Run(sz.name+"/packed", func(b *testing.B) {
+			forEachKernelSet(b, func(b *testing.B) {
+				b.SetBytes(int64(4 * len(w))) // float32's bytes: packed streams 7/8 of them
+				for b.Loop() {
+					matVec(out, matrix{packed: pk}, sz.cols, x)
+				}
+			})
 		})
+		for _, m := range []matrix{{f32: w}, {packed: pk}} {
+			name := "/fused-all-workers"
+			if m.packed.m != nil {
+				name = "/packed-all-workers"
+			}
+			b.Run(sz.name+name, func(b *testing.B) {
+				p := newPool(maxWorkers())
+				defer p.close()
+				fn := func(wk int) {
+					lo, hi := split(sz.rows, p.n, wk)
+					matVec(out[lo:hi], m.part(lo*sz.cols, hi*sz.cols), sz.cols, x)
+				}
+				b.SetBytes(int64(4 * len(w)))
+				for b.Loop() {
+					p.run(fn)
+				}
+			})
+		}
 	}
 }
 

@@ -179,8 +179,10 @@ func TestPackedModelIsTheFloat32Model(t *testing.T) {
 	defer plain.Close()
 	n, _ := pk.Packed()
 	d, di := c.DModel, c.DInner
-	want := int64(c.NLayers*(2*di*d+c.XProjRows()*di+di*c.DtRank+d*di)+c.PaddedVocab()*d) / 8 * 28
-	assert.Equal(t, want, n, "every product packed, the tied head once")
+	want := int64(c.NLayers*(2*di*d+d*di)+c.PaddedVocab()*d) / 8 * 28
+	assert.Equal(t, want, n, "in_proj, out_proj and the head packed, the tied head once")
+	assert.Nil(t, pk.mats.layers[1].xProj.packed.m, "x_proj stays float32")
+	assert.Nil(t, pk.mats.layers[1].dtProj.packed.m, "dt_proj stays float32")
 	assert.NotNil(t, pk.mats.lmHead.packed.m)
 	assert.Same(t, pk.mats.embedding.packed.m, pk.mats.lmHead.packed.m, "the tied head is the embedding")
 	escapes := 0
@@ -234,7 +236,7 @@ func requireCloseLogits(t *testing.T, want, got []float32, tol float64) {
 // model still gives the unpacked logits.
 func TestTooManyEscapesStayFloat32(t *testing.T) {
 	c := smallShapes["odd"]
-	c.DModel, c.DInner = 40, 80 // whole groups of 8
+	c.DInner = 80 // out_proj's rows: whole groups of 8
 	w, err := model.RandomWeights(c, 3)
 	require.NoError(t, err)
 	rng := rand.New(rand.NewPCG(7, 8))
@@ -247,7 +249,7 @@ func TestTooManyEscapesStayFloat32(t *testing.T) {
 	defer pk.Close()
 	assert.Nil(t, pk.mats.layers[1].outProj.packed.m, "out_proj of layer 1 stays float32")
 	assert.NotNil(t, pk.mats.layers[0].outProj.packed.m, "layer 0's packs")
-	assert.Nil(t, pk.mats.layers[0].dtProj.packed.m, "dt_rank 3: not whole groups")
+	assert.Nil(t, pk.mats.layers[0].inProj.packed.m, "d_model 37: not whole groups")
 	plain, err := NewOptions(w, Options{Workers: 1, Unpacked: true})
 	require.NoError(t, err)
 	defer plain.Close()

@@ -14,8 +14,9 @@ import (
 // twice (its peak RSS stays about the size of the file).
 const packPieceBytes = 2 << 20
 
-// packedWeights returns w's products with every float32 one that packs
-// (whole groups of 8 a row, few escapes) packed into one block of memory
+// packedWeights returns w's products with every float32 in_proj, out_proj,
+// embedding and head that packs (whole groups of 8 a row, few escapes)
+// packed into one block of memory
 // of its own, in 2 MB pages unless smallPages; the bytes packed; and the
 // block's mapping, to unmap once the matrices are unused (nil: nothing to
 // unmap). Weights kept as bfloat16 stay as they are.
@@ -43,11 +44,12 @@ func packedWeights(w *model.Weights, smallPages bool) (ms matrices, packedBytes 
 		add(c.DModel, &ms.embedding)
 		add(c.DModel, &ms.lmHead)
 	}
+	// x_proj and dt_proj stay float32: 4% of a step's bytes, read from
+	// cache (the barrier before each warms it), where unpacking costs more
+	// time than the bytes it saves (docs/fused.md).
 	for l := range ms.layers {
 		lm := &ms.layers[l]
 		add(c.DModel, &lm.inProj)
-		add(c.DInner, &lm.xProj)
-		add(c.DtRank, &lm.dtProj)
 		add(c.DInner, &lm.outProj)
 	}
 	// First pass: each product's table, and which pack.

@@ -2,7 +2,7 @@
 // prints it beside what the machine's memory allows and beside mamba.c:
 //
 //	bench [-model .cache/bench/130m.bin] [-shape 130m] [-n 128] [-runs 7] [-learning-runs 2]
-//	      [-threads 1,2] [-bin bin] [-impls learning,fused,fused-bf16,fused-simd] [-shared ../shared] [-cache .cache]
+//	      [-threads 1,2] [-bin bin] [-impls learning,fused,fused-unpacked,fused-bf16,fused-simd] [-shared ../shared] [-cache .cache]
 //	      [-python /usr/bin/python3] [-pytorch-runs 3] [-prefill 512] [-prefill-runs 3]
 //
 // Mamba's recurrent step reads every weight once per token and does about
@@ -93,7 +93,7 @@ func main() {
 	flag.StringVar(&o.model, "model", filepath.Join(".cache", "bench", "130m.bin"), "model.bin to run; written with random weights if absent")
 	flag.StringVar(&o.shape, "shape", "130m", "shape of the random model written when -model is absent (mamba2-130m ...: Mamba-2)")
 	flag.StringVar(&o.bin, "bin", "bin", "folder of the mamba-IMPL binaries")
-	flag.StringVar(&o.impls, "impls", "learning,fused,fused-bf16,fused-simd", "implementations (bin/mamba-IMPL; fused-bf16 is bin/mamba-fused -weights bf16) to run; missing binaries are skipped")
+	flag.StringVar(&o.impls, "impls", "learning,fused,fused-unpacked,fused-bf16,fused-simd", "implementations (bin/mamba-IMPL; fused-unpacked is bin/mamba-fused -packed=false, fused-bf16 bin/mamba-fused -weights bf16) to run; missing binaries are skipped")
 	flag.StringVar(&o.shared, "shared", filepath.Join("..", "shared"), "the shared folder beside the project: mamba.c's sources (peers/mamba.c) and GPT-NeoX's tokenizer.json")
 	flag.StringVar(&o.cache, "cache", ".cache", "folder for the mamba.c builds and its tokenizer.bin")
 	flag.StringVar(&o.threads, "threads", "", "comma-separated thread counts to run at (default: 1 and all cores)")
@@ -246,7 +246,14 @@ func run(o options, out io.Writer) error {
 	for _, name := range strings.Split(o.impls, ",") {
 		name = strings.TrimSpace(name)
 		p := &program{name: name, kind: goProgram, path: filepath.Join(o.bin, "mamba-"+name), threaded: name != "learning"}
-		if name == "fused-bf16" { // fused with the products' weights kept as bfloat16
+		switch name {
+		case "fused", "fused-simd": // in_proj, out_proj and the head packed (fused/packed.go)
+			p.perToken = packedBytesPerToken(c)
+			p.note = fmt.Sprintf("packed: %.1f MB per token", float64(p.perToken)/1e6)
+		case "fused-unpacked": // fused with the products float32, as in the file
+			p.path, p.args = filepath.Join(o.bin, "mamba-fused"), []string{"-packed=false"}
+			p.note = "-packed=false"
+		case "fused-bf16": // fused with the products' weights kept as bfloat16
 			p.path, p.args, p.perToken = filepath.Join(o.bin, "mamba-fused"), []string{"-weights", "bf16"}, bytesPerToken(c, 2)
 			p.note = fmt.Sprintf("-weights bf16: %.1f MB per token", float64(p.perToken)/1e6)
 		}
@@ -577,6 +584,19 @@ func ensureModel(path, shape string) error {
 	}
 	fmt.Fprintf(os.Stderr, "writing a random %s model to %s ...\n", shape, path)
 	return model.WriteRandomModelBin(path, c, 1)
+}
+
+// packedBytesPerToken is bytesPerToken for fused's packed weights: in_proj,
+// out_proj, the head and the embedding's row in 3.5 bytes a weight, the
+// rest as float32 (fused/packed.go).
+func packedBytesPerToken(c model.Config) int64 {
+	packed := int64(c.PaddedVocab()+1) * int64(c.DModel) // the head and the embedding's row
+	for _, t := range (&model.Layer{}).Tensors(c) {
+		if t.Name == "in_proj" || t.Name == "out_proj" {
+			packed += int64(t.Len()) * int64(c.NLayers)
+		}
+	}
+	return bytesPerToken(c, 4) - packed/2
 }
 
 // bytesPerToken is what one recurrent step must read, for either

@@ -42,6 +42,16 @@ func TestBytesPerTokenBF16Products(t *testing.T) {
 	assert.InDelta(t, 0.51, float64(bytesPerToken(c, 2))/float64(bytesPerToken(c, 4)), 0.01)
 }
 
+func TestPackedBytesPerToken(t *testing.T) {
+	// 130m with in_proj, out_proj, the head and the embedding's row in 3.5
+	// bytes a weight; x_proj, dt_proj, the vectors and the state in 4.
+	c := model.Shapes["130m"]
+	packed := int64(3072*768+768*1536)*24 + int64(50280*768) + 768
+	assert.Equal(t, bytesPerToken(c, 4)-packed/2, packedBytesPerToken(c))
+	assert.InDelta(t, 460.7e6, float64(packedBytesPerToken(c)), 0.1e6)
+	assert.InDelta(t, 0.88, float64(packedBytesPerToken(c))/float64(bytesPerToken(c, 4)), 0.01)
+}
+
 func TestMedian(t *testing.T) {
 	assert.Equal(t, 0.0, median(nil))
 	assert.Equal(t, 2.0, median([]float64{3, 1, 2}))
