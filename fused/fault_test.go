@@ -13,7 +13,7 @@ import (
 )
 
 // A model file truncated under a running model (its weights read from the
-// memory map, -hugepages=false) ends the program with one line, whichever
+// memory map: -hugepages=false -packed=false) ends the program with one line, whichever
 // worker reads past the file's new end, instead of the runtime's SIGBUS
 // crash report or a hang at the next barrier. The test runs itself in a
 // child process, which must exit 1.
@@ -21,7 +21,7 @@ func TestTruncatedModelFileEndsWithOneLine(t *testing.T) {
 	if path := os.Getenv("FUSED_FAULT_MODEL"); path != "" {
 		w, err := model.LoadModelBin(path)
 		require.NoError(t, err)
-		m, err := NewOptions(w, Options{Workers: 2, SmallPages: true})
+		m, err := NewOptions(w, Options{Workers: 2, SmallPages: true, Unpacked: true})
 		require.NoError(t, err)
 		_, err = m.Forward(1)
 		require.NoError(t, err)

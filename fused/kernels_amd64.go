@@ -43,7 +43,11 @@ func softplusAVX512(x, b *float32, n int)
 func asmKernels() []kernelSet {
 	var sets []kernelSet
 	if cpuAVX512 {
-		sets = append(sets, avx512Kernels)
+		k := avx512Kernels
+		if cpuAVX512VBMI {
+			k.matVecPacked = matVecPackedAVX512Slices
+		}
+		sets = append(sets, k)
 	}
 	if cpuAVX2FMA {
 		sets = append(sets, avx2Kernels)

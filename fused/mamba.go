@@ -33,7 +33,7 @@ type Mamba struct {
 	hugeTime  time.Duration // how long the copy took
 
 	packedBytes int64         // float32 weights packed (packed.go), 0 if none
-	packTime    time.Duration // how long packing took
+	packTime    time.Duration // how long packing (and copying the rest) took
 	unpacked    [][]float32   // [P][4·max(d, di)] each worker's packed rows unpacked (the batched prompt's)
 }
 
@@ -135,17 +135,14 @@ func NewOptions(w *model.Weights, opt Options) (*Mamba, error) {
 		m.hugeBytes = narrowed
 	case !w.BF16 && !opt.Unpacked:
 		start := time.Now()
-		ms, packed, mapping := packedWeights(w, opt.SmallPages)
-		m.mats, m.packedBytes, m.packTime = ms, int64(packed), time.Since(start)
+		hw, ms, packed, block, mapping := packedWeights(w, opt.SmallPages)
+		m.w, m.mats, m.packedBytes, m.packTime = hw, ms, int64(packed), time.Since(start)
 		if mapping != nil {
+			// The block lives as long as the model, as hugePageWeights' copy.
 			runtime.AddCleanup(m, unmapArena, mapping)
 		}
 		if packed > 0 && !opt.SmallPages && mapping != nil {
-			m.hugeBytes, m.hugeTime = m.packedBytes, m.packTime
-		}
-		m.unpacked = make([][]float32, n)
-		for i := range m.unpacked {
-			m.unpacked[i] = make([]float32, 4*max(c.DModel, c.DInner))
+			m.hugeBytes, m.hugeTime = int64(len(block)), m.packTime
 		}
 	case !opt.SmallPages:
 		start := time.Now()
@@ -159,8 +156,9 @@ func NewOptions(w *model.Weights, opt Options) (*Mamba, error) {
 	if m.mats.layers == nil {
 		m.mats = matricesOf(m.w)
 	}
-	if m.unpacked == nil {
-		m.unpacked = make([][]float32, n) // packs nothing: never used
+	m.unpacked = make([][]float32, n)
+	for i := range m.unpacked {
+		m.unpacked[i] = make([]float32, 4*max(c.DModel, c.DInner))
 	}
 	if c.Arch == model.Mamba2 {
 		m.buf2 = newBuffers2(c, n)

@@ -14,17 +14,20 @@ import (
 // twice (its peak RSS stays about the size of the file).
 const packPieceBytes = 2 << 20
 
-// packedWeights returns w's products with every float32 in_proj, out_proj,
-// embedding and head that packs (whole groups of 8 a row, few escapes)
-// packed into one block of memory
-// of its own, in 2 MB pages unless smallPages; the bytes packed; and the
-// block's mapping, to unmap once the matrices are unused (nil: nothing to
-// unmap). Weights kept as bfloat16 stay as they are.
-func packedWeights(w *model.Weights, smallPages bool) (ms matrices, packedBytes int, mapping []byte) {
-	ms = matricesOf(w)
+// packedWeights returns a copy hw of w whose tensors lie in one block of
+// memory of their own, in 2 MB pages unless smallPages, and its products
+// ms: every float32 in_proj, out_proj, embedding and head that packs
+// (whole groups of 8 a row, few escapes) packed into the block, the other
+// products and the vectors copied into it as they are. Also the bytes
+// packed, the block, and its mapping, to unmap once the weights are unused
+// (nil: nothing to unmap). hw's packed tensors stay where they were, unread
+// (fused reads ms). Weights kept as bfloat16 come back as they are.
+func packedWeights(w *model.Weights, smallPages bool) (hw *model.Weights, ms matrices, packedBytes int, block []byte, mapping []byte) {
 	if w.BF16 {
-		return ms, 0, nil
+		return w, matricesOf(w), 0, nil, nil
 	}
+	hw = w.ShallowCopy() // w's closer stays w's: the copy closes nothing
+	ms = matricesOf(hw)
 	c := w.Config
 	type product struct {
 		to   []*matrix // the matrices that are these weights (a tied head is the embedding)
@@ -54,7 +57,13 @@ func packedWeights(w *model.Weights, smallPages bool) (ms matrices, packedBytes 
 	}
 	// First pass: each product's table, and which pack.
 	size := 0
+	place := func(n int) int { // n bytes at a cache line of the block
+		at := size
+		size += (n + 63) &^ 63
+		return at
+	}
 	kept := products[:0]
+	packedAt := map[*float32]bool{}
 	for _, p := range products {
 		src := p.to[0].f32
 		var count [256]int
@@ -64,14 +73,32 @@ func packedWeights(w *model.Weights, smallPages bool) (ms matrices, packedBytes 
 		if !packs(len(src), p.cols, escapes) {
 			continue
 		}
-		p.at = size
-		size += (len(src)/packedGroup*packedGroupBytes + packedSlack + 63) &^ 63
+		p.at = place(len(src)/packedGroup*packedGroupBytes + packedSlack)
 		kept = append(kept, p)
+		packedAt[unsafe.SliceData(src)] = true
 	}
-	if size == 0 {
-		return ms, 0, nil
+	if len(kept) == 0 {
+		return w, matricesOf(w), 0, nil, nil
 	}
-	// Second pass: pack them.
+	// The other tensors, copied as they are (the tied head once).
+	type copied struct {
+		t  tensorBytes
+		at int
+	}
+	var copies []copied
+	copiedAt := map[unsafe.Pointer]int{}
+	for _, t := range weightTensors(hw) {
+		if t.size == 0 || packedAt[(*float32)(t.ptr)] {
+			continue
+		}
+		at, seen := copiedAt[t.ptr]
+		if !seen {
+			at = place(int(t.size))
+			copiedAt[t.ptr] = at
+		}
+		copies = append(copies, copied{t, at})
+	}
+	// Second pass: pack and copy.
 	mem, mapping := newArena(size, !smallPages)
 	for _, p := range kept {
 		src := p.to[0].f32
@@ -86,7 +113,32 @@ func packedWeights(w *model.Weights, smallPages bool) (ms matrices, packedBytes 
 		}
 		packedBytes += n
 	}
-	return ms, packedBytes, mapping
+	for _, cp := range copies {
+		b := unsafe.Slice((*byte)(cp.t.ptr), cp.t.size)
+		copy(mem[cp.at:], b)
+		if w.FileMapped(b) {
+			dropPages(b)
+		}
+		cp.t.point(unsafe.Pointer(&mem[cp.at]))
+	}
+	// The products that did not pack (x_proj, dt_proj, any other) as
+	// float32 from the block, where hw's tensors now point.
+	floats := matricesOf(hw)
+	keep := func(m *matrix, f matrix) {
+		if m.packed.m == nil {
+			*m = f
+		}
+	}
+	keep(&ms.embedding, floats.embedding)
+	keep(&ms.lmHead, floats.lmHead)
+	for l := range ms.layers {
+		lm, fl := &ms.layers[l], floats.layers[l]
+		keep(&lm.inProj, fl.inProj)
+		keep(&lm.xProj, fl.xProj)
+		keep(&lm.dtProj, fl.dtProj)
+		keep(&lm.outProj, fl.outProj)
+	}
+	return hw, ms, packedBytes, mem, mapping
 }
 
 // eachPiece calls fn on src, [rows][cols], in pieces of whole rows of
