@@ -126,6 +126,34 @@ func BenchmarkForwardPacked(b *testing.B) {
 	b.ReportMetric(tF32.Seconds()/tPacked.Seconds(), "speed-up")
 }
 
+// BenchmarkPhasesPacked: BenchmarkPhases' profile of packed and float32
+// products side by side, the two models stepping in turn.
+func BenchmarkPhasesPacked(b *testing.B) {
+	w := benchWeights(b)
+	pk, err := New(w)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pk.Close()
+	f32, err := NewOptions(w, Options{Unpacked: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f32.Close()
+	tPacked, tF32 := timePhases(pk), timePhases(f32)
+	tok := 0
+	for b.Loop() {
+		for _, m := range []*Mamba{pk, f32} {
+			if _, err := m.Forward(tok); err != nil {
+				b.Fatal(err)
+			}
+		}
+		tok = (tok + 1) % 1000
+	}
+	reportPhases(b, tPacked, "-packed")
+	reportPhases(b, tF32, "-float32")
+}
+
 // BenchmarkPrompt: a 512-token prompt through ForwardPrompt (batched) with
 // each assembly kernel set (the Go set takes a minute a prompt), with the
 // fastest set on float32 products (-unpacked), and through Forward token

@@ -3,12 +3,17 @@ package fused
 import (
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"mamba.go/common/model"
+	"mamba.go/common/refcase"
 )
 
 // commonTops are 15 top bytes: the bands of ±2⁻⁹ … 2⁻¹, where a layer's
@@ -269,5 +274,41 @@ func TestTooManyEscapesStayFloat32(t *testing.T) {
 		b, err := plain.Forward(tok)
 		require.NoError(t, err)
 		requireCloseLogits(t, b, a, 1e-6)
+	}
+}
+
+// TestPackedRealWeights: trained weights of the real mamba-130m (layer 0's
+// x_proj and dt_proj, and ten rows of the embedding, the tied head) pack
+// with few escapes and unpack bit for bit.
+func TestPackedRealWeights(t *testing.T) {
+	shared := refcase.SharedDir()
+	if shared == "" {
+		t.Skip("../shared is absent: no real mamba-130m weights")
+	}
+	dir := filepath.Join(shared, "real", "mamba-130m-layer0")
+	for _, c := range []struct {
+		file string
+		cols int
+	}{
+		{"real_weights/x_proj_weight.txt", 1536},
+		{"real_weights/dt_proj_weight.txt", 48},
+		{"real_txt/0_block_input.txt", 768}, // embedding rows of the prompt
+	} {
+		b, err := os.ReadFile(filepath.Join(dir, c.file))
+		require.NoError(t, err)
+		var w []float32
+		for _, f := range strings.Fields(string(b)) {
+			v, err := strconv.ParseFloat(f, 32)
+			require.NoError(t, err)
+			w = append(w, float32(v))
+		}
+		require.Zero(t, len(w)%c.cols, c.file)
+		p := packed(w, c.cols)
+		got := make([]float32, len(w))
+		unpackRows(got, p, len(w)/c.cols)
+		require.Equal(t, w, got, "%s unpacks bit for bit", c.file)
+		n := len(p.m.escapes)
+		assert.True(t, packs(len(w), c.cols, n), "%s: %d escapes of %d weights", c.file, n, len(w))
+		t.Logf("%s: %d weights, %d escapes (%.3f%%), codes for top bytes %x", c.file, len(w), n, 100*float64(n)/float64(len(w)), p.m.top)
 	}
 }

@@ -21,6 +21,24 @@ func BenchmarkPhases(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer m.Close()
+	total := timePhases(m)
+	tok := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := m.Forward(tok); err != nil {
+			b.Fatal(err)
+		}
+		tok = (tok + 1) % 1000
+	}
+	reportPhases(b, total, "")
+}
+
+// phaseNames are the phases of a step, in order.
+var phaseNames = []string{"in_proj_conv", "x_proj", "dt_scan_gate", "out_proj", "head"}
+
+// timePhases sets m's tracer to add each phase's wall time to the map it
+// returns.
+func timePhases(m *Mamba) map[string]time.Duration {
 	// The op that ends each phase, and the op that ends the phase before it.
 	ends := map[model.Op]string{
 		model.OpInProj:   "in_proj_conv",
@@ -38,15 +56,12 @@ func BenchmarkPhases(b *testing.B) {
 		}
 		last = now
 	}))
-	tok := 0
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := m.Forward(tok); err != nil {
-			b.Fatal(err)
-		}
-		tok = (tok + 1) % 1000
-	}
-	for _, name := range []string{"in_proj_conv", "x_proj", "dt_scan_gate", "out_proj", "head"} {
-		b.ReportMetric(float64(total[name].Microseconds())/float64(b.N), name+"-µs/tok")
+	return total
+}
+
+// reportPhases reports each phase's µs per token, its name suffixed.
+func reportPhases(b *testing.B, total map[string]time.Duration, suffix string) {
+	for _, name := range phaseNames {
+		b.ReportMetric(float64(total[name].Microseconds())/float64(b.N), name+suffix+"-µs/tok")
 	}
 }
