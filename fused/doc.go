@@ -6,8 +6,9 @@
 //
 // A recurrent step does about two flops per weight and reads every weight
 // once, so it is bound by memory bandwidth: the work is to stream the
-// weights straight from the memory-mapped model.bin at full speed on every
-// core, and to keep everything else (the scan, the barriers) small.
+// weights at full speed on every core, to read as few bytes as the exact
+// weights allow (packed.go), and to keep everything else (the scan, the
+// barriers) small.
 //
 // What lives where:
 //
@@ -28,7 +29,14 @@
 //     scan of the default build, through the chosen set.
 //   - kernels_amd64.go, kernels_avx2_amd64.s, kernels_avx512_amd64.s,
 //     cpu_amd64.s: the assembly kernels and the CPU feature check.
-//   - hugepages_linux.go: the weights copied into 2 MB pages.
+//   - packed.go: float32 weights packed into 3.5 bytes each, without loss
+//     (a 4-bit code for each weight's top byte), and their generic kernels;
+//     packweights.go: packing a model's products when New sets it up;
+//     kernels_packed_amd64.go and kernels_packed_*_amd64.s: their assembly.
+//   - matrix.go: a product's weights, float32, packed or bfloat16, and the
+//     products that take any of them.
+//   - hugepages_linux.go: the weights copied into 2 MB pages (unpacked);
+//     tensors.go: the weights' tensors as bytes, for both copies.
 //   - kernels_simd.go (GOEXPERIMENT=simd on amd64): an earlier experiment,
 //     the products and the scan in AVX-512 vectors with Go's simd/archsimd.
 //
