@@ -178,7 +178,8 @@ func (p *pool) run(fn func(worker int)) {
 // line saying so, instead of the runtime's crash report. It cannot go on:
 // the other workers wait for this one at the next barrier, and a step half
 // done cannot be undone. Any other fault is a bug and panics as usual.
-// (Weights copied into 2 MB pages at New are not read from the file.)
+// (Weights packed or copied into memory of their own at New are not read
+// from the file.)
 func (p *pool) call(w int) {
 	defer func() {
 		if r := recover(); r != nil {
