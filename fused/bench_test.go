@@ -89,22 +89,28 @@ func BenchmarkForward(b *testing.B) {
 	b.Run(kern.name+"-smallpages", run(Options{SmallPages: true}))
 }
 
+// packedAndFloat32 are the benchmark model with its products packed and
+// kept float32, closed when b ends.
+func packedAndFloat32(b *testing.B) (packed, float32s *Mamba) {
+	w := benchWeights(b)
+	var err error
+	if packed, err = New(w); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { packed.Close() })
+	if float32s, err = NewOptions(w, Options{Unpacked: true}); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { float32s.Close() })
+	return packed, float32s
+}
+
 // BenchmarkForwardPacked: packed and float32 products side by side, token
 // by token in turn in one process, so that the machine's bandwidth, which
 // moves from minute to minute, moves under both alike: reports each one's
 // tok/s and packed's speed-up.
 func BenchmarkForwardPacked(b *testing.B) {
-	w := benchWeights(b)
-	pk, err := New(w)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer pk.Close()
-	f32, err := NewOptions(w, Options{Unpacked: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f32.Close()
+	pk, f32 := packedAndFloat32(b)
 	var tPacked, tF32 time.Duration
 	tok := 0
 	for b.Loop() {
@@ -129,17 +135,7 @@ func BenchmarkForwardPacked(b *testing.B) {
 // BenchmarkPhasesPacked: BenchmarkPhases' profile of packed and float32
 // products side by side, the two models stepping in turn.
 func BenchmarkPhasesPacked(b *testing.B) {
-	w := benchWeights(b)
-	pk, err := New(w)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer pk.Close()
-	f32, err := NewOptions(w, Options{Unpacked: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f32.Close()
+	pk, f32 := packedAndFloat32(b)
 	tPacked, tF32 := timePhases(pk), timePhases(f32)
 	tok := 0
 	for b.Loop() {

@@ -43,6 +43,13 @@ func packed(w []float32, cols int) packedRows {
 	return packedRows{groups: mem[:n], m: packMatrix(mem, w, cols)}
 }
 
+// useKernels makes k the kernel set in use until the test ends.
+func useKernels(t *testing.T, k kernelSet) {
+	saved := kern
+	kern = k
+	t.Cleanup(func() { kern = saved })
+}
+
 func TestPackedTable(t *testing.T) {
 	var count [256]int
 	for b, n := range map[int]int{0x3d: 90, 0xbd: 80, 0x00: 70, 0x3c: 10, 0x01: 10, 0x02: 10, 0x03: 10, 0x04: 10,
@@ -71,9 +78,7 @@ func TestPackUnpackExact(t *testing.T) {
 	p := packed(w, cols)
 	require.Len(t, p.m.escapes, 6, "the odd weights are escapes")
 	forEachSet(t, func(t *testing.T, k kernelSet) {
-		saved := kern
-		kern = k
-		defer func() { kern = saved }()
+		useKernels(t, k)
 		got := make([]float32, rows*cols+1)
 		got[rows*cols] = 42
 		unpackRows(got, p, rows)
@@ -102,9 +107,7 @@ func TestPackUnpackExact(t *testing.T) {
 // escapes, and the Go set, within float32 rounding of the float64 sum.
 func TestMatVecPackedIsFloat32MatVec(t *testing.T) {
 	forEachSet(t, func(t *testing.T, k kernelSet) {
-		saved := kern
-		kern = k
-		defer func() { kern = saved }()
+		useKernels(t, k)
 		rng := rand.New(rand.NewPCG(3, 4))
 		for _, cols := range []int{8, 24, 32, 40, 768, 1544} {
 			rows := 9
@@ -159,9 +162,7 @@ func TestMatVecPackedIsFloat32MatVec(t *testing.T) {
 // product's bits for every row count (blocks of 4 and what is left).
 func TestMatMatPackedIsFloat32MatMat(t *testing.T) {
 	forEachSet(t, func(t *testing.T, k kernelSet) {
-		saved := kern
-		kern = k
-		defer func() { kern = saved }()
+		useKernels(t, k)
 		rng := rand.New(rand.NewPCG(5, 6))
 		cols, tokens := 96, 7
 		for _, rows := range []int{1, 3, 4, 5, 11} {
