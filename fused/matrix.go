@@ -69,10 +69,8 @@ func (a matrix) bytes() []byte {
 		return a.packed.groups
 	case len(a.bf16) > 0:
 		return unsafe.Slice((*byte)(unsafe.Pointer(&a.bf16[0])), 2*len(a.bf16))
-	case len(a.f32) > 0:
-		return unsafe.Slice((*byte)(unsafe.Pointer(&a.f32[0])), 4*len(a.f32))
 	}
-	return nil
+	return float32Bytes(a.f32)
 }
 
 // layerMatrices are the products of one layer (Mamba-2 has no xProj and

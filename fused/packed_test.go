@@ -314,3 +314,25 @@ func TestPackedRealWeights(t *testing.T) {
 		t.Logf("%s: %d weights, %d escapes (%.3f%%), codes for top bytes %x", c.file, len(w), n, 100*float64(n)/float64(len(w)), p.m.top)
 	}
 }
+
+// TestLargeWeightsInMemoryStayFloat32: products of packInMemoryMax or more
+// that lie in the process's own memory, not a file's mapping (a checkpoint
+// converted to float32 at load), are not packed: their memory could not be
+// given back, and the process would hold them twice.
+func TestLargeWeightsInMemoryStayFloat32(t *testing.T) {
+	c := smallShapes["130m-2layers"]
+	w, err := model.RandomWeights(c, 5) // 38 MB of products, in Go memory
+	require.NoError(t, err)
+	m, err := NewOptions(w, Options{Workers: 1})
+	require.NoError(t, err)
+	defer m.Close()
+	n, _ := m.Packed()
+	assert.Zero(t, n)
+	assert.Nil(t, m.mats.lmHead.packed.m)
+	mapped := randomWeights(t, c) // the same shape from a file's mapping
+	pm, err := NewOptions(mapped, Options{Workers: 1})
+	require.NoError(t, err)
+	defer pm.Close()
+	n, _ = pm.Packed()
+	assert.Positive(t, n)
+}

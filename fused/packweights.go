@@ -14,6 +14,10 @@ import (
 // twice (its peak RSS stays about the size of the file).
 const packPieceBytes = 2 << 20
 
+// packInMemoryMax: products not in a file's mapping are packed only below
+// this size, where holding them twice costs little (the test models).
+const packInMemoryMax = 32 << 20
+
 // packedWeights returns a copy hw of w whose tensors lie in one block of
 // memory of their own, in 2 MB pages unless smallPages, and its products
 // ms: every float32 in_proj, out_proj, embedding and head that packs
@@ -21,7 +25,8 @@ const packPieceBytes = 2 << 20
 // products and the vectors copied into it as they are. Also the bytes
 // packed, the block, and its mapping, to unmap once the weights are unused
 // (nil: nothing to unmap). hw's packed tensors stay where they were, unread
-// (fused reads ms). Weights kept as bfloat16 come back as they are.
+// (fused reads ms). Weights kept as bfloat16, and float32 products of
+// packInMemoryMax or more outside a file's mapping, come back as they are.
 func packedWeights(w *model.Weights, smallPages bool) (hw *model.Weights, ms matrices, packedBytes int, block []byte, mapping []byte) {
 	if w.BF16 {
 		return w, matricesOf(w), 0, nil, nil
@@ -54,6 +59,18 @@ func packedWeights(w *model.Weights, smallPages bool) (hw *model.Weights, ms mat
 		lm := &ms.layers[l]
 		add(c.DModel, &lm.inProj)
 		add(c.DInner, &lm.outProj)
+	}
+	// Weights in the process's own memory (a checkpoint converted to
+	// float32 at load) could not give their memory back once packed: large
+	// ones stay as they are.
+	inMemory := 0
+	for _, p := range products {
+		if src := p.to[0].f32; !w.FileMapped(float32Bytes(src)) {
+			inMemory += 4 * len(src)
+		}
+	}
+	if inMemory >= packInMemoryMax {
+		return w, matricesOf(w), 0, nil, nil
 	}
 	// First pass: each product's table, and which pack.
 	size := 0
@@ -149,11 +166,11 @@ func eachPiece(w *model.Weights, src []float32, cols int, fn func(row0 int, piec
 	if len(src) == 0 {
 		return
 	}
-	mapped := w.FileMapped(unsafe.Slice((*byte)(unsafe.Pointer(&src[0])), 4*len(src)))
+	mapped := w.FileMapped(float32Bytes(src))
 	rows := max(1, packPieceBytes/(4*cols))
 	for r := 0; r*cols < len(src); r += rows {
 		piece := src[r*cols : min((r+rows)*cols, len(src))]
-		b := unsafe.Slice((*byte)(unsafe.Pointer(&piece[0])), 4*len(piece))
+		b := float32Bytes(piece)
 		if mapped {
 			populate(b)
 		}
@@ -162,4 +179,12 @@ func eachPiece(w *model.Weights, src []float32, cols int, fn func(row0 int, piec
 			dropPages(b)
 		}
 	}
+}
+
+// float32Bytes views float32 values as their bytes.
+func float32Bytes(v []float32) []byte {
+	if len(v) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&v[0])), 4*len(v))
 }
