@@ -170,19 +170,19 @@ func unmapArena(b []byte) { syscall.Munmap(b) }
 
 // newArena returns n bytes of anonymous memory that start on a 2 MB
 // boundary, advised MADV_HUGEPAGE when huge and transparent huge pages are
-// on, and the whole mapping, to unmap (unmapArena) once unused; or memory
-// from Go and no mapping, when the mapping is refused.
-func newArena(n int, huge bool) (mem, mapping []byte) {
+// on (advised says so), and the whole mapping, to unmap (unmapArena) once
+// unused; or memory from Go and no mapping, when the mapping is refused.
+func newArena(n int, huge bool) (mem, mapping []byte, advised bool) {
 	const page2M = 2 << 20
 	mapping, err := syscall.Mmap(-1, 0, n+page2M, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
 	if err != nil {
-		return make([]byte, n), nil
+		return make([]byte, n), nil, false
 	}
 	start := (page2M - uintptr(unsafe.Pointer(&mapping[0]))%page2M) % page2M
 	if huge && thpEnabled() {
-		syscall.Madvise(mapping[start:], madvHugePage) // refused: 4 KB pages
+		advised = syscall.Madvise(mapping[start:], madvHugePage) == nil
 	}
-	return mapping[start : start+uintptr(n)], mapping
+	return mapping[start : start+uintptr(n)], mapping, advised
 }
 
 // populate faults b's pages in with one call (MADV_POPULATE_READ): reading

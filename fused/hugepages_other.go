@@ -11,7 +11,9 @@ func hugePageWeights(w *model.Weights) (*model.Weights, []byte) { return w, nil 
 func unmapArena([]byte) {}
 
 // newArena: n bytes from Go, no mapping.
-func newArena(n int, huge bool) (mem, mapping []byte) { return make([]byte, n), nil }
+func newArena(n int, huge bool) (mem, mapping []byte, advised bool) {
+	return make([]byte, n), nil, false
+}
 
 // populate and dropPages do nothing here.
 func populate([]byte)  {}

@@ -45,6 +45,10 @@ func asmKernels() []kernelSet {
 	if cpuAVX512 {
 		k := avx512Kernels
 		if cpuAVX512VBMI {
+			// On AMD Zen 4 the AVX-512 packed product ran 1.2× the AVX2
+			// one from cache and 0.8× streaming from memory; whole steps
+			// level at 1 thread and 1.5–2% faster at 2
+			// (BenchmarkForwardPackedWidths, docs/fused.md).
 			k.matVecPacked = matVecPackedAVX512Slices
 		}
 		sets = append(sets, k)
@@ -71,9 +75,9 @@ var avx512Kernels = kernelSet{
 	// or up to 18% slower (docs/fused.md).
 	matVecBF16: matVecBF16AVX2Slices,
 	matMatBF16: matMatBF16AVX512Slices,
-	// packed float32 weights: the AVX2 kernels, as the float32 product
-	// (an AVX-512 packed product streamed no faster on AMD Zen 4,
-	// docs/fused.md), so packed and float32 products sum alike.
+	// packed float32 weights: the AVX2 kernels here, and the AVX-512
+	// product where the CPU has VBMI (asmKernels). Both sum as the float32
+	// product does.
 	matVecPacked: matVecPackedAVX2Slices,
 	unpack:       unpackAVX2Slices,
 }

@@ -4,7 +4,7 @@
 
 // AVX2 kernels for packed float32 weights (packed.go has the format): a
 // group of 8 weights, 28 bytes, becomes 8 float32 in one 32-byte load and
-// six instructions,
+// seven instructions,
 //
 //	VPERMD   dwords [0,1,2,6, 3,4,5,6]: weights 0..3's low bytes and the
 //	         codes in the lower 128 bits, weights 4..7's and the codes in the

@@ -114,7 +114,7 @@ func matricesOf(w *model.Weights) matrices {
 // learning's matVec over a block of W's rows and columns (row stride ld).
 func matVec(out []float32, w matrix, ld int, x []float32) {
 	if w.packed.m != nil {
-		matVecPacked(out, w.packed, x, false) // ld = len(x): packed rows are whole
+		matVecPacked(out, w.packed, ld, x, false)
 		return
 	}
 	if w.bf16 != nil {
@@ -128,7 +128,7 @@ func matVec(out []float32, w matrix, ld int, x []float32) {
 // addResidual in one pass.
 func matVecAdd(out []float32, w matrix, ld int, x []float32) {
 	if w.packed.m != nil {
-		matVecPacked(out, w.packed, x, true)
+		matVecPacked(out, w.packed, ld, x, true)
 		return
 	}
 	if w.bf16 != nil {

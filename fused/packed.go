@@ -13,7 +13,7 @@ import (
 // byte, the sign and the exponent's high 7 bits, says in which band of
 // factor 4 the value lies, and a matrix's weights lie in few bands: a
 // trained or randomly initialised layer spreads over about 8 a sign, and
-// all but about one weight in a thousand (real mamba-130m) or ten thousand
+// all but about one weight in a thousand (real mamba-130m) or 9,000
 // (random init) over 15. So a 4-bit code into a table of 16 top bytes
 // stands for the top byte, and the low 3 bytes stay as they are:
 //
@@ -204,8 +204,12 @@ func matVecPackedGeneric(out []float32, w []byte, top *[16]byte, x []float32, ad
 }
 
 // matVecPacked: out[i] (+)= Σ_j W[i][j]·x[j] for the packed rows of w,
-// i < len(out): the kernel's sum, then the row's escapes.
-func matVecPacked(out []float32, w packedRows, x []float32, add bool) {
+// i < len(out): the kernel's sum, then the row's escapes. Packed rows are
+// taken whole: ld and len(x) are the matrix's cols.
+func matVecPacked(out []float32, w packedRows, ld int, x []float32, add bool) {
+	if ld != w.m.cols || len(x) != ld {
+		panic("fused: a packed matrix's rows are taken whole")
+	}
 	kern.matVecPacked(out, w.groups, &w.m.top, x, add)
 	for _, e := range w.escapesIn(len(out)) {
 		out[int(e.row)-w.row0] += e.value * x[e.col]

@@ -123,7 +123,7 @@ func TestMatVecPackedIsFloat32MatVec(t *testing.T) {
 						out[i] = float32(i)
 					}
 				}
-				matVecPacked(out[:rows], p, x, add)
+				matVecPacked(out[:rows], p, cols, x, add)
 				plain := make([]float32, rows)
 				k.matVec(plain, w, cols, x, false)
 				for i := range rows {
@@ -143,13 +143,13 @@ func TestMatVecPackedIsFloat32MatVec(t *testing.T) {
 			tight := packedRows{groups: make([]byte, len(p.groups)), m: p.m}
 			copy(tight.groups, p.groups)
 			out2 := make([]float32, rows)
-			matVecPacked(out2, tight, x, false)
+			matVecPacked(out2, tight, cols, x, false)
 			for i := range rows {
 				require.InDelta(t, ref[i], float64(out2[i]), bound[i]+1e-6, "cols %d row %d without slack", cols, i)
 			}
 			// From a later row: the view finds its own escapes.
 			out := make([]float32, 4)
-			matVecPacked(out, p.from(5), x, false)
+			matVecPacked(out, p.from(5), cols, x, false)
 			for i := range out {
 				require.InDelta(t, ref[5+i], float64(out[i]), bound[5+i]+1e-6, "cols %d row %d from row 5", cols, 5+i)
 			}
@@ -335,4 +335,25 @@ func TestLargeWeightsInMemoryStayFloat32(t *testing.T) {
 	defer pm.Close()
 	n, _ = pm.Packed()
 	assert.Positive(t, n)
+}
+
+// TestNothingPackedStillTwoMBPages: weights of which no product packs
+// (rows not whole groups of 8) are copied into 2 MB pages as unpacked
+// ones are.
+func TestNothingPackedStillTwoMBPages(t *testing.T) {
+	c := smallShapes["130m-2layers"]
+	c.DModel, c.DInner = 770, 1540 // 43 MB, no row a whole number of groups
+	w := randomWeights(t, c)
+	m, err := NewOptions(w, Options{Workers: 1})
+	require.NoError(t, err)
+	defer m.Close()
+	n, _ := m.Packed()
+	assert.Zero(t, n)
+	_, arena := hugePageWeights(w)
+	if arena == nil {
+		t.Skip("no 2 MB pages here (transparent huge pages off?)")
+	}
+	unmapArena(arena)
+	huge, _ := m.HugePages()
+	assert.Equal(t, int64(len(arena)), huge)
 }

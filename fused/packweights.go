@@ -14,8 +14,9 @@ import (
 // twice (its peak RSS stays about the size of the file).
 const packPieceBytes = 2 << 20
 
-// packInMemoryMax: products not in a file's mapping are packed only below
-// this size, where holding them twice costs little (the test models).
+// packInMemoryMax: products not in a file's mapping are packed only while
+// they come to less than this, where holding them twice costs little (the
+// test models).
 const packInMemoryMax = 32 << 20
 
 // packedWeights returns a copy hw of w whose tensors lie in one block of
@@ -24,12 +25,14 @@ const packInMemoryMax = 32 << 20
 // (whole groups of 8 a row, few escapes) packed into the block, the other
 // products and the vectors copied into it as they are. Also the bytes
 // packed, the block, and its mapping, to unmap once the weights are unused
-// (nil: nothing to unmap). hw's packed tensors stay where they were, unread
-// (fused reads ms). Weights kept as bfloat16, and float32 products of
-// packInMemoryMax or more outside a file's mapping, come back as they are.
-func packedWeights(w *model.Weights, smallPages bool) (hw *model.Weights, ms matrices, packedBytes int, block []byte, mapping []byte) {
+// (nil: nothing to unmap), and whether the block is advised for 2 MB
+// pages. hw's packed tensors stay where they were, unread
+// (fused reads ms). Weights kept as bfloat16, and float32 weights whose
+// products outside a file's mapping come to packInMemoryMax, come back as
+// they are.
+func packedWeights(w *model.Weights, smallPages bool) (hw *model.Weights, ms matrices, packedBytes int, block, mapping []byte, huge bool) {
 	if w.BF16 {
-		return w, matricesOf(w), 0, nil, nil
+		return w, matricesOf(w), 0, nil, nil, false
 	}
 	hw = w.ShallowCopy() // w's closer stays w's: the copy closes nothing
 	ms = matricesOf(hw)
@@ -61,8 +64,8 @@ func packedWeights(w *model.Weights, smallPages bool) (hw *model.Weights, ms mat
 		add(c.DInner, &lm.outProj)
 	}
 	// Weights in the process's own memory (a checkpoint converted to
-	// float32 at load) could not give their memory back once packed: large
-	// ones stay as they are.
+	// float32 at load) could not give their memory back once packed: when
+	// such products come to packInMemoryMax, none is packed.
 	inMemory := 0
 	for _, p := range products {
 		if src := p.to[0].f32; !w.FileMapped(float32Bytes(src)) {
@@ -70,7 +73,7 @@ func packedWeights(w *model.Weights, smallPages bool) (hw *model.Weights, ms mat
 		}
 	}
 	if inMemory >= packInMemoryMax {
-		return w, matricesOf(w), 0, nil, nil
+		return w, matricesOf(w), 0, nil, nil, false
 	}
 	// First pass: each product's table, and which pack.
 	size := 0
@@ -95,7 +98,7 @@ func packedWeights(w *model.Weights, smallPages bool) (hw *model.Weights, ms mat
 		packedAt[unsafe.SliceData(src)] = true
 	}
 	if len(kept) == 0 {
-		return w, matricesOf(w), 0, nil, nil
+		return w, matricesOf(w), 0, nil, nil, false
 	}
 	// The other tensors, copied as they are (the tied head once).
 	type copied struct {
@@ -116,7 +119,7 @@ func packedWeights(w *model.Weights, smallPages bool) (hw *model.Weights, ms mat
 		copies = append(copies, copied{t, at})
 	}
 	// Second pass: pack and copy.
-	mem, mapping := newArena(size, !smallPages)
+	mem, mapping, huge := newArena(size, !smallPages)
 	for _, p := range kept {
 		src := p.to[0].f32
 		n := len(src) / packedGroup * packedGroupBytes
@@ -155,7 +158,7 @@ func packedWeights(w *model.Weights, smallPages bool) (hw *model.Weights, ms mat
 		keep(&lm.dtProj, fl.dtProj)
 		keep(&lm.outProj, fl.outProj)
 	}
-	return hw, ms, packedBytes, mem, mapping
+	return hw, ms, packedBytes, mem, mapping, huge
 }
 
 // eachPiece calls fn on src, [rows][cols], in pieces of whole rows of
