@@ -1,6 +1,9 @@
 package fused
 
 import (
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"mamba.go/common/model"
@@ -82,15 +85,18 @@ func packedWeights(w *model.Weights, smallPages bool) (hw *model.Weights, ms mat
 		size += (n + 63) &^ 63
 		return at
 	}
+	escapes := make([]int, len(products))
+	inParallel(len(products), func(i int) {
+		p := &products[i]
+		var count [256]int
+		eachPiece(w, p.to[0].f32, p.cols, func(_ int, piece []float32) { countTopBytes(&count, piece) })
+		p.top, escapes[i] = packedTable(&count)
+	})
 	kept := products[:0]
 	packedAt := map[*float32]bool{}
-	for _, p := range products {
+	for i, p := range products {
 		src := p.to[0].f32
-		var count [256]int
-		eachPiece(w, src, p.cols, func(_ int, piece []float32) { countTopBytes(&count, piece) })
-		var escapes int
-		p.top, escapes = packedTable(&count)
-		if !packs(len(src), p.cols, escapes) {
+		if !packs(len(src), p.cols, escapes[i]) {
 			continue
 		}
 		p.at = place(len(src)/packedGroup*packedGroupBytes + packedSlack)
@@ -120,14 +126,19 @@ func packedWeights(w *model.Weights, smallPages bool) (hw *model.Weights, ms mat
 	}
 	// Second pass: pack and copy.
 	mem, mapping, huge := newArena(size, !smallPages)
-	for _, p := range kept {
-		src := p.to[0].f32
-		n := len(src) / packedGroup * packedGroupBytes
+	pms := make([]*packedMatrix, len(kept))
+	inParallel(len(kept), func(i int) {
+		p := kept[i]
 		pm := &packedMatrix{top: p.top, cols: p.cols}
 		rb := packedRowBytes(p.cols)
-		eachPiece(w, src, p.cols, func(row0 int, piece []float32) {
+		eachPiece(w, p.to[0].f32, p.cols, func(row0 int, piece []float32) {
 			pm.pack(mem[p.at+row0*rb:], piece, row0)
 		})
+		pms[i] = pm
+	})
+	for i, p := range kept {
+		n := len(p.to[0].f32) / packedGroup * packedGroupBytes
+		pm := pms[i]
 		for _, to := range p.to {
 			*to = matrix{packed: packedRows{groups: mem[p.at : p.at+n : p.at+n+packedSlack], m: pm}}
 		}
@@ -159,6 +170,22 @@ func packedWeights(w *model.Weights, smallPages bool) (hw *model.Weights, ms mat
 		keep(&lm.outProj, fl.outProj)
 	}
 	return hw, ms, packedBytes, mem, mapping, huge
+}
+
+// inParallel calls f(i) for every i < n, on GOMAXPROCS goroutines that
+// each take the next i: the products, largest first, are packed side by
+// side at start-up.
+func inParallel(n int, f func(i int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(n, runtime.GOMAXPROCS(0)) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				f(i)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // eachPiece calls fn on src, [rows][cols], in pieces of whole rows of
