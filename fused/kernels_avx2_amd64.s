@@ -1,6 +1,7 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
+#include "matvec_amd64.h"
 
 // AVX2+FMA kernels, 8 float32 lanes (kernels_amd64.go has their Go
 // declarations and says what each computes). Pointers and counts come from
@@ -89,12 +90,7 @@ mvReduce:
 	VADDPS Y1, Y0, Y0
 	VADDPS Y3, Y2, Y2
 	VADDPS Y2, Y0, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS X1, X0, X0
-	VMOVHLPS X0, X0, X1
-	VADDPS X1, X0, X0
-	VMOVSHDUP X0, X1
-	VADDSS X1, X0, X0
+	HSUM8
 
 mvTail:
 	CMPQ AX, R10

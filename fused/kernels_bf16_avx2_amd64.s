@@ -1,6 +1,7 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
+#include "matvec_amd64.h"
 
 // AVX2+FMA products with bfloat16 weights, 8 float32 lanes
 // (kernels_bf16_amd64.go has their Go declarations). They are the float32
@@ -83,12 +84,7 @@ bvReduce:
 	VADDPS Y1, Y0, Y0
 	VADDPS Y3, Y2, Y2
 	VADDPS Y2, Y0, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS X1, X0, X0
-	VMOVHLPS X0, X0, X1
-	VADDPS X1, X0, X0
-	VMOVSHDUP X0, X1
-	VADDSS X1, X0, X0
+	HSUM8
 	TESTQ R13, R13
 	JZ bvPut
 	VADDSS (DI), X0, X0

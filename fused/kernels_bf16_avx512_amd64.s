@@ -1,6 +1,7 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
+#include "matvec_amd64.h"
 
 // AVX-512 products with bfloat16 weights, 16 float32 lanes: the loops of
 // kernels_bf16_avx2_amd64.s with ZMM registers, each weight vector widened
@@ -85,12 +86,7 @@ zvReduce:
 	VADDPS Z2, Z0, Z0
 	VEXTRACTF64X4 $1, Z0, Y1
 	VADDPS Y1, Y0, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS X1, X0, X0
-	VMOVHLPS X0, X0, X1
-	VADDPS X1, X0, X0
-	VMOVSHDUP X0, X1
-	VADDSS X1, X0, X0
+	HSUM8
 	TESTQ R13, R13
 	JZ zvPut
 	VADDSS (DI), X0, X0

@@ -1,6 +1,7 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
+#include "matvec_amd64.h"
 
 // AVX2 kernels for packed float32 weights (packed.go has the format): a
 // group of 8 weights, 28 bytes, becomes 8 float32 in one 32-byte load and
@@ -130,12 +131,7 @@ pvReduce:
 	VADDPS Y1, Y0, Y0
 	VADDPS Y3, Y2, Y2
 	VADDPS Y2, Y0, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS X1, X0, X0
-	VMOVHLPS X0, X0, X1
-	VADDPS X1, X0, X0
-	VMOVSHDUP X0, X1
-	VADDSS X1, X0, X0
+	HSUM8
 	TESTQ R11, R11
 	JZ pvPut
 	VADDSS (DI), X0, X0

@@ -1,6 +1,7 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
+#include "matvec_amd64.h"
 
 // The AVX-512 product for packed float32 weights (packed.go has the
 // format): two groups, 16 weights in 56 bytes, become 16 float32 in one
@@ -97,12 +98,7 @@ pzReduce:
 	VEXTRACTF64X4 $1, Z1, Y3
 	VADDPS Y3, Y1, Y1
 	VADDPS Y1, Y0, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS X1, X0, X0
-	VMOVHLPS X0, X0, X1
-	VADDPS X1, X0, X0
-	VMOVSHDUP X0, X1
-	VADDSS X1, X0, X0
+	HSUM8
 	TESTQ R11, R11
 	JZ pzPut
 	VADDSS (DI), X0, X0
