@@ -28,7 +28,9 @@
 //     choice of one at start-up; kernels_default.go: the products and the
 //     scan of the default build, through the chosen set.
 //   - kernels_amd64.go, kernels_avx2_amd64.s, kernels_avx512_amd64.s,
-//     cpu_amd64.s: the assembly kernels and the CPU feature check.
+//     cpu_amd64.s: the assembly kernels and the CPU feature check;
+//     kernels_amd64.h their constants, matvec_amd64.h the end of a row
+//     that every matVec kernel shares.
 //   - packed.go: float32 weights packed into 3.5 bytes each, without loss
 //     (a 4-bit code for each weight's top byte), and their generic kernels;
 //     packweights.go: packing a model's products when New sets it up;
