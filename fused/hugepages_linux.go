@@ -91,20 +91,6 @@ func hugePageWeights(w *model.Weights) (*model.Weights, []byte) {
 	for k := range runs {
 		runs[k].mapped = w.FileMapped(unsafe.Slice((*byte)(unsafe.Add(loPtr, runs[k].a)), runs[k].b-runs[k].a))
 	}
-	// pages returns the pages from the one holding lo+a to the one holding
-	// lo+b-1 (inner: only those wholly inside), within the weights.
-	pages := func(a, b uintptr, inner bool) []byte {
-		a, b = lo+a, lo+b
-		if inner {
-			a, b = (a+page-1)&^(page-1), b&^(page-1)
-		} else {
-			a, b = a&^(page-1), (b+page-1)&^(page-1)
-		}
-		if b <= a {
-			return nil
-		}
-		return unsafe.Slice((*byte)(unsafe.Add(loPtr, a-lo)), b-a)
-	}
 	for i := uintptr(0); i < span; i += huge {
 		j := min(i+huge, span)
 		// Faulting the pages in with one call per 2 MB, not one fault per
@@ -118,12 +104,13 @@ func hugePageWeights(w *model.Weights) (*model.Weights, []byte) {
 			if a >= b {
 				continue
 			}
+			src := unsafe.Slice((*byte)(unsafe.Add(loPtr, a)), b-a)
 			if r.mapped {
-				syscall.Madvise(pages(a, b, false), madvPopulateRead)
+				populate(src)
 			}
-			copy(dst[a:b], unsafe.Slice((*byte)(unsafe.Add(loPtr, a)), b-a))
+			copy(dst[a:b], src)
 			if r.mapped { // drop the copied pages of the file from the process
-				syscall.Madvise(pages(a, b, true), syscall.MADV_DONTNEED)
+				dropPages(src)
 			}
 		}
 	}
