@@ -24,7 +24,7 @@ func runExportTokenizer(args []string) error {
 		fmt.Fprintln(fs.Output(), "usage: mamba export-tokenizer tokenizer.json OUT.bin")
 		fmt.Fprintln(fs.Output(), "\nWrites mamba.c's tokenizer.bin: every id's raw bytes, in id order.")
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 2 {
