@@ -41,8 +41,9 @@ func Main(name string, newModel model.New) { MainOptions(name, newModel, Options
 // stdin is where -i - reads the prompt (a variable for tests).
 var stdin io.Reader = os.Stdin
 
-// maxPrompt bounds a prompt read from -f FILE or stdin.
-const maxPrompt = 64 << 20
+// MaxPrompt bounds a prompt read from -f FILE or stdin, and the text that
+// mamba tokenize reads (a prompt too).
+const MaxPrompt = 64 << 20
 
 // flags are the command line's settings.
 type flags struct {
@@ -399,10 +400,10 @@ func promptText(f *flags) (string, error) {
 	switch {
 	case f.promptFile != "":
 		what = "-f " + f.promptFile
-		text, err = safefile.ReadFile(f.promptFile, maxPrompt)
+		text, err = safefile.ReadFile(f.promptFile, MaxPrompt)
 	case f.prompt == "-":
 		what = "-i - (stdin)"
-		text, err = safefile.ReadAllLimit(stdin, maxPrompt)
+		text, err = safefile.ReadAllLimit(stdin, MaxPrompt)
 	}
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", what, err)
