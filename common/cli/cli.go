@@ -146,17 +146,23 @@ func parseFlags(name string, args []string, stdout, stderr io.Writer) (*flags, e
 	return f, nil
 }
 
-// parseTokenList reads "1,2,3".
+// parseTokenList reads "1,2,3": ids of decimal digits, each but the last
+// followed by one comma (spaces around an id are fine). An empty entry
+// ("1,,2", ",1", "1,") or a sign ("+3") is refused rather than skipped or
+// read, so that a typo is not run as another prompt.
 func parseTokenList(s string) ([]int, error) {
 	var ids []int
-	for _, field := range strings.Split(s, ",") {
+	for i, field := range strings.Split(s, ",") {
 		field = strings.TrimSpace(field)
 		if field == "" {
-			continue
+			return nil, fmt.Errorf("-tokens %q: entry %d is empty (want ids separated by single commas, as in 1,2,3)", s, i)
+		}
+		if strings.Trim(field, "0123456789") != "" {
+			return nil, fmt.Errorf("-tokens: %q is not a token id (want digits only, as in 1,2,3)", field)
 		}
 		id, err := strconv.Atoi(field)
 		if err != nil {
-			return nil, fmt.Errorf("-tokens: %q is not a token id", field)
+			return nil, fmt.Errorf("-tokens: %q is not a token id (%v)", field, errors.Unwrap(err))
 		}
 		ids = append(ids, id)
 	}

@@ -147,7 +147,14 @@ func TestBadInputGivesClearErrors(t *testing.T) {
 	}{
 		{[]string{path}, "empty prompt"},
 		{[]string{path, "-tokens", ""}, "empty prompt"},
-		{[]string{path, "-tokens", ",,"}, "empty prompt"},
+		{[]string{path, "-tokens", ",,"}, `-tokens ",,": entry 0 is empty`},
+		{[]string{path, "-tokens", "1,,2"}, `-tokens "1,,2": entry 1 is empty`},
+		{[]string{path, "-tokens", ",1"}, `-tokens ",1": entry 0 is empty`},
+		{[]string{path, "-tokens", "1,"}, `-tokens "1,": entry 1 is empty`},
+		{[]string{path, "-tokens", "+3"}, `"+3" is not a token id (want digits only`},
+		{[]string{path, "-tokens", "1,-2"}, `"-2" is not a token id (want digits only`},
+		{[]string{path, "-tokens", "1 2"}, `"1 2" is not a token id (want digits only`},
+		{[]string{path, "-tokens", "99999999999999999999"}, `"99999999999999999999" is not a token id (value out of range)`},
 		{[]string{path, "-tokens", "1,x"}, `"x" is not a token id`},
 		{[]string{path, "-tokens", "100"}, "token id 100 out of range [0, 100)"},
 		{[]string{path, "-i", "a long text with many tokens", "-z", testTokenizer}, "out of range [0, 100)"},
@@ -217,4 +224,10 @@ func TestBrokenTokenizerBesideTheModelDoesNotBlockTokenIds(t *testing.T) {
 	assert.Contains(t, errOut, "warning")
 	_, _, err = runCLI(path, "-i", "hi")
 	assert.ErrorContains(t, err, "tokenizer.json")
+}
+
+func TestTokenListAllowsSpacesAroundIDs(t *testing.T) {
+	ids, err := parseTokenList(" 10, 20 ,3")
+	require.NoError(t, err)
+	assert.Equal(t, []int{10, 20, 3}, ids)
 }
