@@ -76,9 +76,12 @@ func temps(t *testing.T, dir string) []string {
 }
 
 // startWrite starts writing a 516 MB random model (a few seconds) and
-// returns once its temporary file exists.
-func startWrite(t *testing.T, dir string) *exec.Cmd {
+// returns once its temporary file exists; its stderr goes to stderr.
+func startWrite(t *testing.T, dir string, stderr *bytes.Buffer) *exec.Cmd {
 	cmd := exec.Command(binary(t, "mamba"), "random-model", "-shape", "130m", filepath.Join(dir, "out.bin"))
+	if stderr != nil {
+		cmd.Stderr = stderr
+	}
 	require.NoError(t, cmd.Start())
 	deadline := time.Now().Add(30 * time.Second)
 	for len(temps(t, dir)) == 0 {
@@ -91,18 +94,28 @@ func startWrite(t *testing.T, dir string) *exec.Cmd {
 	return cmd
 }
 
-// SIGINT and SIGTERM remove the temporary file of an interrupted write, and
-// the process still dies of the signal.
+// Every signal that ends the process and can be caught removes the
+// temporary file of an interrupted write, and the process still ends as
+// it would without the handler: dead of SIGHUP, SIGINT or SIGTERM; with
+// the Go runtime's goroutine dump and exit status 2 for SIGQUIT and
+// SIGABRT.
 func TestSignalRemovesTheTemporaryFile(t *testing.T) {
-	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGABRT} {
 		dir := t.TempDir()
-		cmd := startWrite(t, dir)
+		var stderr bytes.Buffer
+		cmd := startWrite(t, dir, &stderr)
 		require.NoError(t, cmd.Process.Signal(sig))
 		err := cmd.Wait()
 		var ee *exec.ExitError
-		require.ErrorAs(t, err, &ee, "the write was interrupted")
+		require.ErrorAs(t, err, &ee, "the write was interrupted by %v", sig)
 		ws := ee.Sys().(syscall.WaitStatus)
-		assert.True(t, ws.Signaled() && ws.Signal() == sig, "died of %v: %v", sig, ws)
+		switch sig {
+		case syscall.SIGQUIT, syscall.SIGABRT:
+			assert.Equal(t, 2, ws.ExitStatus(), "%v: %v", sig, ws)
+			assert.Contains(t, stderr.String(), "goroutine ", "%v: the runtime's dump", sig)
+		default:
+			assert.True(t, ws.Signaled() && ws.Signal() == sig, "died of %v: %v", sig, ws)
+		}
 		assert.Empty(t, temps(t, dir), "after %v", sig)
 		assert.NoFileExists(t, filepath.Join(dir, "out.bin"))
 	}
@@ -112,7 +125,7 @@ func TestSignalRemovesTheTemporaryFile(t *testing.T) {
 // process's id, and the next write of the same output removes it.
 func TestNextWriteRemovesTheTemporaryFileOfAKilledOne(t *testing.T) {
 	dir := t.TempDir()
-	cmd := startWrite(t, dir)
+	cmd := startWrite(t, dir, nil)
 	require.NoError(t, cmd.Process.Kill())
 	cmd.Wait()
 	require.Len(t, temps(t, dir), 1)
