@@ -55,6 +55,6 @@ func exportTokenizer(src, out string) error {
 	if err := model.WriteFileAtomic(out, tk.WriteMambaC); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "%s: %d tokens\n", out, tk.VocabSize())
+	fmt.Fprintf(stderr, "%s: %d tokens\n", out, tk.VocabSize())
 	return nil
 }
