@@ -27,6 +27,7 @@ import (
 	"mamba.go/common/internal/safefile"
 	"mamba.go/common/load"
 	"mamba.go/common/model"
+	"mamba.go/common/progress"
 	"mamba.go/common/sample"
 	"mamba.go/common/tokenizer"
 	"mamba.go/common/trace"
@@ -68,7 +69,7 @@ type flags struct {
 // endOfText is <|endoftext|> in the GPT-NeoX vocabulary: generation stops there.
 const endOfText = 0
 
-func parseFlags(name string, args []string, stdout, stderr io.Writer) (*flags, error) {
+func parseFlags(name string, args []string, stdout, stderr io.Writer, o Options) (*flags, error) {
 	f := &flags{}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // a bad flag is one line, from Main; -h prints the usage to stdout
@@ -86,6 +87,9 @@ func parseFlags(name string, args []string, stdout, stderr io.Writer) (*flags, e
 	fs.BoolVar(&f.ignoreEOS, "ignore-eos", false, "do not stop at <|endoftext|>")
 	weights := fs.String("weights", "auto", "keep the weights as `f32`, bf16 (half the memory and bytes per token; mamba-fused only) or auto (bf16 when the checkpoint is bfloat16 and float32 would not fit in memory)")
 	fs.BoolVar(&f.trace, "trace", false, "print every op the model reports, token by token, to stdout (e.g. -tokens 5 -n 0 -trace: one token's walk through the model)")
+	if o.Flags != nil {
+		o.Flags(fs)
+	}
 	usage := func(w io.Writer) {
 		fmt.Fprintf(w, "usage: %s MODEL [flags]\n\nMODEL is a mamba.c model.bin, a checkpoint folder (config.json with\nmodel.safetensors or pytorch_model.bin), or an HF repo id in the HF cache.\nA prompt (-i, -f or stdin) that is not valid UTF-8 is refused, as by\n`mamba tokenize`, rather than silently changed.\n\nflags:\n", name)
 		fs.SetOutput(w)
@@ -174,6 +178,11 @@ type Options struct {
 	// BF16Weights: it runs weights kept as bfloat16 (model.Weights.BF16),
 	// so -weights bf16 and auto can give it such weights.
 	BF16Weights bool
+	// Flags, when set, defines the implementation's own flags in the
+	// command line's flag set (mamba-fused's -packed and -hugepages): they
+	// parse as the others do, anywhere among them, and -h lists them with
+	// the others. Their values are set before the model is made.
+	Flags func(fs *flag.FlagSet)
 }
 
 // MainOptions is Main for an implementation that can do what o says.
@@ -197,7 +206,7 @@ func Run(name string, args []string, stdout, stderr io.Writer, newModel model.Ne
 
 // RunOptions is MainOptions without the exit.
 func RunOptions(name string, args []string, stdout, stderr io.Writer, newModel model.New, o Options) error {
-	f, err := parseFlags(name, args, stdout, stderr)
+	f, err := parseFlags(name, args, stdout, stderr, o)
 	if err != nil {
 		return err
 	}
@@ -276,7 +285,9 @@ func RunOptions(name string, args []string, stdout, stderr io.Writer, newModel m
 			return model.SaveState(f.saveState, s)
 		}
 	}
+	bar := showPromptProgress(&opt, stderr, f.trace)
 	st, err := generate.Generate(m, prompt, sampler, opt, out.emit)
+	bar.Clear()
 	if ferr := out.flush(); err == nil {
 		err = ferr
 	}
@@ -289,9 +300,44 @@ func RunOptions(name string, args []string, stdout, stderr io.Writer, newModel m
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "\nprompt: %d tokens, %.1f tok/s; generated: %d tokens, %.1f tok/s\n",
-		st.PromptTokens, st.PromptTokPerSec(), st.GenTokens, st.GenTokPerSec())
+	gap := "\n" // a blank line between the text and the report, when there is text
+	if out.first {
+		gap = ""
+	}
+	fmt.Fprintf(stderr, "%sprompt: %d tokens, %.1f tok/s; generated: %d tokens, %.1f tok/s\n",
+		gap, st.PromptTokens, st.PromptTokPerSec(), st.GenTokens, st.GenTokPerSec())
 	return nil
+}
+
+// newPromptBar is the bar of a prompt's progress on stderr (a variable for
+// tests): "prompt  12000/200000 tokens  6%", on a terminal, for a prompt
+// that takes more than a second.
+var newPromptBar = func(stderr io.Writer) *progress.Bar {
+	b := progress.New(stderr, progress.Count("tokens"))
+	b.After = time.Second
+	return b
+}
+
+// showPromptProgress makes opt report the prompt's progress on a bar of
+// stderr, when stderr is a terminal and no -trace prints to the screen
+// meanwhile. The bar is erased once the prompt is fed, before the first
+// generated token, so that the text starts where the bar was; stdout gets
+// only the text.
+func showPromptProgress(opt *generate.Options, stderr io.Writer, tracing bool) *progress.Bar {
+	bar := newPromptBar(stderr)
+	if !bar.Drawing() || tracing {
+		return nil
+	}
+	opt.PromptProgress = bar.Reporter("prompt")
+	afterPrompt := opt.AfterPrompt
+	opt.AfterPrompt = func() error {
+		bar.Clear()
+		if afterPrompt != nil {
+			return afterPrompt()
+		}
+		return nil
+	}
+	return bar
 }
 
 // refuseModelFile refuses to write path when it is the model's own file or
@@ -329,7 +375,12 @@ func (o *tokenOutput) emit(id int) error {
 	return o.w.Flush() // stream: the user sees each token as it is made
 }
 
+// flush ends the text with a newline; no token, no text, and no line
+// (-n 0 prints nothing).
 func (o *tokenOutput) flush() error {
+	if o.first {
+		return nil
+	}
 	if o.text != nil {
 		o.w.WriteString(o.text.Flush())
 	}

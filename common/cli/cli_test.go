@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"mamba.go/common/model"
+	"mamba.go/common/progress"
 	"mamba.go/common/tokenizer"
 )
 
@@ -86,7 +88,7 @@ func TestGenerationStopsAtEndOfText(t *testing.T) {
 	// gives (0+1+1) = 2. Use a prompt whose continuation is 0: 99 → 0.
 	out, _, err := runCLI(path, "-tokens", "99", "-n", "5", "-t", "0")
 	require.NoError(t, err)
-	assert.Equal(t, "\n", out, "<|endoftext|> ends generation")
+	assert.Equal(t, "", out, "<|endoftext|> ends generation: no text, no line")
 	out, _, err = runCLI(path, "-tokens", "99", "-n", "2", "-t", "0", "-ignore-eos")
 	require.NoError(t, err)
 	assert.Equal(t, "0 2\n", out)
@@ -230,4 +232,35 @@ func TestTokenListAllowsSpacesAroundIDs(t *testing.T) {
 	ids, err := parseTokenList(" 10, 20 ,3")
 	require.NoError(t, err)
 	assert.Equal(t, []int{10, 20, 3}, ids)
+}
+
+// -n 0 feeds the prompt and prints nothing: no text, no empty line.
+func TestZeroStepsPrintNothing(t *testing.T) {
+	path := testModel(t, 100)
+	out, errOut, err := runCLI(path, "-tokens", "1,2", "-n", "0")
+	require.NoError(t, err)
+	assert.Empty(t, out)
+	assert.True(t, strings.HasPrefix(errOut, "prompt: 2 tokens"), "%q", errOut)
+}
+
+// On a terminal the prompt's progress is drawn on stderr and erased before
+// the generated text; stdout gets the text alone.
+func TestPromptProgressOnATerminal(t *testing.T) {
+	old := newPromptBar
+	t.Cleanup(func() { newPromptBar = old })
+	newPromptBar = func(w io.Writer) *progress.Bar {
+		b := progress.Drawn(w, progress.Count("tokens"))
+		b.Every = 0
+		return b
+	}
+	path := testModel(t, 100)
+	out, errOut, err := runCLI(path, "-tokens", "10,20,30,40,50", "-n", "2", "-t", "0")
+	require.NoError(t, err)
+	assert.Regexp(t, `^\d+ \d+\n$`, out)
+	assert.True(t, strings.HasPrefix(errOut, "\rprompt  0/5 tokens    0%\x1b[K\rprompt  1/5 tokens   20%\x1b[K"), "%q", errOut)
+	assert.Contains(t, errOut, "\rprompt  5/5 tokens  100%\x1b[K\r\x1b[K\nprompt: 5 tokens")
+
+	_, errOut, err = runCLI(path, "-tokens", "10,20", "-n", "1", "-t", "0", "-save-state", filepath.Join(t.TempDir(), "s"))
+	require.NoError(t, err)
+	assert.Contains(t, errOut, "\rprompt  2/2 tokens  100%\x1b[K\r\x1b[K", "erased before the state is saved and the text begins")
 }
