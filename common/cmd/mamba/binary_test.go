@@ -32,8 +32,8 @@ var (
 	buildErr  error
 )
 
-// binary builds bin/mamba and bin/mamba-learning once into a temporary
-// folder.
+// binary builds bin/mamba, bin/mamba-learning and bin/mamba-fused once
+// into a temporary folder.
 func binary(t *testing.T, name string) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -42,7 +42,8 @@ func binary(t *testing.T, name string) string {
 			return
 		}
 		for out, pkg := range map[string]string{"mamba": ".", "mamba-learning": "mamba.go/learning/cmd/mamba-learning",
-			"mamba-learning-simd": "mamba.go/learning/cmd/mamba-learning"} { // the name of another build of one command
+			"mamba-learning-simd": "mamba.go/learning/cmd/mamba-learning", // the name of another build of one command
+			"mamba-fused":         "mamba.go/fused/cmd/mamba-fused"} {
 			cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, out), pkg)
 			if b, err := cmd.CombinedOutput(); err != nil {
 				buildErr = errors.New(string(b))
@@ -171,7 +172,7 @@ func TestExportRefusesDevicesAndPipes(t *testing.T) {
 // -h prints the usage to stdout and exits 0, in every binary and every
 // command registered in commands.
 func TestHelpExitsZeroOnStdout(t *testing.T) {
-	runs := [][]string{{"mamba", "-h"}, {"mamba-learning", "-h"}, {"mamba-learning-simd", "-h"}}
+	runs := [][]string{{"mamba", "-h"}, {"mamba-learning", "-h"}, {"mamba-learning-simd", "-h"}, {"mamba-fused", "-h"}}
 	for _, name := range slices.Sorted(maps.Keys(commands)) {
 		runs = append(runs, []string{"mamba", name, "-h"})
 	}
@@ -187,6 +188,10 @@ func TestHelpExitsZeroOnStdout(t *testing.T) {
 	out, err := exec.Command(binary(t, "mamba"), "export", "-h").Output()
 	require.NoError(t, err)
 	assert.Contains(t, string(out), "is overwritten")
+	out, err = exec.Command(binary(t, "mamba-fused"), "-h").Output()
+	require.NoError(t, err)
+	assert.Contains(t, string(out), "  -packed\n", "its own flags are listed with the others")
+	assert.Contains(t, string(out), "  -hugepages\n")
 }
 
 // detokenize refuses a null instead of reading it as id 0 (<|endoftext|>).
