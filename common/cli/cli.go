@@ -27,6 +27,7 @@ import (
 	"mamba.go/common/internal/safefile"
 	"mamba.go/common/load"
 	"mamba.go/common/model"
+	"mamba.go/common/progress"
 	"mamba.go/common/sample"
 	"mamba.go/common/tokenizer"
 	"mamba.go/common/trace"
@@ -41,8 +42,9 @@ func Main(name string, newModel model.New) { MainOptions(name, newModel, Options
 // stdin is where -i - reads the prompt (a variable for tests).
 var stdin io.Reader = os.Stdin
 
-// maxPrompt bounds a prompt read from -f FILE or stdin.
-const maxPrompt = 64 << 20
+// MaxPrompt bounds a prompt read from -f FILE or stdin, and the text that
+// mamba tokenize reads (a prompt too).
+const MaxPrompt = 64 << 20
 
 // flags are the command line's settings.
 type flags struct {
@@ -67,7 +69,7 @@ type flags struct {
 // endOfText is <|endoftext|> in the GPT-NeoX vocabulary: generation stops there.
 const endOfText = 0
 
-func parseFlags(name string, args []string, stdout, stderr io.Writer) (*flags, error) {
+func parseFlags(name string, args []string, stdout, stderr io.Writer, o Options) (*flags, error) {
 	f := &flags{}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // a bad flag is one line, from Main; -h prints the usage to stdout
@@ -85,6 +87,9 @@ func parseFlags(name string, args []string, stdout, stderr io.Writer) (*flags, e
 	fs.BoolVar(&f.ignoreEOS, "ignore-eos", false, "do not stop at <|endoftext|>")
 	weights := fs.String("weights", "auto", "keep the weights as `f32`, bf16 (half the memory and bytes per token; mamba-fused only) or auto (bf16 when the checkpoint is bfloat16 and float32 would not fit in memory)")
 	fs.BoolVar(&f.trace, "trace", false, "print every op the model reports, token by token, to stdout (e.g. -tokens 5 -n 0 -trace: one token's walk through the model)")
+	if o.Flags != nil {
+		o.Flags(fs)
+	}
 	usage := func(w io.Writer) {
 		fmt.Fprintf(w, "usage: %s MODEL [flags]\n\nMODEL is a mamba.c model.bin, a checkpoint folder (config.json with\nmodel.safetensors or pytorch_model.bin), or an HF repo id in the HF cache.\nA prompt (-i, -f or stdin) that is not valid UTF-8 is refused, as by\n`mamba tokenize`, rather than silently changed.\n\nflags:\n", name)
 		fs.SetOutput(w)
@@ -145,17 +150,23 @@ func parseFlags(name string, args []string, stdout, stderr io.Writer) (*flags, e
 	return f, nil
 }
 
-// parseTokenList reads "1,2,3".
+// parseTokenList reads "1,2,3": ids of decimal digits, each but the last
+// followed by one comma (spaces around an id are fine). An empty entry
+// ("1,,2", ",1", "1,") or a sign ("+3") is refused rather than skipped or
+// read, so that a typo is not run as another prompt.
 func parseTokenList(s string) ([]int, error) {
 	var ids []int
-	for _, field := range strings.Split(s, ",") {
+	for i, field := range strings.Split(s, ",") {
 		field = strings.TrimSpace(field)
 		if field == "" {
-			continue
+			return nil, fmt.Errorf("-tokens %q: entry %d is empty (want ids separated by single commas, as in 1,2,3)", s, i)
+		}
+		if strings.Trim(field, "0123456789") != "" {
+			return nil, fmt.Errorf("-tokens: %q is not a token id (want digits only, as in 1,2,3)", field)
 		}
 		id, err := strconv.Atoi(field)
 		if err != nil {
-			return nil, fmt.Errorf("-tokens: %q is not a token id", field)
+			return nil, fmt.Errorf("-tokens: %q is not a token id (%v)", field, errors.Unwrap(err))
 		}
 		ids = append(ids, id)
 	}
@@ -167,6 +178,11 @@ type Options struct {
 	// BF16Weights: it runs weights kept as bfloat16 (model.Weights.BF16),
 	// so -weights bf16 and auto can give it such weights.
 	BF16Weights bool
+	// Flags, when set, defines the implementation's own flags in the
+	// command line's flag set (mamba-fused's -packed and -hugepages): they
+	// parse as the others do, anywhere among them, and -h lists them with
+	// the others. Their values are set before the model is made.
+	Flags func(fs *flag.FlagSet)
 }
 
 // MainOptions is Main for an implementation that can do what o says.
@@ -190,7 +206,7 @@ func Run(name string, args []string, stdout, stderr io.Writer, newModel model.Ne
 
 // RunOptions is MainOptions without the exit.
 func RunOptions(name string, args []string, stdout, stderr io.Writer, newModel model.New, o Options) error {
-	f, err := parseFlags(name, args, stdout, stderr)
+	f, err := parseFlags(name, args, stdout, stderr, o)
 	if err != nil {
 		return err
 	}
@@ -269,7 +285,9 @@ func RunOptions(name string, args []string, stdout, stderr io.Writer, newModel m
 			return model.SaveState(f.saveState, s)
 		}
 	}
+	bar := showPromptProgress(&opt, stderr, f.trace)
 	st, err := generate.Generate(m, prompt, sampler, opt, out.emit)
+	bar.Clear()
 	if ferr := out.flush(); err == nil {
 		err = ferr
 	}
@@ -282,9 +300,44 @@ func RunOptions(name string, args []string, stdout, stderr io.Writer, newModel m
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "\nprompt: %d tokens, %.1f tok/s; generated: %d tokens, %.1f tok/s\n",
-		st.PromptTokens, st.PromptTokPerSec(), st.GenTokens, st.GenTokPerSec())
+	gap := "\n" // a blank line between the text and the report, when there is text
+	if out.first {
+		gap = ""
+	}
+	fmt.Fprintf(stderr, "%sprompt: %d tokens, %.1f tok/s; generated: %d tokens, %.1f tok/s\n",
+		gap, st.PromptTokens, st.PromptTokPerSec(), st.GenTokens, st.GenTokPerSec())
 	return nil
+}
+
+// newPromptBar is the bar of a prompt's progress on stderr (a variable for
+// tests): "prompt  12000/200000 tokens  6%", on a terminal, for a prompt
+// that takes more than a second.
+var newPromptBar = func(stderr io.Writer) *progress.Bar {
+	b := progress.New(stderr, progress.Count("tokens"))
+	b.After = time.Second
+	return b
+}
+
+// showPromptProgress makes opt report the prompt's progress on a bar of
+// stderr, when stderr is a terminal and no -trace prints to the screen
+// meanwhile. The bar is erased once the prompt is fed, before the first
+// generated token, so that the text starts where the bar was; stdout gets
+// only the text.
+func showPromptProgress(opt *generate.Options, stderr io.Writer, tracing bool) *progress.Bar {
+	bar := newPromptBar(stderr)
+	if !bar.Drawing() || tracing {
+		return nil
+	}
+	opt.PromptProgress = bar.Reporter("prompt")
+	afterPrompt := opt.AfterPrompt
+	opt.AfterPrompt = func() error {
+		bar.Clear()
+		if afterPrompt != nil {
+			return afterPrompt()
+		}
+		return nil
+	}
+	return bar
 }
 
 // refuseModelFile refuses to write path when it is the model's own file or
@@ -322,7 +375,12 @@ func (o *tokenOutput) emit(id int) error {
 	return o.w.Flush() // stream: the user sees each token as it is made
 }
 
+// flush ends the text with a newline; no token, no text, and no line
+// (-n 0 prints nothing).
 func (o *tokenOutput) flush() error {
+	if o.first {
+		return nil
+	}
 	if o.text != nil {
 		o.w.WriteString(o.text.Flush())
 	}
@@ -399,10 +457,10 @@ func promptText(f *flags) (string, error) {
 	switch {
 	case f.promptFile != "":
 		what = "-f " + f.promptFile
-		text, err = safefile.ReadFile(f.promptFile, maxPrompt)
+		text, err = safefile.ReadFile(f.promptFile, MaxPrompt)
 	case f.prompt == "-":
 		what = "-i - (stdin)"
-		text, err = safefile.ReadAllLimit(stdin, maxPrompt)
+		text, err = safefile.ReadAllLimit(stdin, MaxPrompt)
 	}
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", what, err)

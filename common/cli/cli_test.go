@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"mamba.go/common/model"
+	"mamba.go/common/progress"
 	"mamba.go/common/tokenizer"
 )
 
@@ -86,7 +88,7 @@ func TestGenerationStopsAtEndOfText(t *testing.T) {
 	// gives (0+1+1) = 2. Use a prompt whose continuation is 0: 99 → 0.
 	out, _, err := runCLI(path, "-tokens", "99", "-n", "5", "-t", "0")
 	require.NoError(t, err)
-	assert.Equal(t, "\n", out, "<|endoftext|> ends generation")
+	assert.Equal(t, "", out, "<|endoftext|> ends generation: no text, no line")
 	out, _, err = runCLI(path, "-tokens", "99", "-n", "2", "-t", "0", "-ignore-eos")
 	require.NoError(t, err)
 	assert.Equal(t, "0 2\n", out)
@@ -147,7 +149,14 @@ func TestBadInputGivesClearErrors(t *testing.T) {
 	}{
 		{[]string{path}, "empty prompt"},
 		{[]string{path, "-tokens", ""}, "empty prompt"},
-		{[]string{path, "-tokens", ",,"}, "empty prompt"},
+		{[]string{path, "-tokens", ",,"}, `-tokens ",,": entry 0 is empty`},
+		{[]string{path, "-tokens", "1,,2"}, `-tokens "1,,2": entry 1 is empty`},
+		{[]string{path, "-tokens", ",1"}, `-tokens ",1": entry 0 is empty`},
+		{[]string{path, "-tokens", "1,"}, `-tokens "1,": entry 1 is empty`},
+		{[]string{path, "-tokens", "+3"}, `"+3" is not a token id (want digits only`},
+		{[]string{path, "-tokens", "1,-2"}, `"-2" is not a token id (want digits only`},
+		{[]string{path, "-tokens", "1 2"}, `"1 2" is not a token id (want digits only`},
+		{[]string{path, "-tokens", "99999999999999999999"}, `"99999999999999999999" is not a token id (value out of range)`},
 		{[]string{path, "-tokens", "1,x"}, `"x" is not a token id`},
 		{[]string{path, "-tokens", "100"}, "token id 100 out of range [0, 100)"},
 		{[]string{path, "-i", "a long text with many tokens", "-z", testTokenizer}, "out of range [0, 100)"},
@@ -217,4 +226,41 @@ func TestBrokenTokenizerBesideTheModelDoesNotBlockTokenIds(t *testing.T) {
 	assert.Contains(t, errOut, "warning")
 	_, _, err = runCLI(path, "-i", "hi")
 	assert.ErrorContains(t, err, "tokenizer.json")
+}
+
+func TestTokenListAllowsSpacesAroundIDs(t *testing.T) {
+	ids, err := parseTokenList(" 10, 20 ,3")
+	require.NoError(t, err)
+	assert.Equal(t, []int{10, 20, 3}, ids)
+}
+
+// -n 0 feeds the prompt and prints nothing: no text, no empty line.
+func TestZeroStepsPrintNothing(t *testing.T) {
+	path := testModel(t, 100)
+	out, errOut, err := runCLI(path, "-tokens", "1,2", "-n", "0")
+	require.NoError(t, err)
+	assert.Empty(t, out)
+	assert.True(t, strings.HasPrefix(errOut, "prompt: 2 tokens"), "%q", errOut)
+}
+
+// On a terminal the prompt's progress is drawn on stderr and erased before
+// the generated text; stdout gets the text alone.
+func TestPromptProgressOnATerminal(t *testing.T) {
+	old := newPromptBar
+	t.Cleanup(func() { newPromptBar = old })
+	newPromptBar = func(w io.Writer) *progress.Bar {
+		b := progress.Drawn(w, progress.Count("tokens"))
+		b.Every = 0
+		return b
+	}
+	path := testModel(t, 100)
+	out, errOut, err := runCLI(path, "-tokens", "10,20,30,40,50", "-n", "2", "-t", "0")
+	require.NoError(t, err)
+	assert.Regexp(t, `^\d+ \d+\n$`, out)
+	assert.True(t, strings.HasPrefix(errOut, "\rprompt  0/5 tokens    0%\x1b[K\rprompt  1/5 tokens   20%\x1b[K"), "%q", errOut)
+	assert.Contains(t, errOut, "\rprompt  5/5 tokens  100%\x1b[K\r\x1b[K\nprompt: 5 tokens")
+
+	_, errOut, err = runCLI(path, "-tokens", "10,20", "-n", "1", "-t", "0", "-save-state", filepath.Join(t.TempDir(), "s"))
+	require.NoError(t, err)
+	assert.Contains(t, errOut, "\rprompt  2/2 tokens  100%\x1b[K\r\x1b[K", "erased before the state is saved and the text begins")
 }

@@ -43,7 +43,20 @@ type Options struct {
 	// AfterPrompt, when set, runs once the prompt is fed, before the first
 	// token is sampled (to save the state of the prompt, say).
 	AfterPrompt func() error
+	// PromptProgress, when set, is told how many of the prompt's tokens are
+	// fed: done = 0 first, then after each token, or after each piece of
+	// promptPiece tokens for a model.PromptForwarder (which then gets a
+	// long prompt in such pieces rather than at once), for a progress bar
+	// of a long prompt.
+	PromptProgress func(done, total int64)
 }
+
+// promptPiece is how many tokens a model.PromptForwarder gets at once when
+// the prompt's progress is reported: large enough that the pieces cost
+// nothing measurable (each runs the head once more), small enough that a
+// slow model reports every few seconds; a multiple of 48, the chunk fused
+// batches, so that the pieces cut its chunks where the whole prompt would.
+const promptPiece = 960
 
 // SampleForwarder is a model that samples the next token itself (cuda.Mamba:
 // on the GPU, copying back 4 bytes instead of the logits), taking its random
@@ -71,8 +84,19 @@ type Feeder interface {
 // Feeder the prompt's tokens before the last without computing their logits.
 func Generate(m model.Mamba, prompt []int, s *sample.Sampler, opt Options, emit func(id int) error) (Stats, error) {
 	var st Stats
-	if len(prompt) == 0 {
+	switch {
+	case m == nil:
+		return st, errors.New("generate: no model (nil)")
+	case s == nil:
+		return st, errors.New("generate: no sampler (nil)")
+	case emit == nil:
+		return st, errors.New("generate: no emit function (nil)")
+	case len(prompt) == 0:
 		return st, fmt.Errorf("empty prompt: give at least one token")
+	}
+	progress := opt.PromptProgress
+	if progress == nil {
+		progress = func(done, total int64) {}
 	}
 	// forward feeds one token; pick chooses the next one from its output.
 	var logits []float32
@@ -117,10 +141,20 @@ func Generate(m model.Mamba, prompt []int, s *sample.Sampler, opt Options, emit 
 	// model that chooses the token itself (ForwardArgmax, ForwardSample)
 	// is fed token by token, as it is fed the rest.
 	start := time.Now()
+	total := int64(len(prompt))
+	progress(0, total)
 	if pf, ok := m.(model.PromptForwarder); ok && samplesLogits {
-		err := guardFault(func() (err error) { logits, err = pf.ForwardPrompt(prompt); return err })
-		if err != nil {
-			return st, fmt.Errorf("prompt: %w", err)
+		piece := len(prompt)
+		if opt.PromptProgress != nil {
+			piece = promptPiece
+		}
+		for i := 0; i < len(prompt); i += piece {
+			part := prompt[i:min(i+piece, len(prompt))]
+			err := guardFault(func() (err error) { logits, err = pf.ForwardPrompt(part); return err })
+			if err != nil {
+				return st, fmt.Errorf("prompt: %w", err)
+			}
+			progress(int64(i+len(part)), total)
 		}
 	} else {
 		for i, tok := range prompt {
@@ -131,6 +165,7 @@ func Generate(m model.Mamba, prompt []int, s *sample.Sampler, opt Options, emit 
 			if err := step(tok); err != nil {
 				return st, fmt.Errorf("prompt token %d: %w", i, err)
 			}
+			progress(int64(i+1), total)
 		}
 	}
 	st.PromptTokens, st.PromptTime = len(prompt), time.Since(start)

@@ -118,3 +118,15 @@ func TestFeedAndForwardSample(t *testing.T) {
 		}
 	}
 }
+
+// A nil model, sampler or emit function is an error, not a panic.
+func TestNilArgumentsAreErrors(t *testing.T) {
+	s := sample.New(13, 0, 1, 1)
+	emit := func(int) error { return nil }
+	_, err := Generate(nil, []int{1}, s, Options{Steps: 1}, emit)
+	assert.EqualError(t, err, "generate: no model (nil)")
+	_, err = Generate(newFake(), []int{1}, nil, Options{Steps: 1}, emit)
+	assert.EqualError(t, err, "generate: no sampler (nil)")
+	_, err = Generate(newFake(), []int{1}, s, Options{Steps: 1}, nil)
+	assert.EqualError(t, err, "generate: no emit function (nil)")
+}

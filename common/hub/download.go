@@ -205,11 +205,12 @@ type RepoInfo struct {
 }
 
 // Info asks GET {endpoint}/api/models/{repo}/revision/{revision}.
-func (c *Client) Info(ctx context.Context, repo, revision string) (*RepoInfo, error) {
+func (c *Client) Info(parent context.Context, repo, revision string) (*RepoInfo, error) {
 	if !ValidRepoID(repo) {
 		return nil, fmt.Errorf("%q is not a repo id (owner/name)", repo)
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.idleTimeout()) // a small answer: the idle time bounds all of it
+	limit := c.idleTimeout() // a small answer: the idle time bounds all of it
+	ctx, cancel := context.WithTimeout(parent, limit)
 	defer cancel()
 	u := fmt.Sprintf("%s/api/models/%s/revision/%s", c.Endpoint, repo, url.PathEscape(revision))
 	req, err := c.newRequest(ctx, http.MethodGet, u)
@@ -218,7 +219,7 @@ func (c *Client) Info(ctx context.Context, repo, revision string) (*RepoInfo, er
 	}
 	resp, err := c.http().Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", repo, err)
+		return nil, fmt.Errorf("%s: %w", repo, noAnswer(parent, ctx, http.MethodGet, u, limit, err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -231,6 +232,9 @@ func (c *Client) Info(ctx context.Context, repo, revision string) (*RepoInfo, er
 		} `json:"siblings"`
 	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(&info); err != nil {
+		if parent.Err() == nil && ctx.Err() != nil {
+			return nil, fmt.Errorf("%s: GET %s: the server did not send its whole answer within %v", repo, u, limit)
+		}
 		return nil, fmt.Errorf("%s: bad answer from %s: %w", repo, u, err)
 	}
 	ri := &RepoInfo{SHA: info.SHA}
@@ -264,11 +268,12 @@ func (c *Client) ResolveURL(repo, revision, file string) string {
 // Head reads a file's metadata without following the redirect of an LFS
 // file to its CDN (the metadata is on the redirect); relative redirects (a
 // renamed repo) are followed.
-func (c *Client) Head(ctx context.Context, repo, revision, file string) (*FileInfo, error) {
+func (c *Client) Head(parent context.Context, repo, revision, file string) (*FileInfo, error) {
 	if !ValidRepoID(repo) {
 		return nil, fmt.Errorf("%q is not a repo id (owner/name)", repo)
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.idleTimeout()) // headers only: the idle time bounds all of it
+	limit := c.idleTimeout() // headers only: the idle time bounds all of it
+	ctx, cancel := context.WithTimeout(parent, limit)
 	defer cancel()
 	u := c.ResolveURL(repo, revision, file)
 	noFollow := *c.http()
@@ -282,7 +287,7 @@ func (c *Client) Head(ctx context.Context, repo, revision, file string) (*FileIn
 		req.Header.Set("Accept-Encoding", "identity")
 		resp, err := noFollow.Do(req)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", what, err)
+			return nil, fmt.Errorf("%s: %w", what, noAnswer(parent, ctx, http.MethodHead, u, limit, err))
 		}
 		resp.Body.Close()
 		h := resp.Header
@@ -315,6 +320,27 @@ func (c *Client) Head(ctx context.Context, repo, revision, file string) (*FileIn
 		}
 	}
 	return nil, fmt.Errorf("%s: %w", what, errRedirectLoop)
+}
+
+// noAnswer is err of a request to u, unless the request's own time limit
+// (ctx, limit long) ran out while the caller's context (parent) did not:
+// then it names the request and the time, rather than Go's "context
+// deadline exceeded", so that the user knows which server was silent.
+func noAnswer(parent, ctx context.Context, method, u string, limit time.Duration, err error) error {
+	if parent.Err() == nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("%s %s: the server did not answer within %v", method, u, limit)
+	}
+	return err
+}
+
+// host is the scheme and host of u, to name a server in an error without
+// the query of a signed CDN URL.
+func host(u string) string {
+	p, err := url.Parse(u)
+	if err != nil || p.Host == "" {
+		return "the server"
+	}
+	return p.Scheme + "://" + p.Host
 }
 
 func unquoteETag(e string) string {
@@ -474,7 +500,7 @@ func (c *Client) fetchOnce(parent context.Context, fi *FileInfo, tmp, name strin
 	defer timer.Stop()
 	stalled := func(err error) error {
 		if context.Cause(ctx) == errIdle {
-			return retryable{fmt.Errorf("%s: the server sent nothing for %v", name, idle)}
+			return retryable{fmt.Errorf("%s: the server sent nothing for %v (GET from %s)", name, idle, host(fi.URL))}
 		}
 		return retryable{fmt.Errorf("%s: download cut off: %w", name, err)}
 	}

@@ -127,7 +127,7 @@ func TestSilentBodyTimesOut(t *testing.T) {
 		return err
 	})
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "the server sent nothing for 200ms")
+	assert.Contains(t, err.Error(), "the server sent nothing for 200ms (GET from http://")
 }
 
 // A server that never answers the headers is given up on too, and retries
@@ -351,4 +351,20 @@ func TestOverlongPartialStartsOver(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, data, got)
 	assert.Equal(t, []string{""}, ranges, "asked for the whole file, not a resume")
+}
+
+// A mirror that answers nothing, not even the headers, is named with the
+// request and the time waited, not left at "context deadline exceeded".
+func TestSilentMirrorIsNamed(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+	t.Cleanup(srv.Close)
+	c := &Client{Endpoint: srv.URL, IdleTimeout: 100 * time.Millisecond}
+	err := within(t, func() error {
+		_, err := c.Download(context.Background(), t.TempDir(), t.TempDir(), "o/m", "main", "")
+		return err
+	})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "HEAD "+srv.URL+"/o/m/resolve/main/config.json: the server did not answer within 100ms")
+	assert.Contains(t, err.Error(), "GET "+srv.URL+"/api/models/o/m/revision/main: the server did not answer within 100ms")
+	assert.NotContains(t, err.Error(), "deadline exceeded")
 }

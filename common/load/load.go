@@ -45,6 +45,9 @@ func Resolve(path string) (string, error) {
 		if mb := filepath.Join(path, "model.bin"); fileExists(mb) {
 			return mb, nil
 		}
+		if err := unreadableEntry(path, checkpoint.ConfigFile, "model.bin"); err != nil {
+			return "", fmt.Errorf("model %s: %w", path, err)
+		}
 		return "", fmt.Errorf("model %s: a folder without config.json or model.bin", path)
 	}
 	if !os.IsNotExist(err) || !hub.ValidRepoID(path) {
@@ -55,6 +58,22 @@ func Resolve(path string) (string, error) {
 		return "", fmt.Errorf("model %s: no such file, and %w", path, serr)
 	}
 	return snap, nil
+}
+
+// unreadableEntry says why one of names in dir is there but cannot be
+// opened (a symlink loop, a dangling link, no permission), so that such a
+// folder is not reported as one without those files.
+func unreadableEntry(dir string, names ...string) error {
+	for _, name := range names {
+		p := filepath.Join(dir, name)
+		if _, err := os.Lstat(p); err != nil {
+			continue // not there at all
+		}
+		if _, err := os.Stat(p); err != nil {
+			return fmt.Errorf("%s is there but cannot be read: %w", name, err)
+		}
+	}
+	return nil
 }
 
 func fileExists(p string) bool {

@@ -25,10 +25,12 @@ import (
 // Only a regular file is replaced: a device (/dev/null), a named pipe, a
 // socket or a folder at path is refused, since the rename would put a plain
 // file in its place. A symlink is followed: its target is replaced, the
-// link stays. The temporary file is named PATH.tmp-mamba-PID-RANDOM: it is
-// removed on SIGINT and SIGTERM, and a later write of the same path removes
-// those left behind by processes that no longer run (killed with SIGKILL,
-// say).
+// link stays. A path ending in a slash names a folder and is refused, as
+// is a path in a folder that does not exist. The temporary file is named
+// PATH.tmp-mamba-PID-RANDOM: it is removed on every signal that ends the
+// process and can be caught (endingSignals), and a later write of the same
+// path removes those left behind by processes that no longer run (killed
+// with SIGKILL, say).
 func WriteFileAtomic(path string, encode func(w io.Writer) error) error {
 	target, err := atomicTarget(path)
 	if err != nil {
@@ -38,7 +40,13 @@ func WriteFileAtomic(path string, encode func(w io.Writer) error) error {
 	removeStaleTemps(dir, base)
 	tmp, untrack, err := createTracked(dir, tempPrefix(base, os.Getpid())+"*")
 	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		// The temporary file's name means nothing to the user: the
+		// folder and the reason do.
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fmt.Errorf("%s: cannot create a file in folder %s: %w", path, dir, err)
 	}
 	defer untrack()
 	defer os.Remove(tmp.Name()) // a no-op after the rename
@@ -66,8 +74,20 @@ func WriteFileAtomic(path string, encode func(w io.Writer) error) error {
 // target that may not exist yet), when it is a regular file or does not
 // exist yet; anything else is refused.
 func atomicTarget(path string) (string, error) {
+	if path == "" {
+		return "", errors.New("no file name")
+	}
+	if os.IsPathSeparator(path[len(path)-1]) {
+		if st, err := os.Stat(path); err == nil && st.IsDir() {
+			return "", errors.New("is a folder, not a regular file: refusing to replace it (give a file name in it)")
+		}
+		return "", fmt.Errorf("ends in %c, so it names a folder; give a file name", path[len(path)-1])
+	}
 	target := path
 	for range 40 { // as the kernel's limit on nested links
+		if err := checkFolder(filepath.Dir(target)); err != nil {
+			return "", err
+		}
 		lst, err := os.Lstat(target)
 		if errors.Is(err, fs.ErrNotExist) {
 			return target, nil
@@ -97,6 +117,22 @@ func atomicTarget(path string) (string, error) {
 	return target, nil
 }
 
+// checkFolder refuses a folder to write into (or to find a link in) that
+// does not exist or is not a folder, naming it rather than the temporary
+// file or the link.
+func checkFolder(dir string) error {
+	st, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("the folder %s does not exist", dir)
+	case err != nil:
+		return err
+	case !st.IsDir():
+		return fmt.Errorf("%s is a file, not a folder", dir)
+	}
+	return nil
+}
+
 // tempMarker names a temporary file of WriteFileAtomic: BASE.tmp-mamba-PID-.
 const tempMarker = ".tmp-mamba-"
 
@@ -123,12 +159,23 @@ func removeStaleTemps(dir, base string) {
 	}
 }
 
-// The temporary files being written now, removed on SIGINT or SIGTERM.
+// The temporary files being written now, removed on a signal that ends
+// the process.
 var (
 	tempsMu     sync.Mutex
 	temps       = map[string]bool{}
 	signalsOnce sync.Once
 )
+
+// endingSignals are the signals that end a Go program by default and can
+// be caught: SIGHUP (the terminal closed), SIGINT (^C), SIGQUIT (^\),
+// SIGTERM (kill) and SIGABRT (a watchdog's, systemd's among them). SIGKILL
+// cannot be caught. SIGPIPE is left alone: a Go program ignores it but for
+// a write to a closed stdout or stderr, and catching it would turn that
+// write's death into an EPIPE error; the program ignores the others
+// (SIGUSR1, SIGALRM, SIGXFSZ, …), so they end no write. SIGSEGV and SIGBUS
+// are the runtime's faults, not requests to stop.
+var endingSignals = []os.Signal{syscall.SIGHUP, os.Interrupt, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGABRT}
 
 // createTracked creates a temporary file and records it for removal on a
 // signal. The record is made under the lock that the signal handler takes
@@ -149,14 +196,17 @@ func createTracked(dir, pattern string) (f *os.File, untrack func(), err error) 
 	}, nil
 }
 
-// removeTempsOnSignal removes the temporary files on SIGINT or SIGTERM,
-// then dies of the same signal, as the process would have without the
-// handler (the shell then reports it the usual way).
+// removeTempsOnSignal removes the temporary files on any of endingSignals,
+// then raises the same signal again without the handler, so that the
+// process ends as it would have without it: dead of SIGHUP, SIGINT or
+// SIGTERM (the shell then reports it the usual way), or, for SIGQUIT and
+// SIGABRT, with the Go runtime's dump of the goroutines and exit status 2.
 //
-// A signal ignored from the start (SIGINT of a background job) stays ignored.
+// A signal ignored from the start (SIGINT of a background job, SIGHUP
+// under nohup) stays ignored.
 func removeTempsOnSignal() {
 	var sigs []os.Signal
-	for _, s := range []os.Signal{os.Interrupt, syscall.SIGTERM} {
+	for _, s := range endingSignals {
 		if !signal.Ignored(s) {
 			sigs = append(sigs, s)
 		}

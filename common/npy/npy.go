@@ -98,7 +98,11 @@ func Parse(data []byte) (*Array, error) {
 		return nil, fmt.Errorf("want a 1-D or 2-D array, shape is %v", dims)
 	}
 	body := data[off+hlen:]
-	if want := 4 * a.Rows * a.Cols; len(body) != want {
+	want, ok := dataBytes(a.Rows, a.Cols)
+	if !ok {
+		return nil, fmt.Errorf("shape %v needs 4·%d·%d bytes of data, more than a file can hold (data is %d bytes)", dims, a.Rows, a.Cols, len(body))
+	}
+	if len(body) != want {
 		return nil, fmt.Errorf("data is %d bytes, shape %v needs %d", len(body), dims, want)
 	}
 	a.Data = make([]float32, a.Rows*a.Cols)
@@ -106,6 +110,16 @@ func Parse(data []byte) (*Array, error) {
 		a.Data[i] = math.Float32frombits(binary.LittleEndian.Uint32(body[4*i:]))
 	}
 	return a, nil
+}
+
+// dataBytes is 4·rows·cols, the bytes of a float32 array of that shape;
+// ok is false when the product passes math.MaxInt (it would wrap, and a
+// huge shape would then pass for a small one).
+func dataBytes(rows, cols int) (n int, ok bool) {
+	if cols != 0 && rows > math.MaxInt/4/cols {
+		return 0, false
+	}
+	return 4 * rows * cols, true
 }
 
 // Write writes a as a version-1 .npy file.

@@ -39,3 +39,16 @@ func TestRefusesOtherArrays(t *testing.T) {
 		assert.ErrorContains(t, err, tc.want)
 	}
 }
+
+// A shape whose byte count passes math.MaxInt is refused: 4·2⁴⁰·2⁴⁰ wraps
+// to 0, and such a shape with no data once passed for an empty array.
+func TestHugeShapeIsRefused(t *testing.T) {
+	for _, shape := range []string{"(1099511627776, 1099511627776)", "(4611686018427387904,)", "(2, 2305843009213693952)"} {
+		header := "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape + ", }\n"
+		data := append([]byte("\x93NUMPY\x01\x00"), byte(len(header)), 0)
+		_, err := Parse(append(data, header...)) // no data
+		require.Error(t, err, shape)
+		assert.Contains(t, err.Error(), "more than a file can hold", shape)
+		assert.NotContains(t, err.Error(), "needs 0", shape)
+	}
+}

@@ -6,9 +6,11 @@ import (
 	"bytes"
 	"errors"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -30,8 +32,8 @@ var (
 	buildErr  error
 )
 
-// binary builds bin/mamba and bin/mamba-learning once into a temporary
-// folder.
+// binary builds bin/mamba, bin/mamba-learning and bin/mamba-fused once
+// into a temporary folder.
 func binary(t *testing.T, name string) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -40,7 +42,8 @@ func binary(t *testing.T, name string) string {
 			return
 		}
 		for out, pkg := range map[string]string{"mamba": ".", "mamba-learning": "mamba.go/learning/cmd/mamba-learning",
-			"mamba-learning-simd": "mamba.go/learning/cmd/mamba-learning"} { // the name of another build of one command
+			"mamba-learning-simd": "mamba.go/learning/cmd/mamba-learning", // the name of another build of one command
+			"mamba-fused":         "mamba.go/fused/cmd/mamba-fused"} {
 			cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, out), pkg)
 			if b, err := cmd.CombinedOutput(); err != nil {
 				buildErr = errors.New(string(b))
@@ -74,9 +77,12 @@ func temps(t *testing.T, dir string) []string {
 }
 
 // startWrite starts writing a 516 MB random model (a few seconds) and
-// returns once its temporary file exists.
-func startWrite(t *testing.T, dir string) *exec.Cmd {
+// returns once its temporary file exists; its stderr goes to stderr.
+func startWrite(t *testing.T, dir string, stderr *bytes.Buffer) *exec.Cmd {
 	cmd := exec.Command(binary(t, "mamba"), "random-model", "-shape", "130m", filepath.Join(dir, "out.bin"))
+	if stderr != nil {
+		cmd.Stderr = stderr
+	}
 	require.NoError(t, cmd.Start())
 	deadline := time.Now().Add(30 * time.Second)
 	for len(temps(t, dir)) == 0 {
@@ -89,18 +95,28 @@ func startWrite(t *testing.T, dir string) *exec.Cmd {
 	return cmd
 }
 
-// SIGINT and SIGTERM remove the temporary file of an interrupted write, and
-// the process still dies of the signal.
+// Every signal that ends the process and can be caught removes the
+// temporary file of an interrupted write, and the process still ends as
+// it would without the handler: dead of SIGHUP, SIGINT or SIGTERM; with
+// the Go runtime's goroutine dump and exit status 2 for SIGQUIT and
+// SIGABRT.
 func TestSignalRemovesTheTemporaryFile(t *testing.T) {
-	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGABRT} {
 		dir := t.TempDir()
-		cmd := startWrite(t, dir)
+		var stderr bytes.Buffer
+		cmd := startWrite(t, dir, &stderr)
 		require.NoError(t, cmd.Process.Signal(sig))
 		err := cmd.Wait()
 		var ee *exec.ExitError
-		require.ErrorAs(t, err, &ee, "the write was interrupted")
+		require.ErrorAs(t, err, &ee, "the write was interrupted by %v", sig)
 		ws := ee.Sys().(syscall.WaitStatus)
-		assert.True(t, ws.Signaled() && ws.Signal() == sig, "died of %v: %v", sig, ws)
+		switch sig {
+		case syscall.SIGQUIT, syscall.SIGABRT:
+			assert.Equal(t, 2, ws.ExitStatus(), "%v: %v", sig, ws)
+			assert.Contains(t, stderr.String(), "goroutine ", "%v: the runtime's dump", sig)
+		default:
+			assert.True(t, ws.Signaled() && ws.Signal() == sig, "died of %v: %v", sig, ws)
+		}
 		assert.Empty(t, temps(t, dir), "after %v", sig)
 		assert.NoFileExists(t, filepath.Join(dir, "out.bin"))
 	}
@@ -110,7 +126,7 @@ func TestSignalRemovesTheTemporaryFile(t *testing.T) {
 // process's id, and the next write of the same output removes it.
 func TestNextWriteRemovesTheTemporaryFileOfAKilledOne(t *testing.T) {
 	dir := t.TempDir()
-	cmd := startWrite(t, dir)
+	cmd := startWrite(t, dir, nil)
 	require.NoError(t, cmd.Process.Kill())
 	cmd.Wait()
 	require.Len(t, temps(t, dir), 1)
@@ -153,13 +169,14 @@ func TestExportRefusesDevicesAndPipes(t *testing.T) {
 	assert.NotZero(t, st.Mode()&fs.ModeSymlink)
 }
 
-// -h prints the usage to stdout and exits 0, in every binary and command.
+// -h prints the usage to stdout and exits 0, in every binary and every
+// command registered in commands.
 func TestHelpExitsZeroOnStdout(t *testing.T) {
-	for _, args := range [][]string{
-		{"mamba", "-h"}, {"mamba", "tokenize", "-h"}, {"mamba", "detokenize", "-h"},
-		{"mamba", "export", "-h"}, {"mamba", "download", "-h"}, {"mamba", "random-model", "-h"},
-		{"mamba-learning", "-h"}, {"mamba-learning-simd", "-h"},
-	} {
+	runs := [][]string{{"mamba", "-h"}, {"mamba-learning", "-h"}, {"mamba-learning-simd", "-h"}, {"mamba-fused", "-h"}}
+	for _, name := range slices.Sorted(maps.Keys(commands)) {
+		runs = append(runs, []string{"mamba", name, "-h"})
+	}
+	for _, args := range runs {
 		var stdout, stderr bytes.Buffer
 		cmd := exec.Command(binary(t, args[0]), args[1:]...)
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -171,6 +188,10 @@ func TestHelpExitsZeroOnStdout(t *testing.T) {
 	out, err := exec.Command(binary(t, "mamba"), "export", "-h").Output()
 	require.NoError(t, err)
 	assert.Contains(t, string(out), "is overwritten")
+	out, err = exec.Command(binary(t, "mamba-fused"), "-h").Output()
+	require.NoError(t, err)
+	assert.Contains(t, string(out), "  -packed\n", "its own flags are listed with the others")
+	assert.Contains(t, string(out), "  -hugepages\n")
 }
 
 // detokenize refuses a null instead of reading it as id 0 (<|endoftext|>).

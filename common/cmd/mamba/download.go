@@ -44,17 +44,17 @@ $HF_ENDPOINT replaces https://huggingface.co.`)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	c := hub.NewClient()
-	bar := newProgress()
-	c.Progress = bar.update
+	bar := newBar()
+	c.Progress = bar.Update
 	cache := hub.CacheDir()
 	where, err := c.Download(ctx, cache, *dir, repo, *rev, *tok)
-	bar.done()
+	bar.Done()
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "%s is in %s\n", repo, where)
+	fmt.Fprintf(stderr, "%s is in %s\n", repo, where)
 	if *dir == "" {
-		fmt.Fprintf(os.Stderr, "run it with: mamba-learning %s (any MODEL argument takes the repo id)\n", repo)
+		fmt.Fprintf(stderr, "run it with: mamba-learning %s (any MODEL argument takes the repo id)\n", repo)
 	}
 	return nil
 }

@@ -4,8 +4,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 
 	"mamba.go/common/checkpoint"
 	"mamba.go/common/load"
@@ -46,7 +44,7 @@ func runExport(args []string) error {
 		}
 		defer ck.Close()
 		total, encode = ck.ModelBinSize(), ck.WriteModelBin
-		fmt.Fprintf(os.Stderr, "%s (%s config, %v): %s\n", p, ck.Config.Dialect, ck.Config.Config, ck.Files)
+		fmt.Fprintf(stderr, "%s (%s config, %v): %s\n", p, ck.Config.Dialect, ck.Config.Config, ck.Files)
 	} else {
 		w, err := model.LoadModelBin(p)
 		if err != nil {
@@ -59,15 +57,5 @@ func runExport(args []string) error {
 	if f, ok := load.ModelFileAt(out, p); ok {
 		return fmt.Errorf("%s: refusing to overwrite the source's %s", out, f)
 	}
-	bar := newProgress()
-	name := filepath.Base(out)
-	err = model.WriteFileAtomic(out, func(w io.Writer) error {
-		return encode(&countingWriter{w: w, report: func(n int64) { bar.update(name, n, total) }})
-	})
-	bar.done()
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(os.Stderr, "wrote %s (%s)\n", out, size(total))
-	return nil
+	return writeReporting(out, total, encode)
 }

@@ -115,3 +115,17 @@ func TestExportFalconMamba(t *testing.T) {
 	assert.Equal(t, model.FalconMamba, w.Config.Arch)
 	assert.Equal(t, float32(1e-6), w.Config.MixerEps)
 }
+
+// export SRC newdir/ says that newdir/ names a folder, not a temporary
+// file in it.
+func TestExportIntoAFolderNameSaysSo(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "small.bin")
+	require.NoError(t, model.WriteRandomModelBin(src, model.Config{NLayers: 1, VocabSize: 10, DModel: 4, DInner: 8, DtRank: 1, DState: 2, DConv: 2, TiedHead: true}, 1))
+	out := filepath.Join(dir, "newdir") + "/"
+	err := runExport([]string{src, out})
+	require.Error(t, err)
+	assert.Equal(t, out+": ends in /, so it names a folder; give a file name", err.Error())
+	err = runExport([]string{src, filepath.Join(dir, "none", "o.bin")})
+	assert.ErrorContains(t, err, "the folder "+filepath.Join(dir, "none")+" does not exist")
+}

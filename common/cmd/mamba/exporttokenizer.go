@@ -24,7 +24,7 @@ func runExportTokenizer(args []string) error {
 		fmt.Fprintln(fs.Output(), "usage: mamba export-tokenizer tokenizer.json OUT.bin")
 		fmt.Fprintln(fs.Output(), "\nWrites mamba.c's tokenizer.bin: every id's raw bytes, in id order.")
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 2 {
@@ -55,6 +55,6 @@ func exportTokenizer(src, out string) error {
 	if err := model.WriteFileAtomic(out, tk.WriteMambaC); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "%s: %d tokens\n", out, tk.VocabSize())
+	fmt.Fprintf(stderr, "%s: %d tokens\n", out, tk.VocabSize())
 	return nil
 }

@@ -4,82 +4,40 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sync"
+	"path/filepath"
 	"time"
+
+	"mamba.go/common/model"
+	"mamba.go/common/progress"
 )
 
-// progress draws "name  12.3 MB / 517.0 MB  2%" on one line of stderr,
-// redrawn with \r at most a few times a second, and only when stderr is a
-// terminal: logs and tests get no bar.
-type progress struct {
-	mu    sync.Mutex
-	out   io.Writer
-	last  time.Time
-	name  string
-	shown bool
-}
+// stderr is where the commands report (a variable for tests).
+var stderr io.Writer = os.Stderr
 
-func newProgress() *progress {
-	st, err := os.Stderr.Stat()
-	if err != nil || st.Mode()&os.ModeCharDevice == 0 {
-		return &progress{}
-	}
-	return &progress{out: os.Stderr}
-}
+// newBar is the progress bar of a command, drawn on stderr when it is a
+// terminal (a variable, so that a test can draw it on a buffer).
+var newBar = func() *progress.Bar { return progress.New(stderr, progress.Bytes) }
 
-// update reports done of total bytes (total < 0: unknown).
-func (p *progress) update(name string, done, total int64) {
-	if p == nil || p.out == nil {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if name != p.name && p.shown {
-		fmt.Fprintln(p.out)
-	}
-	now := time.Now()
-	if name == p.name && now.Sub(p.last) < 200*time.Millisecond && done != total {
-		return
-	}
-	p.name, p.last, p.shown = name, now, true
-	if total > 0 {
-		fmt.Fprintf(p.out, "\r%s  %s / %s  %3d%%", name, size(done), size(total), done*100/total)
-	} else {
-		fmt.Fprintf(p.out, "\r%s  %s", name, size(done))
-	}
-}
+var size = progress.Size
 
-// done ends the line.
-func (p *progress) done() {
-	if p == nil || p.out == nil || !p.shown {
-		return
+// writeReporting writes the total bytes that encode makes to out,
+// atomically, with a bar on a terminal, and then says on stderr what it
+// wrote and how long it took: "wrote OUT (N MiB) in T s".
+func writeReporting(out string, total int64, encode func(w io.Writer) error) error {
+	start := time.Now()
+	bar := newBar()
+	name := filepath.Base(out)
+	var written int64
+	err := model.WriteFileAtomic(out, func(w io.Writer) error {
+		cw := &progress.CountingWriter{W: w, Report: func(n int64) { bar.Update(name, n, total) }}
+		err := encode(cw)
+		written = cw.N
+		return err
+	})
+	bar.Done()
+	if err != nil {
+		return err
 	}
-	fmt.Fprintln(p.out)
-	p.shown = false
-}
-
-func size(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
-}
-
-// countingWriter reports the bytes written through it.
-type countingWriter struct {
-	w      io.Writer
-	n      int64
-	report func(n int64)
-}
-
-func (c *countingWriter) Write(b []byte) (int, error) {
-	n, err := c.w.Write(b)
-	c.n += int64(n)
-	c.report(c.n)
-	return n, err
+	fmt.Fprintf(stderr, "wrote %s (%s) in %.1f s\n", out, size(written), time.Since(start).Seconds())
+	return nil
 }

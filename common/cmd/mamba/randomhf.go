@@ -29,9 +29,11 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"mamba.go/common/checkpoint"
 	"mamba.go/common/model"
+	"mamba.go/common/progress"
 )
 
 // defaultShardBytes is the largest shard written, in bytes of tensor data:
@@ -92,12 +94,21 @@ func writeRandomCheckpoint(dir string, c model.Config, seed uint64, dtype checkp
 	}()
 
 	// The generator writes every tensor's bytes, in order, into a pipe;
-	// each shard takes its share of them after its header.
+	// each shard takes its share of them after its header. The bar counts
+	// them against the data of every shard.
+	start, bar := time.Now(), newBar()
+	defer bar.Done()
+	var total int64
+	for _, n := range dataBytes {
+		total += n
+	}
+	name := filepath.Base(dir)
 	pr, pw := io.Pipe()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		pw.CloseWithError(writeRandomValues(pw, c, seed, dtype))
+		counted := &progress.CountingWriter{W: pw, Report: func(n int64) { bar.Update(name, n, total) }}
+		pw.CloseWithError(writeRandomValues(counted, c, seed, dtype))
 	}()
 	defer func() { pr.Close(); <-done }() // stops the generator if a write failed
 	for i, f := range files {
@@ -126,6 +137,12 @@ func writeRandomCheckpoint(dir string, c model.Config, seed uint64, dtype checkp
 		return err
 	}
 	ok = true
+	bar.Done()
+	what := files[0]
+	if len(files) > 1 {
+		what = fmt.Sprintf("%d shards", len(files))
+	}
+	fmt.Fprintf(stderr, "wrote %s (%s, %s of tensors) in %.1f s\n", dir, what, size(total), time.Since(start).Seconds())
 	return nil
 }
 

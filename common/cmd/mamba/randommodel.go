@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"strings"
@@ -60,9 +61,38 @@ func runRandomModel(args []string) error {
 		if dt != checkpoint.F32 {
 			return fmt.Errorf("-dtype %s: a model.bin is float32; -dtype needs -format hf", *dtype)
 		}
-		return model.WriteRandomModelBin(fs.Arg(0), c, *seed)
+		return writeRandomModelBin(fs.Arg(0), c, *seed)
 	case "hf":
 		return writeRandomCheckpoint(fs.Arg(0), c, *seed, dt, *shardBytes)
 	}
 	return fmt.Errorf("-format %q: want modelbin or hf", *format)
+}
+
+// writeRandomModelBin writes the model.bin of model.WriteRandomModelBin(path,
+// c, seed), byte for byte, with a bar on a terminal and a "wrote" line
+// (a 7B model takes minutes).
+func writeRandomModelBin(path string, c model.Config, seed uint64) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	total := model.ModelBinHeaderSize + 4*c.NumParams()
+	return writeReporting(path, total, func(out io.Writer) error {
+		if err := model.WriteModelBinHeader(out, c); err != nil {
+			return err
+		}
+		buf := make([]float32, 1<<16)
+		return model.RandomTensors(c, seed, func(_ string, _, n int, gen func(i int) float32) error {
+			for i := 0; i < n; { // n values from gen, a chunk at a time
+				chunk := buf[:min(n-i, len(buf))]
+				for j := range chunk {
+					chunk[j] = gen(i + j)
+				}
+				if err := model.WriteFloat32s(out, chunk); err != nil {
+					return err
+				}
+				i += len(chunk)
+			}
+			return nil
+		})
+	})
 }

@@ -1,14 +1,17 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"unicode/utf8"
 
+	"mamba.go/common/cli"
 	"mamba.go/common/tokenizer"
 )
 
@@ -45,18 +48,26 @@ func loadFlagTokenizer(fs *flag.FlagSet, args []string, synopsis string) (*token
 	return tokenizer.Load(*z)
 }
 
+// maxTokenizeInput bounds the text tokenize reads: a prompt's bound,
+// since what it encodes is a prompt (a variable for tests).
+var maxTokenizeInput int64 = cli.MaxPrompt
+
 // runTokenize reads all of in, which must be valid UTF-8 (the tokenizer
-// would otherwise replace bad bytes by U+FFFD, silently changing the text),
-// and writes its ids as one JSON array and a newline.
+// would otherwise replace bad bytes by U+FFFD, silently changing the text)
+// and at most maxTokenizeInput bytes, and writes its ids as one JSON array
+// and a newline.
 func runTokenize(args []string, in io.Reader, out io.Writer) error {
 	fs := flag.NewFlagSet("tokenize", flag.ContinueOnError)
-	tk, err := loadFlagTokenizer(fs, args, "usage: mamba tokenize -z tokenizer.json < text\n\nEncodes stdin, which must be valid UTF-8 (invalid bytes are refused, not\nreplaced; so are they in a prompt of the generators), and prints the ids as\na JSON array.")
+	tk, err := loadFlagTokenizer(fs, args, fmt.Sprintf("usage: mamba tokenize -z tokenizer.json < text\n\nEncodes stdin, which must be valid UTF-8 (invalid bytes are refused, not\nreplaced; so are they in a prompt of the generators) and at most %s (a\nprompt's limit), and prints the ids as a JSON array.", size(maxTokenizeInput)))
 	if err != nil {
 		return err
 	}
-	data, err := io.ReadAll(in)
+	data, err := io.ReadAll(io.LimitReader(in, maxTokenizeInput+1)) // one byte over, to tell
 	if err != nil {
 		return fmt.Errorf("reading stdin: %w", err)
+	}
+	if int64(len(data)) > maxTokenizeInput {
+		return fmt.Errorf("stdin holds more than %d bytes (%s), the limit of a prompt", maxTokenizeInput, size(maxTokenizeInput))
 	}
 	if !utf8.Valid(data) {
 		return fmt.Errorf("stdin is not valid UTF-8 (first bad byte at offset %d)", tokenizer.FirstInvalidUTF8(data))
@@ -72,28 +83,83 @@ func runTokenize(args []string, in io.Reader, out io.Writer) error {
 
 // runDetokenize reads one JSON array of ids and writes their text, with no
 // newline added. Ids the tokenizer does not have are skipped, as HF does.
+// The array is read an id at a time and its text written as it is decoded,
+// so that memory stays the same whatever the array's length; a bad entry
+// ends the text with an error, after the text of the entries before it.
 func runDetokenize(args []string, in io.Reader, out io.Writer) error {
 	fs := flag.NewFlagSet("detokenize", flag.ContinueOnError)
 	skip := fs.Bool("skip-special", false, "leave out special tokens such as <|endoftext|>")
-	tk, err := loadFlagTokenizer(fs, args, "usage: mamba detokenize -z tokenizer.json [-skip-special] < ids\n\nDecodes one JSON array of token ids (integers) on stdin and prints the text.")
+	tk, err := loadFlagTokenizer(fs, args, "usage: mamba detokenize -z tokenizer.json [-skip-special] < ids\n\nDecodes one JSON array of token ids (integers) on stdin and prints the text,\nas the ids are read: a bad entry stops it, after the text of those before.")
 	if err != nil {
 		return err
 	}
-	var raw []*int // *int: a null is refused, not read as id 0 (<|endoftext|>)
+	w := bufio.NewWriterSize(out, 64<<10)
+	d := tk.NewStreamDecoder()
+	d.SkipSpecial = *skip
+	err = readIDs(in, func(id int) error {
+		_, err := w.WriteString(d.Add(id))
+		return err
+	})
+	if err == nil {
+		_, err = w.WriteString(d.Flush())
+	}
+	if ferr := w.Flush(); err == nil {
+		err = ferr
+	}
+	return err
+}
+
+// readIDs reads one JSON array of integers from in and calls put with each,
+// in order. A null is refused, not read as id 0 (<|endoftext|>); so are
+// any other value and anything after the array.
+func readIDs(in io.Reader, put func(id int) error) error {
 	dec := json.NewDecoder(in)
-	if err := dec.Decode(&raw); err != nil {
-		return fmt.Errorf("stdin is not a JSON array of token ids: %v", err)
+	dec.UseNumber()
+	notArray := func(err error) error { return fmt.Errorf("stdin is not a JSON array of token ids: %v", err) }
+	tok, err := dec.Token()
+	if err != nil {
+		return notArray(err)
 	}
-	ids := make([]int, len(raw))
-	for i, id := range raw {
-		if id == nil {
-			return fmt.Errorf("stdin: entry %d of the array is null, not a token id", i)
+	if tok != json.Delim('[') {
+		return notArray(fmt.Errorf("it starts with %v", tok))
+	}
+	for i := 0; dec.More(); i++ {
+		tok, err := dec.Token()
+		if err != nil {
+			return notArray(err)
 		}
-		ids[i] = *id
+		id, err := tokenID(tok)
+		if err != nil {
+			return fmt.Errorf("stdin: entry %d of the array is %v", i, err)
+		}
+		if err := put(id); err != nil {
+			return err
+		}
 	}
-	if dec.More() {
+	if _, err := dec.Token(); err != nil { // the closing ]
+		return notArray(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
 		return errors.New("stdin holds more than one JSON value; expected one array of token ids")
 	}
-	_, err = io.WriteString(out, tk.Decode(ids, *skip))
-	return err
+	return nil
+}
+
+// tokenID is the id that a JSON token of the array stands for: an integer.
+func tokenID(tok json.Token) (int, error) {
+	switch v := tok.(type) {
+	case nil:
+		return 0, errors.New("null, not a token id")
+	case json.Number:
+		id, err := strconv.Atoi(string(v))
+		if err != nil {
+			return 0, fmt.Errorf("%s, not a token id (an integer)", v)
+		}
+		return id, nil
+	case string:
+		return 0, fmt.Errorf("%q, not a token id", v)
+	case json.Delim:
+		return 0, fmt.Errorf("a nested %v, not a token id", v)
+	}
+	return 0, fmt.Errorf("%v, not a token id", tok)
 }

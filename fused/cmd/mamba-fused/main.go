@@ -19,10 +19,9 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"os"
-	"strconv"
-	"strings"
 	"unsafe"
 
 	"mamba.go/common/cli"
@@ -31,76 +30,51 @@ import (
 )
 
 func main() {
-	var packed bool
-	args, hugePages, err := boolFlag(os.Args[1:], "hugepages")
-	if err == nil {
-		args, packed, err = boolFlag(args, "packed")
-	}
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "mamba-fused: %v\n", err)
-		os.Exit(1)
-	}
-	os.Args = append(os.Args[:1], args...)
-	cli.MainOptions("mamba-fused", func(w *model.Weights) (model.Mamba, error) {
-		m, err := fused.NewOptions(w, fused.Options{SmallPages: !hugePages, Unpacked: !packed})
-		if err != nil {
-			return nil, err
-		}
-		pages := "the file's memory map"
-		packedBytes, packTime := m.Packed()
-		switch n, took := m.HugePages(); {
-		case packedBytes > 0 && n > 0:
-			pages = fmt.Sprintf("2 MB pages (%.0f MB packed in %.2f s)", float64(packedBytes)/1e6, packTime.Seconds())
-		case packedBytes > 0:
-			pages = fmt.Sprintf("memory (%.0f MB packed in %.2f s)", float64(packedBytes)/1e6, packTime.Seconds())
-		case n > 0 && took > 0:
-			pages = fmt.Sprintf("2 MB pages (%.0f MB copied in %.2f s)", float64(n)/1e6, took.Seconds())
-		case n > 0:
-			pages = fmt.Sprintf("2 MB pages (%.0f MB, narrowed into them at load)", float64(n)/1e6)
-		case w.BF16 && !w.FileMapped(bf16Bytes(w.LMHeadBF16)):
-			pages = "memory (narrowed at load)"
-		}
-		precision := "float32"
-		switch {
-		case w.BF16:
-			precision = "bfloat16"
-		case packedBytes > 0:
-			precision = "packed float32 (3.5 bytes a weight)"
-		}
-		fmt.Fprintf(os.Stderr, "mamba-fused: kernels %s, %d workers, %s weights in %s\n", fused.Kernels(), m.Workers(), precision, pages)
-		return m, nil
-	}, cli.Options{BF16Weights: true})
+	var f flags
+	cli.MainOptions("mamba-fused", f.newModel, f.options())
 }
 
-// valueFlags are the command line's flags that take a value (common/cli):
-// the argument after them is not a flag.
-var valueFlags = map[string]bool{"n": true, "i": true, "t": true, "p": true, "s": true, "z": true,
-	"tokens": true, "save-state": true, "load-state": true, "weights": true}
+// flags are mamba-fused's own flags, beside common/cli's.
+type flags struct{ packed, hugePages bool }
 
-// boolFlag takes -name[=bool] (true when absent) out of args, leaving
-// cli's flags.
-func boolFlag(args []string, flagName string) (rest []string, on bool, err error) {
-	on = true
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		switch {
-		case !strings.HasPrefix(a, "-"):
-		case name == flagName:
-			if hasValue {
-				if on, err = strconv.ParseBool(value); err != nil {
-					return nil, false, fmt.Errorf("-%s=%s: want true or false", flagName, value)
-				}
-			}
-			continue
-		case valueFlags[name] && !hasValue && i+1 < len(args):
-			rest = append(rest, a)
-			i++
-			a = args[i]
-		}
-		rest = append(rest, a)
+// options gives common/cli the flags to parse and list with its own.
+func (f *flags) options() cli.Options {
+	return cli.Options{BF16Weights: true, Flags: func(fs *flag.FlagSet) {
+		fs.BoolVar(&f.packed, "packed", true, "pack the float32 products into 3.5 bytes a weight, without loss, so that each token streams 1/8 fewer bytes; -packed=false keeps them as float32")
+		fs.BoolVar(&f.hugePages, "hugepages", true, "put the weights in 2 MB pages where Linux gives them; -hugepages=false: 4 KB pages, and float32 weights that are not packed stay in the file's memory map")
+	}}
+}
+
+// newModel makes the fused model with f's settings and says on stderr
+// which kernels run and where the weights are.
+func (f *flags) newModel(w *model.Weights) (model.Mamba, error) {
+	m, err := fused.NewOptions(w, fused.Options{SmallPages: !f.hugePages, Unpacked: !f.packed})
+	if err != nil {
+		return nil, err
 	}
-	return rest, on, nil
+	pages := "the file's memory map"
+	packedBytes, packTime := m.Packed()
+	switch n, took := m.HugePages(); {
+	case packedBytes > 0 && n > 0:
+		pages = fmt.Sprintf("2 MB pages (%.0f MB packed in %.2f s)", float64(packedBytes)/1e6, packTime.Seconds())
+	case packedBytes > 0:
+		pages = fmt.Sprintf("memory (%.0f MB packed in %.2f s)", float64(packedBytes)/1e6, packTime.Seconds())
+	case n > 0 && took > 0:
+		pages = fmt.Sprintf("2 MB pages (%.0f MB copied in %.2f s)", float64(n)/1e6, took.Seconds())
+	case n > 0:
+		pages = fmt.Sprintf("2 MB pages (%.0f MB, narrowed into them at load)", float64(n)/1e6)
+	case w.BF16 && !w.FileMapped(bf16Bytes(w.LMHeadBF16)):
+		pages = "memory (narrowed at load)"
+	}
+	precision := "float32"
+	switch {
+	case w.BF16:
+		precision = "bfloat16"
+	case packedBytes > 0:
+		precision = "packed float32 (3.5 bytes a weight)"
+	}
+	fmt.Fprintf(os.Stderr, "mamba-fused: kernels %s, %d workers, %s weights in %s\n", fused.Kernels(), m.Workers(), precision, pages)
+	return m, nil
 }
 
 // bf16Bytes views bfloat16 values as their bytes.
