@@ -234,3 +234,57 @@ func TestCompareJudgesLossyRowsTwice(t *testing.T) {
 		}
 	}
 }
+
+// writeColumns rewrites dir's logits.npy with its first cols columns.
+func writeColumns(t *testing.T, dir string, full *npy.Array, cols int) {
+	t.Helper()
+	a := &npy.Array{Rows: full.Rows, Cols: cols}
+	for i := range full.Rows {
+		a.Data = append(a.Data, full.Row(i)[:cols]...)
+	}
+	f, err := os.Create(filepath.Join(dir, "logits.npy"))
+	require.NoError(t, err)
+	require.NoError(t, npy.Write(f, a))
+	require.NoError(t, f.Close())
+}
+
+// transformers dumps one logit per vocab_size entry, mamba_ssm and mamba.c
+// one per padded entry: a case's logits may have either many columns
+// (oddvocab: 1003 and 1008), and compare measures the columns there are.
+func TestCompareTakesUnpaddedLogits(t *testing.T) {
+	src := filepath.Join(refcase.RepoRoot(), "testdata", "cases", "oddvocab")
+	if _, err := os.Stat(src); err != nil {
+		t.Skip("testdata/cases/oddvocab is absent: run make testdata")
+	}
+	dir := copyCase(t, src)
+	full, err := npy.ReadFile(filepath.Join(dir, "logits.npy"))
+	require.NoError(t, err)
+	require.Equal(t, 1008, full.Cols)
+
+	writeColumns(t, dir, full, 1003)
+	var out bytes.Buffer
+	code, err := run([]string{"-impl", "learning,fused", dir}, &out)
+	t.Log("\n" + out.String())
+	require.NoError(t, err)
+	assert.Equal(t, 0, code)
+	assert.NotContains(t, out.String(), "FAIL")
+
+	// The real vocabulary's columns are still measured.
+	c, err := refcase.Load(dir)
+	require.NoError(t, err)
+	c.Logits.Data[1002] += float32(c.MaxAbsLogit() / 100)
+	writeColumns(t, dir, c.Logits, 1003)
+	out.Reset()
+	code, err = run([]string{"-impl", "learning", dir}, &out)
+	assert.Error(t, err)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, out.String(), "FAIL")
+
+	// Neither the vocabulary nor its padding: refused, naming the file.
+	writeColumns(t, dir, full, 1005)
+	out.Reset()
+	code, err = run([]string{"-impl", "learning", dir}, &out)
+	assert.Error(t, err)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, out.String(), "logits.npy has 1005 columns, want the model's vocabulary 1003 or its padding to 1008")
+}

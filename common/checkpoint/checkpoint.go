@@ -223,15 +223,20 @@ func (ck *Checkpoint) plan() error {
 		return t, nil
 	}
 	pv := c.PaddedVocab()
-	// vocab takes the embedding or the head: at least VocabSize rows; rows
-	// past the padded vocabulary are dropped, missing padding rows are zeros.
+	lo, hi := mc.VocabRows()
+	// vocab takes the embedding or the head: VocabRows rows; rows past the
+	// padded vocabulary are dropped, missing padding rows are zeros.
 	vocab := func(name string, optional bool, set func(*model.Weights, []float32), set16 func(*model.Weights, []uint16)) (*tensor, error) {
 		t, err := get(name, optional)
 		if t == nil || err != nil {
 			return t, err
 		}
-		if len(t.shape) != 2 || t.shape[1] != c.DModel || t.shape[0] < c.VocabSize {
-			return nil, fmt.Errorf("%s: shape %v, want [%d..%d, %d] for %s", t.where(), t.shape, c.VocabSize, pv, c.DModel, c)
+		if len(t.shape) != 2 || t.shape[1] != c.DModel {
+			return nil, fmt.Errorf("%s: shape %v, want [%d..%d, %d] for %s", t.where(), t.shape, lo, hi, c.DModel, c)
+		}
+		if rows := t.shape[0]; rows < lo || rows > hi {
+			return nil, fmt.Errorf("%s: shape %v: %d rows, but %s's vocab_size %d wants %d..%d (the vocabulary and its padding): the config and the weights disagree on the vocabulary",
+				t.where(), t.shape, rows, ConfigFile, c.VocabSize, lo, hi)
 		}
 		ck.slots = append(ck.slots, slot{t: t, take: min(t.shape[0], pv) * c.DModel, n: pv * c.DModel, set: set, set16: set16})
 		return t, nil

@@ -30,8 +30,9 @@ type ModelConfig struct {
 	model.Config
 	Dialect  string
 	ConvBias bool // conv1d has a bias; when false the bias is all zeros
-	// PadMultiple is state-spaces' pad_vocab_size_multiple: the embedding
-	// has VocabSize rounded up to it rows (0 when the config does not say).
+	// PadMultiple is state-spaces' pad_vocab_size_multiple (8 when the
+	// config does not say): the embedding has VocabSize rounded up to it
+	// rows. 0 in transformers' configs, whose vocab_size is the rows.
 	PadMultiple int
 }
 
@@ -94,6 +95,10 @@ func parseStateSpaces(f *fields) (ModelConfig, error) {
 	c.NLayers = f.int("n_layer", -1)
 	c.VocabSize = f.int("vocab_size", -1)
 	mc.PadMultiple = f.int("pad_vocab_size_multiple", 8)
+	if mc.PadMultiple == 0 {
+		// mamba_ssm pads with vocab_size % pad_vocab_size_multiple: a division by zero.
+		return mc, fmt.Errorf("pad_vocab_size_multiple is 0, want ≥ 1 (the embedding has vocab_size rounded up to a multiple of it)")
+	}
 	c.TiedHead = f.bool("tie_embeddings", true)
 	if d := f.int("d_intermediate", 0); d != 0 {
 		return mc, fmt.Errorf("d_intermediate is %d: Mamba blocks with an MLP are not supported", d)
@@ -112,12 +117,17 @@ func parseStateSpaces(f *fields) (ModelConfig, error) {
 			return mc, fmt.Errorf("ssm_cfg is not a JSON object")
 		}
 	}
-	switch layer := ssm.str("layer", "Mamba1"); layer {
-	case "Mamba1":
-	case "Mamba2":
+	switch layer := ssm.str("layer", "Mamba1"); {
+	case ssm.err != nil:
+		return mc, fmt.Errorf("ssm_cfg: %w", ssm.err)
+	case layer == "Mamba1":
+	case layer == "Mamba2":
 		return parseStateSpaces2(mc, f, &ssm)
 	default:
 		return mc, fmt.Errorf("ssm_cfg.layer is %q: only Mamba1 and Mamba2 models are supported", layer)
+	}
+	if err := refuseUnknown(f, "", "Mamba", stateSpacesRead, stateSpacesNoEffect); err != nil {
+		return mc, err
 	}
 	c.DState = ssm.int("d_state", 16)
 	c.DConv = ssm.int("d_conv", 4)
@@ -127,10 +137,39 @@ func parseStateSpaces(f *fields) (ModelConfig, error) {
 	if ssm.bool("bias", false) {
 		return mc, fmt.Errorf("ssm_cfg.bias is true: in_proj/out_proj biases are not supported (the model has no slot for them)")
 	}
+	if err := refuseUnknown(&ssm, "ssm_cfg.", "Mamba", ssm1Read, ssm1NoEffect); err != nil {
+		return mc, err
+	}
 	if ssm.err != nil {
 		return mc, fmt.Errorf("ssm_cfg: %w", ssm.err)
 	}
 	return mc, nil
+}
+
+// The keys of a state-spaces Mamba-1 config's ssm_cfg (the arguments of
+// mamba_ssm's Mamba) that parseStateSpaces reads, and those that cannot
+// change a recurrent step. The top level's are config2.go's
+// stateSpacesRead and stateSpacesNoEffect, Mamba-2's too.
+var (
+	ssm1Read     = []string{"layer", "d_state", "d_conv", "expand", "dt_rank", "conv_bias", "bias"}
+	ssm1NoEffect = []string{
+		"dt_min", "dt_max", "dt_init", "dt_scale", "dt_init_floor", // dt_proj's initialisation
+		"use_fast_path",                // the fused training kernel: the same math
+		"layer_idx", "device", "dtype", // bookkeeping
+	}
+)
+
+// VocabRows is the range of rows the embedding (and an untied head) may
+// have: at least VocabSize, at most VocabSize rounded up to a multiple of
+// model.VocabMultiple or of PadMultiple, whichever is more. The rows past
+// VocabSize are padding (mamba_ssm pads to pad_vocab_size_multiple); a
+// checkpoint with more rows than that was saved for another vocabulary.
+func (mc ModelConfig) VocabRows() (lo, hi int) {
+	hi = mc.PaddedVocab()
+	if m := mc.PadMultiple; m > 0 {
+		hi = max(hi, (mc.VocabSize+m-1)/m*m)
+	}
+	return mc.VocabSize, hi
 }
 
 func parseHF(f *fields) (ModelConfig, error) {
@@ -235,6 +274,24 @@ func (f *fields) has(key string) bool {
 	return ok && string(r) != "null"
 }
 
+// absent reports whether key is missing, so that the caller takes its
+// default. A key that is there as null is refused by name (want says what
+// it should be) and counts as absent: Python passes None on, which either
+// fails or, for a flag, reads as false, and never means the default.
+// Keys for which mamba_ssm gives None a meaning (d_ssm, attn_layer_idx,
+// ssm_cfg) are read with has.
+func (f *fields) absent(key, want string) bool {
+	r, ok := f.raw[key]
+	if !ok {
+		return true
+	}
+	if string(r) == "null" {
+		f.fail(key, "is null, want %s", want)
+		return true
+	}
+	return false
+}
+
 func (f *fields) fail(key, format string, args ...any) {
 	if f.err == nil {
 		f.err = fmt.Errorf("%s: "+format, append([]any{key}, args...)...)
@@ -243,7 +300,7 @@ func (f *fields) fail(key, format string, args ...any) {
 
 // int reads an integer field; def < 0 means the field is required.
 func (f *fields) int(key string, def int) int {
-	if !f.has(key) {
+	if f.absent(key, "an integer") {
 		if def < 0 {
 			f.fail(key, "missing")
 		}
@@ -272,7 +329,7 @@ func (f *fields) int(key string, def int) int {
 }
 
 func (f *fields) bool(key string, def bool) bool {
-	if !f.has(key) {
+	if f.absent(key, "true or false") {
 		return def
 	}
 	var b bool
@@ -283,7 +340,7 @@ func (f *fields) bool(key string, def bool) bool {
 }
 
 func (f *fields) str(key, def string) string {
-	if !f.has(key) {
+	if f.absent(key, "a string") {
 		return def
 	}
 	var s string
@@ -293,9 +350,11 @@ func (f *fields) str(key, def string) string {
 	return s
 }
 
-// rank reads dt_rank / time_step_rank: an integer or "auto", ceil(d_model/16).
+// rank reads dt_rank / time_step_rank: an integer or "auto", ceil(d_model/16)
+// (mamba_ssm's and transformers' default); null is no rank (in Python a
+// None rank fails to build the model) and is refused.
 func (f *fields) rank(key string, dModel int) int {
-	if !f.has(key) || string(f.raw[key]) == `"auto"` {
+	if f.absent(key, `an integer or "auto"`) || string(f.raw[key]) == `"auto"` {
 		if dModel <= 0 {
 			return -1
 		}

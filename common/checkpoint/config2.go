@@ -181,29 +181,60 @@ func refuseUnknown(f *fields, prefix, arch string, read, noEffect []string) erro
 	return nil
 }
 
-// float reads a number field.
+// float reads a number field (floatValue's forms).
 func (f *fields) float(key string, def float64) float64 {
-	if !f.has(key) {
+	if f.absent(key, "a number") {
 		return def
 	}
-	var n json.Number
-	if err := json.Unmarshal(f.raw[key], &n); err != nil {
+	x, ok := floatValue(f.raw[key])
+	if !ok {
 		f.fail(key, "not a number: %s", f.raw[key])
-		return def
-	}
-	x, err := n.Float64()
-	if err != nil {
-		f.fail(key, "not a number: %s", n)
 		return def
 	}
 	return x
 }
 
-// limit reads a time_step_limit / dt_limit pair [min, max] (Python's
-// Infinity allowed, as pythonJSON quotes it); absent means (0, +Inf).
+// nonFinite are the names Python gives the floats JSON has no number for.
+var nonFinite = map[string]float64{"Infinity": math.Inf(1), "-Infinity": math.Inf(-1), "NaN": math.NaN()}
+
+// floatTag is the key of transformers' (≥ 5) tagged non-finite float,
+// {"__float__": "Infinity"} (configuration_utils.py's _FLOAT_TAG_KEY).
+const floatTag = "__float__"
+
+// floatValue reads one JSON value as a float64. Besides a number, a
+// non-finite float is taken in the three ways configs write it: Python's
+// json writes a bare Infinity, -Infinity or NaN (which pythonJSON has
+// quoted), other tools the same words as strings, and transformers ≥ 5 an
+// object {"__float__": "Infinity"} whose one key is the tag and whose value
+// is one of the words.
+func floatValue(r json.RawMessage) (float64, bool) {
+	var s string
+	if json.Unmarshal(r, &s) == nil {
+		if x, ok := nonFinite[s]; ok {
+			return x, true
+		}
+	}
+	var tagged map[string]json.RawMessage
+	if json.Unmarshal(r, &tagged) == nil && tagged != nil {
+		if len(tagged) != 1 || json.Unmarshal(tagged[floatTag], &s) != nil {
+			return 0, false
+		}
+		x, ok := nonFinite[s]
+		return x, ok
+	}
+	var n json.Number
+	if json.Unmarshal(r, &n) != nil {
+		return 0, false
+	}
+	x, err := n.Float64()
+	return x, err == nil
+}
+
+// limit reads a time_step_limit / dt_limit pair [min, max], each a float
+// in floatValue's forms; absent means (0, +Inf).
 func (f *fields) limit(key string) (lo, hi float32) {
 	lo, hi = model.DtUnlimited[0], model.DtUnlimited[1]
-	if !f.has(key) {
+	if f.absent(key, "a pair [min, max]") {
 		return lo, hi
 	}
 	var pair []json.RawMessage
@@ -213,13 +244,8 @@ func (f *fields) limit(key string) (lo, hi float32) {
 	}
 	var v [2]float32
 	for i, r := range pair {
-		var s string
-		if json.Unmarshal(r, &s) == nil && s == "Infinity" {
-			v[i] = float32(math.Inf(1))
-			continue
-		}
-		var x float64
-		if err := json.Unmarshal(r, &x); err != nil {
+		x, ok := floatValue(r)
+		if !ok {
 			f.fail(key, "not a pair of numbers: %s", f.raw[key])
 			return lo, hi
 		}

@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"mamba.go/common/internal/testmodel"
+	"mamba.go/common/model"
 )
 
 var small = testmodel.Config(16, 2, 37)
@@ -328,23 +331,114 @@ func TestUntiedHead(t *testing.T) {
 	}
 }
 
+// writeVocabCheckpoint writes a state-spaces checkpoint of c with rows
+// embedding rows, its config.json's keys changed by set.
+func writeVocabCheckpoint(t *testing.T, c model.Config, rows int, set map[string]any) string {
+	t.Helper()
+	dir := t.TempDir()
+	require.NoError(t, testmodel.WriteCheckpoint(dir, c, testmodel.StateSpacesSafets, testmodel.Options{EmbedRows: rows, Seed: 2}))
+	var cfg map[string]any
+	require.NoError(t, json.Unmarshal(testmodel.StateSpacesConfig(c), &cfg))
+	maps.Copy(cfg, set)
+	b, err := json.Marshal(cfg)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "config.json"), b, 0o644))
+	return dir
+}
+
+// The embedding has vocab_size rows padded to pad_vocab_size_multiple (or
+// to 8, or none): rows past our 8-padding are dropped, missing padding rows
+// are zeros.
 func TestVocabPadding(t *testing.T) {
 	c := testmodel.Config(16, 1, 37) // padded to 40
-	for _, rows := range []int{37, 40, 48} {
-		dir := t.TempDir()
-		require.NoError(t, testmodel.WriteCheckpoint(dir, c, testmodel.StateSpacesSafets, testmodel.Options{EmbedRows: rows, Seed: 2}))
+	for _, tc := range []struct{ rows, multiple int }{{37, 8}, {40, 8}, {37, 16}, {48, 16}, {64, 64}} {
+		dir := writeVocabCheckpoint(t, c, tc.rows, map[string]any{"pad_vocab_size_multiple": tc.multiple})
 		w, err := Load(dir)
-		require.NoError(t, err, rows)
+		require.NoError(t, err, tc)
 		require.Len(t, w.Embedding, 40*16)
-		ts := testmodel.Tensors(c, testmodel.Options{EmbedRows: rows, Seed: 2})
+		ts := testmodel.Tensors(c, testmodel.Options{EmbedRows: tc.rows, Seed: 2})
 		want := make([]float32, 40*16)
-		decode(want[:min(rows, 40)*16], ts[0].Data, F32)
-		assert.Equal(t, want, w.Embedding, "rows %d", rows)
+		decode(want[:min(tc.rows, 40)*16], ts[0].Data, F32)
+		assert.Equal(t, want, w.Embedding, "%v", tc)
 		w.Close()
 	}
+}
+
+// An embedding with fewer rows than vocab_size, or more than its padding,
+// was saved for another vocabulary: refused, naming the tensor and the
+// config's vocab_size, in either dialect.
+func TestVocabDisagreesWithEmbedding(t *testing.T) {
+	for _, tc := range []struct {
+		vocab, rows, multiple int
+		want                  string
+	}{
+		{37, 36, 8, "37..40"},
+		{37, 48, 8, "37..40"},
+		{37, 65, 64, "37..64"},
+		{8, 512, 8, "vocab_size 8 wants 8..8"},
+		{1, 512, 8, "vocab_size 1 wants 1..8"},
+	} {
+		c := testmodel.Config(16, 1, tc.vocab)
+		dir := writeVocabCheckpoint(t, c, tc.rows, map[string]any{"pad_vocab_size_multiple": tc.multiple})
+		requireLoadError(t, dir, "model.safetensors", "backbone.embedding.weight", fmt.Sprintf("%d rows", tc.rows), tc.want, "disagree on the vocabulary")
+	}
+	// transformers' vocab_size is the embedding's rows (padded or not).
+	for _, tc := range []struct{ vocab, rows int }{{8, 512}, {500, 512}, {512, 504}} {
+		dir := t.TempDir()
+		c := testmodel.Config(16, 1, tc.vocab)
+		ts := testmodel.Tensors(c, testmodel.Options{HFNames: true, EmbedRows: tc.rows, Seed: 3})
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "config.json"), testmodel.HFConfig(c), 0o644))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "model.safetensors"), testmodel.EncodeSafetensors(ts), 0o644))
+		requireLoadError(t, dir, "backbone.embeddings.weight", fmt.Sprintf("%d rows", tc.rows), "disagree on the vocabulary")
+	}
+	// An untied head is checked as the embedding is.
+	c := testmodel.Config(16, 1, 37)
 	dir := t.TempDir()
-	require.NoError(t, testmodel.WriteCheckpoint(dir, c, testmodel.StateSpacesSafets, testmodel.Options{EmbedRows: 36, Seed: 2}))
-	requireLoadError(t, dir, "backbone.embedding.weight", "shape")
+	ts := testmodel.Tensors(c, testmodel.Options{Seed: 4})
+	head := testmodel.Tensors(testmodel.Config(16, 1, 512), testmodel.Options{Seed: 4})[0]
+	ts[len(ts)-1] = testmodel.Tensor{Name: "lm_head.weight", DType: head.DType, Shape: head.Shape, Data: head.Data}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "config.json"), writeConfig(t, testmodel.StateSpacesConfig(c), map[string]any{"tie_embeddings": false}), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "model.safetensors"), testmodel.EncodeSafetensors(ts), 0o644))
+	requireLoadError(t, dir, "lm_head.weight", "512 rows", "disagree on the vocabulary")
+}
+
+// writeConfig is cfg with the keys of set changed.
+func writeConfig(t *testing.T, cfg []byte, set map[string]any) []byte {
+	t.Helper()
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(cfg, &m))
+	maps.Copy(m, set)
+	b, err := json.Marshal(m)
+	require.NoError(t, err)
+	return b
+}
+
+// A model.bin has no room for a disagreement: its size follows from the
+// header's vocab_size (the embedding has it padded to 8 rows), so a header
+// whose vocab_size is not the embedding's is refused as the wrong size.
+func TestModelBinVocabDisagreesWithEmbedding(t *testing.T) {
+	c := testmodel.Config(16, 1, 512)
+	w, err := model.RandomWeights(c, 1)
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "model.bin")
+	require.NoError(t, model.WriteModelBin(path, w))
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	for _, vocab := range []uint32{8, 1, 504, 513} {
+		binary.LittleEndian.PutUint32(data[12:], vocab) // word 3: vocab_size
+		require.NoError(t, os.WriteFile(path, data, 0o644))
+		_, err := model.LoadModelBin(path)
+		require.Error(t, err, vocab)
+		assert.Contains(t, err.Error(), path)
+		assert.Contains(t, err.Error(), fmt.Sprintf("vocab=%d ", vocab))
+		assert.Contains(t, err.Error(), "truncated or not this model")
+	}
+	binary.LittleEndian.PutUint32(data[12:], 505) // the same padded vocabulary, 512: padding rows
+	require.NoError(t, os.WriteFile(path, data, 0o644))
+	got, err := model.LoadModelBin(path)
+	require.NoError(t, err)
+	assert.Equal(t, 505, got.Config.VocabSize)
+	got.Close()
 }
 
 func TestNoConvBias(t *testing.T) {

@@ -2,7 +2,7 @@
 // compare and the tests share (see ../shared/README.md):
 //
 //	tokens.json   JSON array of token ids, fed one at a time from an empty state
-//	logits.npy    float32 [len(tokens)][padded_vocab], the logits after each token
+//	logits.npy    float32 [len(tokens)][padded_vocab or vocab], the logits after each token
 //	greedy.json   {"prompt": [...], "tokens": [...]}: greedy continuation of prompt
 //	model.bin     the weights in mamba.c's format
 //	hf/, state-spaces/  the same weights as checkpoint folders (optional)
@@ -25,7 +25,7 @@ type Case struct {
 	Name   string
 	Dir    string
 	Tokens []int
-	Logits *npy.Array // [len(Tokens)][padded_vocab]
+	Logits *npy.Array // [len(Tokens)][padded_vocab or vocab]
 	Greedy Greedy
 	Trace  *trace.Trace // the reference's intermediates for the first tokens; nil if the case has none
 }

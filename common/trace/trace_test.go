@@ -72,7 +72,8 @@ func TestCaseTracesMatchTheirModelAndLogits(t *testing.T) {
 			require.True(t, ok)
 			assert.Len(t, e.Values, info.Len(cfg), "%s entry %d (%s)", dir, i, e.Key())
 			if e.Op == model.OpLMHead {
-				assert.Equal(t, c.Logits.Row(e.Pos), e.Values, "%s position %d", dir, e.Pos)
+				// logits.npy may leave out the padding's columns (transformers' dumps).
+				assert.Equal(t, c.Logits.Row(e.Pos), e.Values[:c.Logits.Cols], "%s position %d", dir, e.Pos)
 				lmHeads++
 			}
 		}

@@ -40,6 +40,14 @@ def read_safetensors(path):
     return out
 
 
+def pad_rows(sd, rows):
+    """Pads an unpadded vocabulary's embedding and head (transformers' vocab_size rows) with
+    zero rows to rows."""
+    for k in ("backbone.embedding.weight", "lm_head.weight"):
+        if k in sd and sd[k].shape[0] < rows:
+            sd[k] = torch.cat([sd[k], sd[k].new_zeros(rows - sd[k].shape[0], sd[k].shape[1])])
+
+
 def load_forms(case):
     """[(form name, Mamba)] for each weight form present in the case folder."""
     forms, vocab = [], None
@@ -55,17 +63,19 @@ def load_forms(case):
         vocab = cfg["vocab_size"]
     hf = os.path.join(case, "hf")
     if os.path.isfile(os.path.join(hf, "model.safetensors")) and vocab is not None:
-        # HF's vocab_size is the padded one; the unpadded size comes from the other forms.
+        # HF's vocab_size is the padded one or the vocabulary itself (then its embedding has
+        # that many rows); the unpadded size comes from the other forms.
         cfg = json.load(open(os.path.join(hf, "config.json")))
         sd = {k.replace("backbone.embeddings.", "backbone.embedding."): v
               for k, v in read_safetensors(os.path.join(hf, "model.safetensors")).items()}
         eps = cfg.get("mixer_rms_eps", 1e-6) if cfg.get("model_type") == "falcon_mamba" else None
+        pad_rows(sd, (vocab + mamba_ref.VOCAB_MULTIPLE - 1) // mamba_ref.VOCAB_MULTIPLE * mamba_ref.VOCAB_MULTIPLE)
         forms.append(("hf", mamba_ref.from_state_dict(sd, vocab, tied=cfg["tie_word_embeddings"], mixer_eps=eps)))
     return forms
 
 
 def check_form(label, model, tokens, want, greedy):
-    got = model.run(tokens).numpy()
+    got = model.run(tokens).numpy()[:, :want.shape[1]]  # logits.npy may leave out the padding's columns
     gen = model.greedy(len(greedy["tokens"]), model.run(greedy["prompt"])[-1])
     if got.shape != want.shape:
         print(f"FAIL {label}: logits shape {got.shape}, want {want.shape}")

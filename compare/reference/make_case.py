@@ -13,6 +13,12 @@ The folder has the same layout as the HF cases in ../shared/reference/hf-transfo
     state-spaces/config.json    + pytorch_model.bin (torch.save of the state dict, state-spaces naming)
     hf/config.json              + generation_config.json + model.safetensors (HF naming)
 
+An unpadded preset (unpadded=True) is a checkpoint that transformers trained or saved with
+a vocab_size that is no multiple of 8: its hf/ has exactly vocab_size embedding (and head)
+rows and a config.json in transformers 5's style, and logits.npy has vocab_size columns, as
+transformers dumps them. The padding rows of the other formats are zeros, as a conversion
+from that checkpoint writes them.
+
 A Falcon-Mamba preset (falcon=mixer_rms_eps) is the same Mamba-1 weights run with the
 norms of dt_low, B and C (mamba_ref.py): its model.bin is version 2 (architecture 3), its
 hf/config.json is transformers' FalconMambaConfig, and it has no state-spaces/ folder
@@ -57,7 +63,13 @@ CASES = {
     # Falcon-Mamba: three layers, dt_rank 2 (a norm of two values), d_state 5, d_conv 3,
     # expand 3, another epsilon.
     "falconodd":  dict(seed=24, d_model=20, n_layer=3, vocab=203, d_state=5, d_conv=3, expand=3, dt_rank=2, n_tokens=40, falcon=1e-5),
+    # Falcon-Mamba as transformers 5 saves it with vocab_size 250 (no multiple of 8): 250
+    # embedding and head rows, 250 logits per token; an untied head.
+    "falconunpad": dict(seed=25, d_model=24, n_layer=2, vocab=250, d_state=8, d_conv=4, expand=2, dt_rank=None, n_tokens=32, tied=False, falcon=1e-6, unpadded=True),
 }
+
+# The keys of a preset that are not make_weights' sizes.
+CASE_OPTIONS = ("seed", "n_tokens", "tied", "falcon", "unpadded")
 
 
 def padded(vocab):
@@ -129,6 +141,41 @@ def make_weights(g, d_model, n_layer, vocab, d_state, d_conv, expand, dt_rank, t
     return {k: v.float().contiguous() for k, v in sd.items()}
 
 
+def zero_padding(sd, vocab):
+    """Zeroes the embedding's and the head's rows past vocab: what a checkpoint with an unpadded
+    vocabulary becomes in the padded formats."""
+    for k in ("backbone.embedding.weight", "lm_head.weight"):
+        sd[k][vocab:] = 0
+
+
+def unpad(hf, vocab):
+    """transformers' tensors of an unpadded vocabulary: vocab embedding and head rows."""
+    for k in ("backbone.embeddings.weight", "lm_head.weight"):
+        if k in hf:
+            hf[k] = hf[k][:vocab].clone()
+
+
+def tag_floats(obj):
+    """obj with every non-finite float written as transformers >= 5 writes it in config.json,
+    {"__float__": "Infinity"} (configuration_utils.py's _encode_special_floats)."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return {"__float__": "NaN" if math.isnan(obj) else "Infinity" if obj > 0 else "-Infinity"}
+    if isinstance(obj, dict):
+        return {k: tag_floats(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [tag_floats(v) for v in obj]
+    return obj
+
+
+def transformers5(cfg, vocab):
+    """cfg as transformers 5 saves it for a vocab_size of vocab: dtype for torch_dtype, its
+    version, tagged non-finite floats."""
+    cfg = dict(cfg, vocab_size=vocab, transformers_version="5.0.0")
+    if "torch_dtype" in cfg:
+        cfg["dtype"] = cfg.pop("torch_dtype")
+    return tag_floats(cfg)
+
+
 def run(model, tokens):
     """Logits [len(tokens), padded_vocab] and the greedy continuation of tokens[:PROMPT_LEN],
     with each greedy step's (top1 - top2) margin over the unpadded vocab."""
@@ -179,11 +226,11 @@ def write_trace(out, entries):
         f.write("[\n" + ",\n".join(json.dumps(e) for e in index) + "\n]\n")
 
 
-def write_run(out, model64, tokens, logits, gen):
-    """tokens.json, logits.npy (float32), greedy.json and the trace of model64 on the
-    first TRACE_TOKENS tokens."""
+def write_run(out, model64, tokens, logits, gen, cols=None):
+    """tokens.json, logits.npy (float32; its first cols columns when cols is given),
+    greedy.json and the trace of model64 on the first TRACE_TOKENS tokens."""
     write_json(os.path.join(out, "tokens.json"), tokens)
-    np.save(os.path.join(out, "logits.npy"), logits.to(torch.float32).numpy())
+    np.save(os.path.join(out, "logits.npy"), logits[:, :cols].to(torch.float32).numpy())
     write_json(os.path.join(out, "greedy.json"), {"prompt": tokens[:PROMPT_LEN], "tokens": gen})
     write_trace(out, trace(model64, tokens[:TRACE_TOKENS]))
 
@@ -251,9 +298,12 @@ def make_case(name, out):
     spec = CASES[name]
     tied = spec.get("tied", True)
     eps = spec.get("falcon")  # Falcon-Mamba's mixer_rms_eps; None: Mamba-1
-    sizes = {k: v for k, v in spec.items() if k not in ("seed", "n_tokens", "tied", "falcon")}
+    unpadded = spec.get("unpadded", False)
+    sizes = {k: v for k, v in spec.items() if k not in CASE_OPTIONS}
     g = torch.Generator().manual_seed(spec["seed"])
     sd = make_weights(g, tied=tied, **sizes)
+    if unpadded:
+        zero_padding(sd, spec["vocab"])
     tokens = torch.randint(0, spec["vocab"], (spec["n_tokens"],), generator=g).tolist()
 
     model32 = mamba_ref.from_state_dict(sd, spec["vocab"], tied=tied, mixer_eps=eps)
@@ -266,7 +316,7 @@ def make_case(name, out):
 
     os.makedirs(os.path.join(out, "hf"), exist_ok=True)
     mamba_ref.write_model_bin(os.path.join(out, "model.bin"), model32)
-    write_run(out, model64, tokens, logits, gen)
+    write_run(out, model64, tokens, logits, gen, cols=spec["vocab"] if unpadded else None)
 
     if eps is None:
         os.makedirs(os.path.join(out, "state-spaces"), exist_ok=True)
@@ -276,8 +326,12 @@ def make_case(name, out):
     hf = {k.replace("backbone.embedding.", "backbone.embeddings."): v for k, v in sd.items()}
     if tied:
         del hf["lm_head.weight"]  # save_pretrained leaves the tied head out
+    if unpadded:
+        unpad(hf, spec["vocab"])
     write_safetensors(os.path.join(out, "hf", "model.safetensors"), hf)
     cfg = hf_config(c, tied, **sizes) if eps is None else falcon_config(c, tied, eps, **sizes)
+    if unpadded:
+        cfg = transformers5(cfg, spec["vocab"])
     write_json(os.path.join(out, "hf", "config.json"), cfg, hf=True)
     write_json(os.path.join(out, "hf", "generation_config.json"),
                {"_from_model_config": True, "bos_token_id": 0, "eos_token_id": 0, "output_attentions": False,

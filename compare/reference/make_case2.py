@@ -7,7 +7,9 @@ The folder has make_case.py's layout, trace.json and trace.npy included (every o
 Mamba-2's step, common/model/ops2.go, for the first 3 tokens, from the float64
 reference, written by make_case.write_trace; model.bin is version 2, which names the
 architecture; state-spaces/config.json has ssm_cfg {"layer": "Mamba2", ...};
-hf/config.json is transformers' Mamba2Config, model_type "mamba2").
+hf/config.json is transformers' Mamba2Config, model_type "mamba2"). An unpadded preset
+is make_case.py's: transformers' vocab_size rows in hf/, its config.json as transformers 5
+writes it, vocab_size logits per token in logits.npy, zero padding rows elsewhere.
 
 Weights follow mamba_ssm's Mamba2 initialisation (A in [1, 16], dt log-uniform in
 [1e-3, 1e-1]), perturbed so that no term is trivially 0 or 1. The logits come from
@@ -26,7 +28,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mamba2_ref  # noqa: E402
 from make_case import (DT_FLOOR, DT_MAX, DT_MIN, OUT_PROJ_GAIN, Init, check_reference, main, run,  # noqa: E402
-                       write_json, write_run, write_safetensors)
+                       transformers5, unpad, write_json, write_run, write_safetensors, zero_padding)
 
 INF = float("inf")
 
@@ -45,6 +47,11 @@ CASES = {
     # gate, and a time_step_limit that clamps Δ on both sides.
     "m2odd": dict(seed=13, d_model=40, n_layer=3, vocab=300, d_state=10, d_conv=3, expand=3, headdim=10,
                   ngroups=3, n_tokens=40, norm_before_gate=True, dt_limit=(0.002, 0.08)),
+    # As transformers 5 saves a Mamba2ForCausalLM with vocab_size 250 (no multiple of 8):
+    # 250 embedding rows and logits per token, time_step_limit [0.0, {"__float__": "Infinity"}],
+    # and, as some published conversions, no architectures key (make_case.py's unpadded).
+    "m2unpad": dict(seed=14, d_model=32, n_layer=2, vocab=250, d_state=16, d_conv=4, expand=2, headdim=16,
+                    ngroups=1, n_tokens=32, unpadded=True),
 }
 
 
@@ -119,6 +126,9 @@ def make_case(name, out):
     g = torch.Generator().manual_seed(spec["seed"])
     sizes = {k: spec[k] for k in ("d_model", "n_layer", "vocab", "d_state", "d_conv", "expand", "headdim", "ngroups")}
     sd = make_weights(g, pad=16, tied=tied, **sizes)
+    unpadded = spec.get("unpadded", False)
+    if unpadded:
+        zero_padding(sd, spec["vocab"])
     tokens = torch.randint(0, spec["vocab"], (spec["n_tokens"],), generator=g).tolist()
 
     opts = dict(headdim=spec["headdim"], ngroups=spec["ngroups"], tied=tied,
@@ -142,7 +152,7 @@ def make_case(name, out):
     os.makedirs(os.path.join(out, "state-spaces"), exist_ok=True)
     os.makedirs(os.path.join(out, "hf"), exist_ok=True)
     mamba2_ref.write_model_bin(os.path.join(out, "model.bin"), model32)
-    write_run(out, model64, tokens, logits, gen)
+    write_run(out, model64, tokens, logits, gen, cols=spec["vocab"] if unpadded else None)
 
     write_json(os.path.join(out, "state-spaces", "config.json"), state_spaces_config(spec, tied))
     torch.save(sd, os.path.join(out, "state-spaces", "pytorch_model.bin"))
@@ -155,8 +165,13 @@ def make_case(name, out):
         del hf["lm_head.weight"]
     else:
         hf["lm_head.weight"] = hf["lm_head.weight"][:pv].clone()
+    cfg = hf_config(c, spec, tied)
+    if unpadded:
+        unpad(hf, spec["vocab"])
+        cfg = transformers5(cfg, spec["vocab"])
+        del cfg["architectures"]
     write_safetensors(os.path.join(out, "hf", "model.safetensors"), hf)
-    write_json(os.path.join(out, "hf", "config.json"), hf_config(c, spec, tied), hf=True)
+    write_json(os.path.join(out, "hf", "config.json"), cfg, hf=True)
 
     print(f"{name}: {c}; {len(tokens)} tokens, max|logit| {scale:.3f}, float32 vs float64 {rel32:.1e}, "
           f"SSD vs recurrent {relssd:.1e} of it, min greedy margin {min(margins) / scale:.1e} of it, greedy {gen}")
