@@ -15,7 +15,9 @@
 //
 // It says on stderr which kernels run (avx512, avx2 or go; the environment
 // variable MAMBA_FUSED_KERNELS picks others), with how many workers
-// (GOMAXPROCS), and where the weights are.
+// (GOMAXPROCS), and where the weights are: left in the file's memory map,
+// with the reason, where packing them or copying them into 2 MB pages
+// would not fit in the memory available.
 package main
 
 import (
@@ -59,6 +61,9 @@ func main() {
 			pages = fmt.Sprintf("2 MB pages (%.0f MB, narrowed into them at load)", float64(n)/1e6)
 		case w.BF16 && !w.FileMapped(bf16Bytes(w.LMHeadBF16)):
 			pages = "memory (narrowed at load)"
+		}
+		if why := m.Fallback(); why != "" { // a copy that would not have fit in memory
+			pages += ": " + why
 		}
 		precision := "float32"
 		switch {
