@@ -3,6 +3,7 @@
 package cuda
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -18,9 +19,12 @@ import (
 // recurrent state live on the GPU; Forward copies the logits back,
 // ForwardArgmax and ForwardSample only the chosen token, Feed nothing. Each
 // step is one CUDA graph launch (or, with SetGraphs(false) or a tracer
-// set, its kernels launched one by one). Not safe for concurrent use.
+// set, its kernels launched one by one). It is not for concurrent use: a
+// call made while another is in progress returns model.ErrConcurrentUse.
 type Mamba struct {
 	c      model.Config
+	fp     uint64      // model.Fingerprint of the weights, for the states it returns
+	guard  model.Guard // taken by bind
 	s      configShape
 	dev    *device
 	plan   plan
@@ -99,7 +103,7 @@ func New(w *model.Weights) (*Mamba, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Mamba{c: c, s: shapeOf(c), dev: dev, host: make([]float32, c.PaddedVocab()),
+	m := &Mamba{c: c, fp: model.Fingerprint(w), s: shapeOf(c), dev: dev, host: make([]float32, c.PaddedVocab()),
 		onDev: stepControl{token: -1}, plain: os.Getenv(GraphsEnv) == "0"}
 	m.k = kernels{
 		inProjConv: dev.kernels["in_proj_conv"],
@@ -438,13 +442,26 @@ func (m *Mamba) ForwardSample(token int, s *sample.Sampler) (int, error) {
 	return m.chosen()
 }
 
-// bind pins the goroutine and makes the model's context current; the
-// returned func undoes the pinning. After Close it returns model.ErrClosed.
+// bind takes the model's guard (model.ErrConcurrentUse while another call
+// holds it), pins the goroutine and makes the model's context current; the
+// returned func undoes both. After Close it returns model.ErrClosed.
 func (m *Mamba) bind() (func(), error) {
+	if err := m.guard.Enter(); err != nil {
+		return nil, err
+	}
 	if m.dev == nil {
+		m.guard.Leave()
 		return nil, model.ErrClosed
 	}
-	return m.dev.bind()
+	unbind, err := m.dev.bind()
+	if err != nil {
+		m.guard.Leave()
+		return nil, err
+	}
+	return func() {
+		unbind()
+		m.guard.Leave()
+	}, nil
 }
 
 // Config is the shape of the loaded model.
@@ -458,7 +475,8 @@ func (m *Mamba) Device() string {
 	return m.dev.name
 }
 
-// State copies the recurrent state back from the device.
+// State copies the recurrent state back from the device; it carries the
+// weights' fingerprint.
 func (m *Mamba) State() (*model.State, error) {
 	unbind, err := m.bind()
 	if err != nil {
@@ -466,6 +484,7 @@ func (m *Mamba) State() (*model.State, error) {
 	}
 	defer unbind()
 	s := model.NewState(m.c)
+	s.Fingerprint = m.fp
 	if err := cu.MemcpyDtoH(unsafe.Pointer(&s.Conv[0]), m.a.conv, 4*int64(len(s.Conv))); err != nil {
 		return nil, fmt.Errorf("cuda: copying the conv state back: %w", err)
 	}
@@ -520,10 +539,10 @@ func (m *Mamba) zeroState() error {
 // Close frees the device memory and the context; a second Close does
 // nothing.
 func (m *Mamba) Close() error {
-	if m.dev == nil {
+	unbind, err := m.bind()
+	if errors.Is(err, model.ErrClosed) {
 		return nil
 	}
-	unbind, err := m.bind()
 	if err != nil {
 		return err
 	}

@@ -42,6 +42,14 @@ const hugePagesMin = 32 << 20
 // page cache keeps it), so the process never holds both copies: its peak
 // RSS stays the size of the weights.
 func hugePageWeights(w *model.Weights) (*model.Weights, []byte) {
+	hw, arena, _ := hugePagesCopy(w, nil)
+	return hw, arena
+}
+
+// hugePagesCopy is hugePageWeights, which also leaves the weights where
+// they are when the copy would not fit in the memory available (roomFor;
+// skipped says so), and tells prog of the bytes copied.
+func hugePagesCopy(w *model.Weights, prog func(done, total int64)) (hw *model.Weights, arena []byte, skipped string) {
 	tensors := weightTensors(w)
 	lo, hi, total := uintptr(^uintptr(0)), uintptr(0), uintptr(0)
 	var loPtr unsafe.Pointer // the first tensor's first byte
@@ -62,13 +70,16 @@ func hugePageWeights(w *model.Weights) (*model.Weights, []byte) {
 	}
 	span := hi - lo
 	if total < hugePagesMin || span > total+total/64 || !thpEnabled() {
-		return w, nil
+		return w, nil, ""
 	}
 	const huge = 2 << 20
 	off := lo % 64 // keep each tensor's place within its cache line
+	if ok, why := roomFor("copying into 2 MB pages", int64(span+off+huge)); !ok {
+		return w, nil, why
+	}
 	arena, err := syscall.Mmap(-1, 0, int(span+off+huge), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
 	if err != nil {
-		return w, nil
+		return w, nil, ""
 	}
 	// Start the copy on a 2 MB boundary of the arena.
 	start := (huge - uintptr(unsafe.Pointer(&arena[0]))%huge) % huge
@@ -82,15 +93,18 @@ func hugePageWeights(w *model.Weights) (*model.Weights, []byte) {
 	}
 	if err := syscall.Madvise(cover(0, span), madvHugePage); err != nil {
 		syscall.Munmap(arena)
-		return w, nil
+		return w, nil, ""
 	}
 	// The bytes to copy: the tensors, merged where they touch. Tensors
 	// from several files (a sharded checkpoint) lie in separate mappings,
 	// with unmapped gaps between them that must not be read.
 	runs := byteRuns(tensors, lo)
+	var copied int64
 	for k := range runs {
 		runs[k].mapped = w.FileMapped(unsafe.Slice((*byte)(unsafe.Add(loPtr, runs[k].a)), runs[k].b-runs[k].a))
+		copied += int64(runs[k].b - runs[k].a)
 	}
+	pr := newProgress(prog, copied)
 	for i := uintptr(0); i < span; i += huge {
 		j := min(i+huge, span)
 		// Faulting the pages in with one call per 2 MB, not one fault per
@@ -112,15 +126,17 @@ func hugePageWeights(w *model.Weights) (*model.Weights, []byte) {
 			if r.mapped { // drop the copied pages of the file from the process
 				dropPages(src)
 			}
+			pr.add(int64(b - a))
 		}
 	}
-	hw := w.ShallowCopy() // w's closer stays w's: the copy closes nothing
+	pr.finish()
+	hw = w.ShallowCopy() // w's closer stays w's: the copy closes nothing
 	for _, t := range weightTensors(hw) {
 		if t.size > 0 {
 			t.point(unsafe.Pointer(&dst[uintptr(t.ptr)-lo]))
 		}
 	}
-	return hw, arena
+	return hw, arena, ""
 }
 
 // byteRun is bytes [a, b) after lo that hold tensors, and whether they lie

@@ -8,6 +8,11 @@ import "mamba.go/common/model"
 // huge pages are not available.
 func hugePageWeights(w *model.Weights) (*model.Weights, []byte) { return w, nil }
 
+// hugePagesCopy is hugePageWeights, with nothing to skip or report.
+func hugePagesCopy(w *model.Weights, _ func(done, total int64)) (*model.Weights, []byte, string) {
+	return w, nil, ""
+}
+
 func unmapArena([]byte) {}
 
 // newArena: n bytes from Go, no mapping.

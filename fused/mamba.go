@@ -9,11 +9,14 @@ import (
 )
 
 // Mamba is the fused implementation of model.Mamba. Its worker goroutines
-// live until Close.
+// live until Close. It is not for concurrent use: a call made while
+// another is in progress returns model.ErrConcurrentUse.
 type Mamba struct {
 	w      *model.Weights
 	mats   matrices // w's products, float32 or bfloat16 (matrix.go)
 	c      model.Config
+	fp     uint64      // model.Fingerprint of the weights, for the states it returns
+	guard  model.Guard // taken by every method but Config
 	state  *model.State
 	pool   *pool
 	nw     int  // number of workers, P
@@ -34,6 +37,7 @@ type Mamba struct {
 
 	packedBytes int64         // float32 weights packed (packed.go), 0 if none
 	packTime    time.Duration // how long packing (and copying the rest) took
+	fallback    string        // why the weights were not packed or copied for want of memory (Fallback)
 	unpacked    [][]float32   // [P][4·max(d, di)] each worker's packed rows unpacked (the batched prompt's)
 }
 
@@ -47,6 +51,14 @@ func (m *Mamba) HugePages() (bytes int64, took time.Duration) { return m.hugeByt
 // bytes a weight (packed.go; 0: none) and how long packing took. They are
 // in 2 MB pages unless Options.SmallPages.
 func (m *Mamba) Packed() (bytes int64, took time.Duration) { return m.packedBytes, m.packTime }
+
+// Fallback says, in a few words, why New left the weights where they were
+// instead of packing them or copying them into 2 MB pages as its options
+// asked: the copy would not have fit in the memory available ("packing
+// would take 25.4 GB of memory, and 20.1 GB are available"). Empty when
+// New did as asked, or had no such reason not to (small weights, no 2 MB
+// pages here).
+func (m *Mamba) Fallback() string { return m.fallback }
 
 // shares are the phases' items: channels, or rows of a product.
 type shares struct {
@@ -95,6 +107,14 @@ type Options struct {
 	// into 3.5 bytes a weight (packed.go): the same values, 13% more bytes
 	// a token.
 	Unpacked bool
+	// Progress, if set, is told how far New's long work has come: packing
+	// (two passes over the products: counting, then packing and copying)
+	// or the copy into 2 MB pages, each a piece of work of total bytes,
+	// reported as done grows from 0 to total every few MB, the last call
+	// with done == total. A piece that finds nothing to pack ends at once
+	// (done == total), and the copy into 2 MB pages may follow it with
+	// its own total. New calls it from one goroutine at a time.
+	Progress func(done, total int64)
 }
 
 // New returns a fused model over w with one worker per usable CPU
@@ -127,7 +147,7 @@ func NewOptions(w *model.Weights, opt Options) (*Mamba, error) {
 	}
 	c := w.Config
 	n = min(n, c.DInner) // every worker owns at least one channel
-	m := &Mamba{w: w, c: c, state: model.NewState(c), nw: n}
+	m := &Mamba{w: w, c: c, fp: model.Fingerprint(w), state: model.NewState(c), nw: n}
 	if narrowed := w.BF16HugePages(); narrowed > 0 {
 		// Narrowed at load into memory in 2 MB pages already: a copy
 		// would only double it.
@@ -135,23 +155,28 @@ func NewOptions(w *model.Weights, opt Options) (*Mamba, error) {
 	} else {
 		if !w.BF16 && !opt.Unpacked {
 			start := time.Now()
-			hw, ms, packed, block, mapping, huge := packedWeights(w, opt.SmallPages)
-			if packed > 0 {
-				m.w, m.mats, m.packedBytes, m.packTime = hw, ms, int64(packed), time.Since(start)
+			pk := packedWeights(w, opt.SmallPages, opt.Progress)
+			m.fallback = pk.skipped
+			if pk.packedBytes > 0 {
+				m.w, m.mats, m.packedBytes, m.packTime = pk.hw, pk.ms, int64(pk.packedBytes), time.Since(start)
 				// The block lives as long as the model, as hugePageWeights' copy.
-				runtime.AddCleanup(m, unmapArena, mapping)
-				if huge {
-					m.hugeBytes, m.hugeTime = int64(len(block)), m.packTime
+				runtime.AddCleanup(m, unmapArena, pk.mapping)
+				if pk.huge {
+					m.hugeBytes, m.hugeTime = int64(len(pk.block)), m.packTime
 				}
 			}
 		}
 		if m.packedBytes == 0 && !opt.SmallPages {
 			start := time.Now()
-			if hw, arena := hugePageWeights(w); arena != nil {
+			hw, arena, skipped := hugePagesCopy(w, opt.Progress)
+			if arena != nil {
 				m.w, m.hugeBytes, m.hugeTime = hw, int64(len(arena)), time.Since(start)
 				// The copy lives as long as the model: unmapped once the model
 				// is unreachable (after Close, its workers hold it no more).
 				runtime.AddCleanup(m, unmapArena, arena)
+			}
+			if m.fallback == "" {
+				m.fallback = skipped
 			}
 		}
 	}
@@ -194,6 +219,15 @@ func (m *Mamba) Workers() int { return m.nw }
 
 // Forward runs one token through the model: the recurrent step, on all workers.
 func (m *Mamba) Forward(token int) ([]float32, error) {
+	if err := m.guard.Enter(); err != nil {
+		return nil, err
+	}
+	defer m.guard.Leave()
+	return m.forward(token)
+}
+
+// forward is Forward, the guard taken.
+func (m *Mamba) forward(token int) ([]float32, error) {
 	if m.done {
 		return nil, model.ErrClosed
 	}
@@ -322,16 +356,27 @@ func (m *Mamba) SetTracer(t model.Tracer) { m.tracer = t }
 // Config is the shape of the loaded model.
 func (m *Mamba) Config() model.Config { return m.c }
 
-// State returns a copy of the recurrent state.
+// State returns a copy of the recurrent state, with the weights'
+// fingerprint.
 func (m *Mamba) State() (*model.State, error) {
+	if err := m.guard.Enter(); err != nil {
+		return nil, err
+	}
+	defer m.guard.Leave()
 	if m.done {
 		return nil, model.ErrClosed
 	}
-	return m.state.Clone(), nil
+	s := m.state.Clone()
+	s.Fingerprint = m.fp
+	return s, nil
 }
 
 // SetState replaces the recurrent state with a copy of s.
 func (m *Mamba) SetState(s *model.State) error {
+	if err := m.guard.Enter(); err != nil {
+		return err
+	}
+	defer m.guard.Leave()
 	if m.done {
 		return model.ErrClosed
 	}
@@ -345,6 +390,10 @@ func (m *Mamba) SetState(s *model.State) error {
 
 // Reset empties the state.
 func (m *Mamba) Reset() error {
+	if err := m.guard.Enter(); err != nil {
+		return err
+	}
+	defer m.guard.Leave()
 	if m.done {
 		return model.ErrClosed
 	}
@@ -356,6 +405,10 @@ func (m *Mamba) Reset() error {
 
 // Close stops the workers; the weights belong to the caller.
 func (m *Mamba) Close() error {
+	if err := m.guard.Enter(); err != nil {
+		return err
+	}
+	defer m.guard.Leave()
 	if !m.done {
 		m.done = true
 		m.pool.close()

@@ -22,23 +22,37 @@ const packPieceBytes = 2 << 20
 // test models).
 const packInMemoryMax = 32 << 20
 
-// packedWeights returns a copy hw of w whose tensors lie in one block of
-// memory of their own, in 2 MB pages unless smallPages, and its products
-// ms: every float32 in_proj, out_proj, embedding and head that packs
-// (whole groups of 8 a row, few escapes) packed into the block, the other
-// products and the vectors copied into it as they are. Also the bytes
-// packed, the block, and its mapping, to unmap once the weights are unused
-// (nil: nothing to unmap), and whether the block is advised for 2 MB
-// pages. hw's packed tensors stay where they were, unread
-// (fused reads ms). Weights kept as bfloat16, and float32 weights whose
-// products outside a file's mapping come to packInMemoryMax, come back as
-// they are.
-func packedWeights(w *model.Weights, smallPages bool) (hw *model.Weights, ms matrices, packedBytes int, block, mapping []byte, huge bool) {
+// packing is what packedWeights made: a copy hw of the weights whose
+// tensors lie in one block of memory of their own, in 2 MB pages unless
+// smallPages, and its products ms: every float32 in_proj, out_proj,
+// embedding and head that packs (whole groups of 8 a row, few escapes)
+// packed into the block, the other products and the vectors copied into
+// it as they are. hw's packed tensors stay where they were, unread (fused
+// reads ms).
+type packing struct {
+	hw          *model.Weights
+	ms          matrices
+	packedBytes int    // the bytes packed; 0: nothing packed, hw is w
+	block       []byte // the block
+	mapping     []byte // the block's mapping, to unmap once the weights are unused (nil: nothing to unmap)
+	huge        bool   // the block is advised for 2 MB pages
+	skipped     string // why nothing was packed for want of memory (roomFor); "" otherwise
+}
+
+// packedWeights packs w's products (packing says into what). Weights kept
+// as bfloat16, float32 weights whose products outside a file's mapping
+// come to packInMemoryMax, and weights whose block would not fit in the
+// memory available (roomFor, asked before reading the weights, with the
+// block's size if every product packs, and again with its exact size)
+// come back as they are. prog is told of the two passes over the
+// products, counting and packing.
+func packedWeights(w *model.Weights, smallPages bool, prog func(done, total int64)) packing {
+	asTheyAre := func(skipped string) packing { return packing{hw: w, ms: matricesOf(w), skipped: skipped} }
 	if w.BF16 {
-		return w, matricesOf(w), 0, nil, nil, false
+		return asTheyAre("")
 	}
-	hw = w.ShallowCopy() // w's closer stays w's: the copy closes nothing
-	ms = matricesOf(hw)
+	hw := w.ShallowCopy() // w's closer stays w's: the copy closes nothing
+	ms := matricesOf(hw)
 	c := w.Config
 	type product struct {
 		to   []*matrix // the matrices that are these weights (a tied head is the embedding)
@@ -69,27 +83,59 @@ func packedWeights(w *model.Weights, smallPages bool) (hw *model.Weights, ms mat
 	// Weights in the process's own memory (a checkpoint converted to
 	// float32 at load) could not give their memory back once packed: when
 	// such products come to packInMemoryMax, none is packed.
-	inMemory := 0
+	inMemory, productBytes := 0, int64(0)
 	for _, p := range products {
-		if src := p.to[0].f32; !w.FileMapped(float32Bytes(src)) {
+		src := p.to[0].f32
+		if !w.FileMapped(float32Bytes(src)) {
 			inMemory += 4 * len(src)
 		}
+		productBytes += 4 * int64(len(src))
 	}
 	if inMemory >= packInMemoryMax {
-		return w, matricesOf(w), 0, nil, nil, false
+		return asTheyAre("")
 	}
+	// The block if every product packs, the tensors copied as they are
+	// besides, is what packing takes at least: ask before reading anything.
+	tensors := weightTensors(hw)
+	allPacked := map[*float32]bool{}
+	least := 0
+	for _, p := range products {
+		least += blockBytes(len(p.to[0].f32)/packedGroup*packedGroupBytes + packedSlack)
+		allPacked[unsafe.SliceData(p.to[0].f32)] = true
+	}
+	distinct := int64(0) // the bytes of the tensors, the tied head once
+	seenAt := map[unsafe.Pointer]bool{}
+	for _, t := range tensors {
+		if t.size == 0 || seenAt[t.ptr] {
+			continue
+		}
+		seenAt[t.ptr] = true
+		distinct += int64(t.size)
+		if !allPacked[(*float32)(t.ptr)] {
+			least += blockBytes(int(t.size))
+		}
+	}
+	if ok, why := roomFor("packing", int64(least)); !ok {
+		return asTheyAre(why)
+	}
+	// Read twice, the products to count and everything to pack or copy.
+	pr := newProgress(prog, productBytes+distinct)
+	defer pr.finish()
 	// First pass: each product's table, and which pack.
 	size := 0
 	place := func(n int) int { // n bytes at a cache line of the block
 		at := size
-		size += (n + 63) &^ 63
+		size += blockBytes(n)
 		return at
 	}
 	escapes := make([]int, len(products))
 	inParallel(len(products), func(i int) {
 		p := &products[i]
 		var count [256]int
-		eachPiece(w, p.to[0].f32, p.cols, func(_ int, piece []float32) { countTopBytes(&count, piece) })
+		eachPiece(w, p.to[0].f32, p.cols, func(_ int, piece []float32) {
+			countTopBytes(&count, piece)
+			pr.add(4 * int64(len(piece)))
+		})
 		p.top, escapes[i] = packedTable(&count)
 	})
 	kept := products[:0]
@@ -104,16 +150,17 @@ func packedWeights(w *model.Weights, smallPages bool) (hw *model.Weights, ms mat
 		packedAt[unsafe.SliceData(src)] = true
 	}
 	if len(kept) == 0 {
-		return w, matricesOf(w), 0, nil, nil, false
+		return asTheyAre("")
 	}
 	// The other tensors, copied as they are (the tied head once).
 	type copied struct {
-		t  tensorBytes
-		at int
+		t     tensorBytes
+		at    int
+		again bool // the tied head: the embedding's copy
 	}
 	var copies []copied
 	copiedAt := map[unsafe.Pointer]int{}
-	for _, t := range weightTensors(hw) {
+	for _, t := range tensors {
 		if t.size == 0 || packedAt[(*float32)(t.ptr)] {
 			continue
 		}
@@ -122,7 +169,10 @@ func packedWeights(w *model.Weights, smallPages bool) (hw *model.Weights, ms mat
 			at = place(int(t.size))
 			copiedAt[t.ptr] = at
 		}
-		copies = append(copies, copied{t, at})
+		copies = append(copies, copied{t, at, seen})
+	}
+	if ok, why := roomFor("packing", int64(size)); !ok { // some products did not pack: more to copy
+		return asTheyAre(why)
 	}
 	// Second pass: pack and copy.
 	mem, mapping, huge := newArena(size, !smallPages)
@@ -133,9 +183,11 @@ func packedWeights(w *model.Weights, smallPages bool) (hw *model.Weights, ms mat
 		rb := packedRowBytes(p.cols)
 		eachPiece(w, p.to[0].f32, p.cols, func(row0 int, piece []float32) {
 			pm.pack(mem[p.at+row0*rb:], piece, row0)
+			pr.add(4 * int64(len(piece)))
 		})
 		pms[i] = pm
 	})
+	packedBytes := 0
 	for i, p := range kept {
 		n := len(p.to[0].f32) / packedGroup * packedGroupBytes
 		pm := pms[i]
@@ -151,6 +203,9 @@ func packedWeights(w *model.Weights, smallPages bool) (hw *model.Weights, ms mat
 			dropPages(b)
 		}
 		cp.t.point(unsafe.Pointer(&mem[cp.at]))
+		if !cp.again {
+			pr.add(int64(cp.t.size))
+		}
 	}
 	// The products that did not pack (x_proj, dt_proj, any other) as
 	// float32 from the block, where hw's tensors now point.
@@ -169,8 +224,11 @@ func packedWeights(w *model.Weights, smallPages bool) (hw *model.Weights, ms mat
 		keep(&lm.dtProj, fl.dtProj)
 		keep(&lm.outProj, fl.outProj)
 	}
-	return hw, ms, packedBytes, mem, mapping, huge
+	return packing{hw: hw, ms: ms, packedBytes: packedBytes, block: mem, mapping: mapping, huge: huge}
 }
+
+// blockBytes is what n bytes take in the block: they start at a cache line.
+func blockBytes(n int) int { return (n + 63) &^ 63 }
 
 // inParallel calls f(i) for every i < n, on GOMAXPROCS goroutines that
 // each take the next i: the products, largest first, are packed side by

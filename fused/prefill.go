@@ -54,6 +54,10 @@ type promptBuffers struct {
 // With a tracer set it runs Forward token by token, so that the tracer
 // sees every token's phases.
 func (m *Mamba) ForwardPrompt(tokens []int) ([]float32, error) {
+	if err := m.guard.Enter(); err != nil {
+		return nil, err
+	}
+	defer m.guard.Leave()
 	if m.done {
 		return nil, model.ErrClosed
 	}
@@ -71,7 +75,7 @@ func (m *Mamba) ForwardPrompt(tokens []int) ([]float32, error) {
 		var logits []float32
 		for _, tok := range tokens {
 			var err error
-			if logits, err = m.Forward(tok); err != nil {
+			if logits, err = m.forward(tok); err != nil {
 				return nil, err
 			}
 		}

@@ -4,10 +4,14 @@ import (
 	"mamba.go/common/model"
 )
 
-// Mamba is the learning implementation of model.Mamba.
+// Mamba is the learning implementation of model.Mamba. It is not for
+// concurrent use: a call made while another is in progress returns
+// model.ErrConcurrentUse.
 type Mamba struct {
 	w      *model.Weights
 	c      model.Config
+	fp     uint64 // model.Fingerprint(w), for the states it returns
+	guard  model.Guard
 	state  *model.State
 	buf    buffers      // Mamba-1's activations
 	buf2   buffers2     // Mamba-2's (mamba2.go)
@@ -37,11 +41,12 @@ func New(w *model.Weights) (*Mamba, error) {
 	}
 	c := w.Config
 	if c.Arch == model.Mamba2 {
-		return &Mamba{w: w, c: c, state: model.NewState(c), buf2: newBuffers2(c)}, nil
+		return &Mamba{w: w, c: c, fp: model.Fingerprint(w), state: model.NewState(c), buf2: newBuffers2(c)}, nil
 	}
 	return &Mamba{
 		w:     w,
 		c:     c,
+		fp:    model.Fingerprint(w),
 		state: model.NewState(c),
 		buf: buffers{
 			h:      make([]float32, c.DModel),
@@ -59,6 +64,10 @@ func New(w *model.Weights) (*Mamba, error) {
 
 // Forward runs one token through the model: the recurrent step.
 func (m *Mamba) Forward(token int) ([]float32, error) {
+	if err := m.guard.Enter(); err != nil {
+		return nil, err
+	}
+	defer m.guard.Leave()
 	if m.closed {
 		return nil, model.ErrClosed
 	}
@@ -182,16 +191,27 @@ func (m *Mamba) SetTracer(t model.Tracer) { m.tracer = t }
 // Config is the shape of the loaded model.
 func (m *Mamba) Config() model.Config { return m.c }
 
-// State returns a copy of the recurrent state.
+// State returns a copy of the recurrent state, with the weights'
+// fingerprint.
 func (m *Mamba) State() (*model.State, error) {
+	if err := m.guard.Enter(); err != nil {
+		return nil, err
+	}
+	defer m.guard.Leave()
 	if m.closed {
 		return nil, model.ErrClosed
 	}
-	return m.state.Clone(), nil
+	s := m.state.Clone()
+	s.Fingerprint = m.fp
+	return s, nil
 }
 
 // SetState replaces the recurrent state with a copy of s.
 func (m *Mamba) SetState(s *model.State) error {
+	if err := m.guard.Enter(); err != nil {
+		return err
+	}
+	defer m.guard.Leave()
 	if m.closed {
 		return model.ErrClosed
 	}
@@ -204,6 +224,10 @@ func (m *Mamba) SetState(s *model.State) error {
 
 // Reset empties the state.
 func (m *Mamba) Reset() error {
+	if err := m.guard.Enter(); err != nil {
+		return err
+	}
+	defer m.guard.Leave()
 	if m.closed {
 		return model.ErrClosed
 	}
@@ -214,6 +238,10 @@ func (m *Mamba) Reset() error {
 
 // Close marks the model closed; the weights belong to the caller.
 func (m *Mamba) Close() error {
+	if err := m.guard.Enter(); err != nil {
+		return err
+	}
+	defer m.guard.Leave()
 	m.closed = true
 	return nil
 }

@@ -230,7 +230,6 @@ func RunOptions(name string, args []string, stdout, stderr io.Writer, newModel m
 		fmt.Fprintf(stderr, "%s: %s\n", name, note)
 	}
 	c := w.Config
-	fingerprint := model.Fingerprint(w)
 
 	prompt, out, err := promptAndOutput(name, f, stdout, stderr, c)
 	if err != nil {
@@ -257,7 +256,7 @@ func RunOptions(name string, args []string, stdout, stderr io.Writer, newModel m
 		if err != nil {
 			return err
 		}
-		if err := s.CheckWeights(fingerprint); err != nil && !f.forceState {
+		if err := s.CheckWeights(w); err != nil && !f.forceState {
 			return fmt.Errorf("%s: %w; -force-state loads it anyway", f.loadState, err)
 		}
 		if err := m.SetState(s); err != nil {
@@ -281,7 +280,9 @@ func RunOptions(name string, args []string, stdout, stderr io.Writer, newModel m
 			if err != nil {
 				return fmt.Errorf("-save-state %s: %w", f.saveState, err)
 			}
-			s.Fingerprint = fingerprint
+			if s.Fingerprint == 0 { // a model that does not name its weights (every implementation here does)
+				s.Fingerprint = model.Fingerprint(w)
+			}
 			return model.SaveState(f.saveState, s)
 		}
 	}

@@ -64,12 +64,12 @@ func TestStateFromOtherWeightsOfTheSameShapeIsRefused(t *testing.T) {
 	got, err := LoadState(path, smallConfig)
 	require.NoError(t, err)
 	assert.Equal(t, fa, got.Fingerprint)
-	assert.NoError(t, got.CheckWeights(fa))
-	assert.ErrorContains(t, got.CheckWeights(fb), "other weights of the same shape")
+	assert.NoError(t, got.CheckWeights(a))
+	assert.ErrorContains(t, got.CheckWeights(b), "other weights of the same shape")
 
 	// States written before fingerprints (zeros there) still load.
 	got.Fingerprint = 0
-	assert.NoError(t, got.CheckWeights(fb))
+	assert.NoError(t, got.CheckWeights(b))
 }
 
 // The atomic write replaces only regular files: a named pipe or a device at

@@ -3,6 +3,7 @@ package model
 import (
 	"errors"
 	"fmt"
+	"sync/atomic"
 )
 
 // Mamba is what every implementation (learning, fused, cuda) provides: a
@@ -13,6 +14,13 @@ import (
 // Every method but Config can fail, and says so: a device error is an
 // error, never an empty state or a silent no-op. After Close every method
 // but Config and Close returns ErrClosed.
+//
+// A model is not for concurrent use: it holds one recurrent state, and
+// fused's workers and cuda's device run one step at a time. A call made
+// while another call on the same model is in progress (from another
+// goroutine, or from a Tracer inside the step) returns ErrConcurrentUse at
+// once and changes nothing; Config alone may be called at any time. Use
+// one model per goroutine, or take turns.
 type Mamba interface {
 	// Config is the shape of the loaded model.
 	Config() Config
@@ -22,7 +30,9 @@ type Mamba interface {
 	// and overwritten by the next call.
 	Forward(token int) ([]float32, error)
 	// State returns a copy of the recurrent state: the tokens that follow
-	// do not change it, and changing it does not change the model.
+	// do not change it, and changing it does not change the model. Its
+	// Fingerprint is the model's weights' (Fingerprint), whatever state was
+	// set, so that a saved state names the weights that continue it.
 	State() (*State, error)
 	// SetState replaces the recurrent state with a copy of s; a state of
 	// another shape is refused.
@@ -30,7 +40,9 @@ type Mamba interface {
 	// Reset empties the state, as before the first token.
 	Reset() error
 	// Close releases what the implementation holds (device memory,
-	// threads). A second Close does nothing and returns nil.
+	// threads). A second Close does nothing and returns nil; a Close while
+	// another call is in progress returns ErrConcurrentUse and closes
+	// nothing.
 	Close() error
 }
 
@@ -54,6 +66,27 @@ type New func(w *Weights) (Mamba, error)
 // ErrClosed is what every implementation returns from Forward, State,
 // SetState, Reset (and ForwardArgmax) once it is closed.
 var ErrClosed = errors.New("model is closed")
+
+// ErrConcurrentUse is what every implementation returns from a call made
+// while another call on the same model is in progress (Mamba).
+var ErrConcurrentUse = errors.New("model is in use by another call: a model is not for concurrent use")
+
+// Guard is how an implementation refuses concurrent calls: every method
+// but Config begins with Enter, which returns ErrConcurrentUse while
+// another call holds the guard, and ends with Leave. Entering costs one
+// atomic compare-and-swap; the zero value is free.
+type Guard struct{ busy atomic.Bool }
+
+// Enter takes the guard, or returns ErrConcurrentUse if a call holds it.
+func (g *Guard) Enter() error {
+	if !g.busy.CompareAndSwap(false, true) {
+		return ErrConcurrentUse
+	}
+	return nil
+}
+
+// Leave gives the guard back; only the call that entered calls it.
+func (g *Guard) Leave() { g.busy.Store(false) }
 
 // CheckToken refuses a token id that the vocabulary does not have.
 func CheckToken(c Config, token int) error {

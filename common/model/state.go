@@ -76,15 +76,21 @@ func stateShape(c Config) string {
 		c.NLayers, c.PaddedVocab(), c.DModel, c.DInner, c.DtRank, c.DState, c.DConv)
 }
 
-// CheckWeights refuses a state saved from other weights than those of
-// fingerprint fp (same shape, other training: the state would load and
-// quietly mean nothing). A state or model whose fingerprint is unknown (0)
-// passes.
-func (s *State) CheckWeights(fp uint64) error {
-	if s.Fingerprint != 0 && fp != 0 && s.Fingerprint != fp {
-		return fmt.Errorf("state was saved from other weights of the same shape (weights fingerprint %016x, this model's is %016x)", s.Fingerprint, fp)
+// CheckWeights refuses a state saved from other weights than w (same
+// shape, other training: the state would load and quietly mean nothing).
+// A state whose fingerprint is unknown (0) passes, and so does one that
+// carries the fingerprint of w's float32 values unrounded
+// (fingerprintUnrounded), which the state files of float32 weights
+// carried before Fingerprint rounded them.
+func (s *State) CheckWeights(w *Weights) error {
+	if s.Fingerprint == 0 {
+		return nil
 	}
-	return nil
+	fp := Fingerprint(w)
+	if s.Fingerprint == fp || !w.BF16 && s.Fingerprint == fingerprintUnrounded(w) {
+		return nil
+	}
+	return fmt.Errorf("state was saved from other weights of the same shape (weights fingerprint %016x, this model's is %016x)", s.Fingerprint, fp)
 }
 
 // Fingerprint is a cheap identity of a model's weights, recorded in the
@@ -94,7 +100,26 @@ func (s *State) CheckWeights(fp uint64) error {
 // is the same for the same weights in any file format (it hashes float32
 // values, not file bytes). A is left out: it is −exp(A_log), computed by
 // whoever converted the checkpoint, and converters may differ by an ulp.
-func Fingerprint(w *Weights) uint64 {
+//
+// The values of the tensors that can be kept as bfloat16 (the products'
+// weights, the embedding, the head: Weights.BF16) are hashed rounded to
+// bfloat16 (BF16FromFloat32), as narrowing rounds them, and a bfloat16
+// value as its float32 widening: one checkpoint has one fingerprint, run
+// as float32, narrowed to bfloat16 at load, or kept as the bfloat16 it
+// stores, so that a state saved under one loads under the others. Two
+// trainings of one shape still differ in the rounded values: a weight
+// changes bfloat16's 8 significant bits at a relative change of 2⁻⁸, and
+// the hash takes 12 of each tensor's.
+func Fingerprint(w *Weights) uint64 { return fingerprint(w, true) }
+
+// fingerprintUnrounded is Fingerprint over the float32 values' own bits,
+// the products' unrounded: what the first state files of float32 weights
+// carry. For weights kept as bfloat16 it is Fingerprint.
+func fingerprintUnrounded(w *Weights) uint64 { return fingerprint(w, false) }
+
+// fingerprint is Fingerprint; round rounds the values of the tensors that
+// can be kept as bfloat16.
+func fingerprint(w *Weights, round bool) uint64 {
 	const prime = 1099511628211
 	h := uint64(14695981039346656037)
 	mix := func(v uint64) {
@@ -110,9 +135,7 @@ func Fingerprint(w *Weights) uint64 {
 	for _, v := range []int{c.NLayers, c.PaddedVocab(), c.DModel, c.DInner, c.DtRank, c.DState, c.DConv} {
 		mix(uint64(v))
 	}
-	// A tensor mixes in its length and 12 of its values as float32 bits,
-	// widened when kept as bfloat16: a bfloat16 checkpoint has the same
-	// fingerprint whether it runs as float32 or as bfloat16.
+	// A tensor mixes in its length and 12 of its values as float32 bits.
 	values := func(n int, bits func(i int) uint32) {
 		mix(uint64(n))
 		for _, start := range []int{0, n/2 - 2, n - 4} {
@@ -121,29 +144,38 @@ func Fingerprint(w *Weights) uint64 {
 			}
 		}
 	}
-	tensor := func(x []float32) { values(len(x), func(i int) uint32 { return math.Float32bits(x[i]) }) }
-	tensorBF16 := func(x []uint16) { values(len(x), func(i int) uint32 { return uint32(x[i]) << 16 }) }
+	vector := func(x []float32) { values(len(x), func(i int) uint32 { return math.Float32bits(x[i]) }) }
+	product := func(x []float32) {
+		if !round {
+			vector(x)
+			return
+		}
+		values(len(x), func(i int) uint32 { return uint32(BF16FromFloat32(x[i])) << 16 })
+	}
+	productBF16 := func(x []uint16) { values(len(x), func(i int) uint32 { return uint32(x[i]) << 16 }) }
 	if w.BF16 {
-		tensorBF16(w.EmbeddingBF16)
+		productBF16(w.EmbeddingBF16)
 	} else {
-		tensor(w.Embedding)
+		product(w.Embedding)
 	}
 	for i := range w.Layers {
 		for _, t := range w.Layers[i].Tensors(c) {
 			switch {
 			case t.Name == "A":
-			case w.BF16 && t.BF16 != nil:
-				tensorBF16(*t.BF16)
+			case t.BF16 == nil:
+				vector(*t.Data)
+			case w.BF16:
+				productBF16(*t.BF16)
 			default:
-				tensor(*t.Data)
+				product(*t.Data)
 			}
 		}
 	}
-	tensor(w.NormF)
+	vector(w.NormF)
 	if w.BF16 {
-		tensorBF16(w.LMHeadBF16)
+		productBF16(w.LMHeadBF16)
 	} else {
-		tensor(w.LMHead)
+		product(w.LMHead)
 	}
 	if h == 0 {
 		h = 1 // 0 means unknown

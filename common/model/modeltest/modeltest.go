@@ -12,6 +12,11 @@
 //     continues bit for bit, and a state of another shape is refused;
 //   - Reset empties the state: the next logits are a fresh model's;
 //   - ForwardArgmax, where there is one, picks sample.Argmax of the logits;
+//   - State's Fingerprint is model.Fingerprint of the weights, whatever
+//     state was set;
+//   - a call made while another is in progress (held there by a tracer,
+//     on a model that is model.Traceable) returns model.ErrConcurrentUse
+//     and changes nothing;
 //   - Close twice returns nil, and every method after Close returns
 //     model.ErrClosed.
 package modeltest
@@ -139,6 +144,8 @@ func contract(t *testing.T, newModel model.New, w *model.Weights) {
 	t.Run("SetStateRefusesAnotherShape", func(t *testing.T) { setStateRefuses(t, newModel, w) })
 	t.Run("Reset", func(t *testing.T) { reset(t, newModel, w) })
 	t.Run("ForwardArgmax", func(t *testing.T) { forwardArgmax(t, newModel, w) })
+	t.Run("Fingerprint", func(t *testing.T) { fingerprint(t, newModel, w) })
+	t.Run("NotConcurrent", func(t *testing.T) { notConcurrent(t, newModel, w) })
 	t.Run("Close", func(t *testing.T) { closeTwice(t, newModel, w) })
 }
 
@@ -186,7 +193,7 @@ func badTokens(t *testing.T, newModel model.New, w *model.Weights) {
 			assert.ErrorContains(t, err, "out of range", "ForwardArgmax(%d)", tok)
 		}
 	}
-	assert.Equal(t, model.NewState(c), state(t, m), "refused tokens changed the state")
+	assert.Equal(t, model.NewState(c), values(state(t, m)), "refused tokens changed the state")
 	assert.Equal(t, Feed(t, fresh, []int{1, 2}), Feed(t, m, []int{1, 2}), "refused tokens changed the logits")
 }
 
@@ -254,7 +261,7 @@ func reset(t *testing.T, newModel model.New, w *model.Weights) {
 	tokens := Tokens(w.Config, 5)
 	first := Feed(t, m, tokens)
 	require.NoError(t, m.Reset())
-	assert.Equal(t, model.NewState(w.Config), state(t, m), "the state after Reset")
+	assert.Equal(t, model.NewState(w.Config), values(state(t, m)), "the state after Reset")
 	again := Feed(t, m, tokens)
 	assert.Equal(t, Feed(t, fresh, tokens), again, "after Reset the logits are a fresh model's")
 	assert.Equal(t, first, again)
@@ -276,6 +283,74 @@ func forwardArgmax(t *testing.T, newModel model.New, w *model.Weights) {
 		require.NoError(t, err)
 		assert.Equal(t, sample.Argmax(logits[:v]), best, "token %d", i)
 	}
+}
+
+// fingerprint: State's Fingerprint is model.Fingerprint of the model's
+// weights, from the empty state on, after tokens, and after SetState of a
+// state that names other weights (or none) or Reset: a state the model
+// saves names the weights that made its next tokens.
+func fingerprint(t *testing.T, newModel model.New, w *model.Weights) {
+	m := open(t, newModel, w)
+	want := model.Fingerprint(w)
+	assert.Equal(t, want, state(t, m).Fingerprint, "the empty state")
+	Feed(t, m, Tokens(w.Config, 2))
+	assert.Equal(t, want, state(t, m).Fingerprint, "after tokens")
+	for _, fp := range []uint64{want ^ 1, 0} {
+		other := model.NewState(w.Config)
+		other.Fingerprint = fp
+		require.NoError(t, m.SetState(other))
+		assert.Equal(t, want, state(t, m).Fingerprint, "after SetState of a state whose fingerprint is %016x", fp)
+	}
+	require.NoError(t, m.Reset())
+	assert.Equal(t, want, state(t, m).Fingerprint, "after Reset")
+}
+
+// notConcurrent: while Forward is in progress (held in its first tracer
+// call), each method but Config, called from another goroutine, returns
+// model.ErrConcurrentUse at once; the call in progress and the model after
+// it are as if those calls had not been made.
+func notConcurrent(t *testing.T, newModel model.New, w *model.Weights) {
+	c := w.Config
+	m, fresh := open(t, newModel, w), open(t, newModel, w)
+	tm, ok := m.(model.Traceable)
+	if !ok {
+		t.Skip("not model.Traceable: nothing holds a call in progress")
+	}
+	calls := map[string]func() error{
+		"Forward":  func() error { _, err := m.Forward(1); return err },
+		"State":    func() error { _, err := m.State(); return err },
+		"SetState": func() error { return m.SetState(model.NewState(c)) },
+		"Reset":    m.Reset,
+		"Close":    m.Close,
+	}
+	if g, ok := m.(model.ArgmaxForwarder); ok {
+		calls["ForwardArgmax"] = func() error { _, err := g.ForwardArgmax(1); return err }
+	}
+	errs := map[string]error{}
+	held := false
+	// The tracer runs inside the step, on the goroutine that called
+	// Forward (fused: its worker 0, while the others wait at a barrier):
+	// each call it starts runs while the step is in progress.
+	tm.SetTracer(model.TracerFunc(func(int, int, model.Op, []float32) {
+		if held {
+			return
+		}
+		held = true
+		for name, call := range calls {
+			done := make(chan error)
+			go func() { done <- call() }()
+			errs[name] = <-done
+		}
+	}))
+	tokens := Tokens(c, 3)
+	got := Feed(t, m, tokens[:1])
+	tm.SetTracer(nil)
+	require.True(t, held, "the tracer was called")
+	for name := range calls {
+		assert.ErrorIs(t, errs[name], model.ErrConcurrentUse, "%s during Forward", name)
+	}
+	assert.Equal(t, Feed(t, fresh, tokens[:1]), got, "the refused calls changed the step in progress")
+	assert.Equal(t, Feed(t, fresh, tokens[1:]), Feed(t, m, tokens[1:]), "the refused calls changed the model")
 }
 
 // closeTwice: Close, then Close again, return nil; every method after
@@ -326,6 +401,14 @@ func state(t *testing.T, m model.Mamba) *model.State {
 	s, err := m.State()
 	require.NoError(t, err)
 	return s
+}
+
+// values is s without its fingerprint (the Fingerprint check's), to
+// compare with a state made here.
+func values(s *model.State) *model.State {
+	v := *s
+	v.Fingerprint = 0
+	return &v
 }
 
 // bump changes every value of s.

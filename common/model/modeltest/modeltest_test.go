@@ -20,21 +20,48 @@ import (
 type toy struct {
 	c      model.Config
 	s      *model.State
+	fp     uint64 // the weights' fingerprint
 	logits []float32
 	closed bool
 	broken string
+	guard  model.Guard
+	tracer model.Tracer
 }
 
 func newToy(broken string) model.New {
 	return func(w *model.Weights) (model.Mamba, error) {
 		c := w.Config
-		return &toy{c: c, s: model.NewState(c), logits: make([]float32, c.PaddedVocab()), broken: broken}, nil
+		return &toy{c: c, s: model.NewState(c), fp: model.Fingerprint(w), logits: make([]float32, c.PaddedVocab()), broken: broken}, nil
 	}
 }
 
 func (m *toy) Config() model.Config { return m.c }
 
+func (m *toy) SetTracer(t model.Tracer) { m.tracer = t }
+
+// enter takes the guard, unless the toy is broken so.
+func (m *toy) enter() error {
+	if m.broken == "unguarded" {
+		return nil
+	}
+	return m.guard.Enter()
+}
+
+func (m *toy) leave() {
+	if m.broken != "unguarded" {
+		m.guard.Leave()
+	}
+}
+
 func (m *toy) Forward(tok int) ([]float32, error) {
+	if err := m.enter(); err != nil {
+		return nil, err
+	}
+	defer m.leave()
+	return m.forward(tok)
+}
+
+func (m *toy) forward(tok int) ([]float32, error) {
 	if m.closed && m.broken != "usable-after-close" {
 		return nil, model.ErrClosed
 	}
@@ -55,6 +82,9 @@ func (m *toy) Forward(tok int) ([]float32, error) {
 	for i := range m.logits {
 		m.logits[i] = float32(math.Sin(sum + float64(i)))
 	}
+	if m.tracer != nil {
+		m.tracer.Trace(0, -1, model.OpLMHead, m.logits)
+	}
 	if m.broken == "logits-off" {
 		m.logits[1] += 0.01
 	}
@@ -62,16 +92,28 @@ func (m *toy) Forward(tok int) ([]float32, error) {
 }
 
 func (m *toy) State() (*model.State, error) {
+	if err := m.enter(); err != nil {
+		return nil, err
+	}
+	defer m.leave()
 	if m.closed && m.broken != "usable-after-close" {
 		return nil, model.ErrClosed
 	}
 	if m.broken == "state-alias" {
 		return m.s, nil
 	}
-	return m.s.Clone(), nil
+	s := m.s.Clone()
+	if m.broken != "no-fingerprint" {
+		s.Fingerprint = m.fp
+	}
+	return s, nil
 }
 
 func (m *toy) SetState(s *model.State) error {
+	if err := m.enter(); err != nil {
+		return err
+	}
+	defer m.leave()
 	if m.closed && m.broken != "usable-after-close" {
 		return model.ErrClosed
 	}
@@ -92,6 +134,10 @@ func (m *toy) SetState(s *model.State) error {
 }
 
 func (m *toy) Reset() error {
+	if err := m.enter(); err != nil {
+		return err
+	}
+	defer m.leave()
 	if m.closed && m.broken != "usable-after-close" {
 		return model.ErrClosed
 	}
@@ -103,7 +149,11 @@ func (m *toy) Reset() error {
 
 // ForwardArgmax is Forward's sample.Argmax, as cuda's.
 func (m *toy) ForwardArgmax(tok int) (int, error) {
-	logits, err := m.Forward(tok)
+	if err := m.enter(); err != nil {
+		return 0, err
+	}
+	defer m.leave()
+	logits, err := m.forward(tok)
 	if err != nil {
 		return 0, err
 	}
@@ -115,6 +165,10 @@ func (m *toy) ForwardArgmax(tok int) (int, error) {
 }
 
 func (m *toy) Close() error {
+	if err := m.enter(); err != nil {
+		return err
+	}
+	defer m.leave()
 	if m.closed && m.broken == "close-twice-fails" {
 		return os.ErrClosed
 	}
@@ -153,6 +207,8 @@ func TestEveryCheckCanFail(t *testing.T) {
 		"argmax-off-by-one":  "ForwardArgmax",
 		"close-twice-fails":  "Close",
 		"usable-after-close": "Close",
+		"no-fingerprint":     "Fingerprint",
+		"unguarded":          "NotConcurrent",
 	} {
 		t.Run(broken, func(t *testing.T) {
 			cmd := exec.Command(os.Args[0], "-test.run=^TestBrokenChild$", "-test.v")

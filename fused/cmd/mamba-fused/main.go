@@ -15,7 +15,10 @@
 //
 // It says on stderr which kernels run (avx512, avx2 or go; the environment
 // variable MAMBA_FUSED_KERNELS picks others), with how many workers
-// (GOMAXPROCS), and where the weights are.
+// (GOMAXPROCS), and where the weights are: left in the file's memory map,
+// with the reason, where packing them or copying them into 2 MB pages
+// would not fit in the memory available. On a terminal, packing and the
+// copy into 2 MB pages draw a bar while they run.
 package main
 
 import (
@@ -26,6 +29,7 @@ import (
 
 	"mamba.go/common/cli"
 	"mamba.go/common/model"
+	"mamba.go/common/progress"
 	"mamba.go/fused"
 )
 
@@ -48,7 +52,10 @@ func (f *flags) options() cli.Options {
 // newModel makes the fused model with f's settings and says on stderr
 // which kernels run and where the weights are.
 func (f *flags) newModel(w *model.Weights) (model.Mamba, error) {
-	m, err := fused.NewOptions(w, fused.Options{SmallPages: !f.hugePages, Unpacked: !f.packed})
+	bar := progress.New(os.Stderr, progress.Bytes) // drawn on a terminal only
+	m, err := fused.NewOptions(w, fused.Options{SmallPages: !f.hugePages, Unpacked: !f.packed,
+		Progress: bar.Reporter("mamba-fused: weights")})
+	bar.Clear()
 	if err != nil {
 		return nil, err
 	}
@@ -65,6 +72,9 @@ func (f *flags) newModel(w *model.Weights) (model.Mamba, error) {
 		pages = fmt.Sprintf("2 MB pages (%.0f MB, narrowed into them at load)", float64(n)/1e6)
 	case w.BF16 && !w.FileMapped(bf16Bytes(w.LMHeadBF16)):
 		pages = "memory (narrowed at load)"
+	}
+	if why := m.Fallback(); why != "" { // a copy that would not have fit in memory
+		pages += ": " + why
 	}
 	precision := "float32"
 	switch {
