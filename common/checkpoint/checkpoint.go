@@ -334,6 +334,26 @@ func (ck *Checkpoint) Float32Copies() int64 {
 	return n
 }
 
+// BF16Copies is Float32Copies with Checkpoint.BF16 set: the products',
+// the embedding's and the head's tensors take 2 bytes a value where they
+// are not views of BF16 tensors in the mapped files (narrowed from F32 or
+// F16, padded, in compressed zip entries), the others as Float32Copies
+// counts them.
+func (ck *Checkpoint) BF16Copies() int64 {
+	var n int64
+	for _, s := range ck.slots {
+		switch {
+		case s.set16 != nil:
+			if s.t == nil || s.t.dtype != BF16 || s.take != s.n || s.t.entry != nil {
+				n += 2 * int64(s.n)
+			}
+		case s.t == nil || s.t.dtype != F32 || s.negExp || s.take != s.n || s.t.entry != nil:
+			n += 4 * int64(s.n)
+		}
+	}
+	return n
+}
+
 // Weights loads the model. F32 tensors that need no change are views of the
 // mapped files; F16 and BF16 tensors, A, padded embeddings and absent conv
 // biases are converted into new float32 slices. With ck.BF16, the

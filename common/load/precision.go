@@ -41,17 +41,27 @@ func ParsePrecision(s string) (Precision, error) {
 var availableMemory = model.AvailableMemory
 
 // OpenAs is Open with the weights kept as p says. note says, when it is
-// not empty, what Auto chose and why (for the user: one line).
+// not empty, what Auto chose and why (for the user: one line). Weights
+// that would take more memory of their own than is available (float32
+// converted from F16 or BF16, or bfloat16 narrowed from float32) are
+// refused before they are made, naming the model and the sizes.
 func OpenAs(path string, p Precision) (w *model.Weights, note string, err error) {
 	resolved, err := Resolve(path)
 	if err != nil {
 		return nil, "", err
 	}
+	avail, known := availableMemory()
+	fits := func(need int64) bool { return !known || model.RoomFor(need, avail) }
+	gb := func(n int64) float64 { return float64(n) / 1e9 }
 	if st, err := os.Stat(resolved); err != nil || !st.IsDir() {
 		if w, err = model.LoadModelBin(resolved); err != nil {
 			return nil, "", err
 		}
 		if p == BF16 { // a model.bin is float32: Auto keeps it so
+			if need := w.NarrowBytes(); !fits(need) {
+				w.Close()
+				return nil, "", fmt.Errorf("model %s: narrowed to bfloat16 its weights need %.1f GB of memory, and %.1f GB are available: run them as float32 from the file (-weights f32)", path, gb(need), gb(avail))
+			}
 			w.NarrowToBF16()
 		}
 		return w, "", nil
@@ -61,19 +71,26 @@ func OpenAs(path string, p Precision) (w *model.Weights, note string, err error)
 		return nil, "", err
 	}
 	ck.BF16 = p == BF16
-	avail, known := availableMemory()
 	if p == Auto && ck.ProductsBF16() {
-		need := ck.Float32Copies()
-		if known && need+need/10 > avail {
+		if need := ck.Float32Copies(); !fits(need) {
 			ck.BF16 = true
-			note = fmt.Sprintf("weights kept as bfloat16, as the checkpoint stores them: as float32 they would take %.1f GB, and %.1f GB are available", float64(need)/1e9, float64(avail)/1e9)
+			note = fmt.Sprintf("weights kept as bfloat16, as the checkpoint stores them: as float32 they would take %.1f GB, and %.1f GB are available", gb(need), gb(avail))
 		}
 	}
-	// Float32 weights converted from F16 or BF16 take memory of their own:
-	// refuse at once what would fail, after minutes, for want of it.
-	if need := ck.Float32Copies(); !ck.BF16 && known && need+need/10 > avail {
+	// Float32 weights converted from F16 or BF16, or bfloat16 ones
+	// narrowed from F32 or F16, take memory of their own: refuse at once
+	// what would fail, after minutes, for want of it.
+	if need := ck.Float32Copies(); !ck.BF16 && !fits(need) {
 		ck.Close()
-		return nil, "", fmt.Errorf("model %s: as float32 its weights need %.1f GB of memory, and %.1f GB are available: keep them as bfloat16 (mamba-fused -weights bf16)", path, float64(need)/1e9, float64(avail)/1e9)
+		return nil, "", fmt.Errorf("model %s: as float32 its weights need %.1f GB of memory, and %.1f GB are available: keep them as bfloat16 (mamba-fused -weights bf16)", path, gb(need), gb(avail))
+	}
+	if need := ck.BF16Copies(); ck.BF16 && !fits(need) {
+		ck.Close()
+		hint := ""
+		if fits(ck.Float32Copies()) {
+			hint = ": run them as float32 from the files (-weights f32)"
+		}
+		return nil, "", fmt.Errorf("model %s: narrowed to bfloat16 its weights need %.1f GB of memory, and %.1f GB are available%s", path, gb(need), gb(avail), hint)
 	}
 	if w, err = ck.Weights(); err != nil {
 		ck.Close()

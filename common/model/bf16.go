@@ -88,15 +88,19 @@ func (w *Weights) BF16HugePages() int64 { return w.hugeBF16 }
 // hugeBlockMin: smaller blocks are Go memory (test models).
 const hugeBlockMin = 32 << 20
 
-// narrow is NarrowToBF16; huge allows the block in 2 MB pages.
-func (w *Weights) narrow(huge bool) {
+// NarrowBytes is the memory NarrowToBF16 takes: its block, 2 bytes for
+// every value it narrows (0 for weights kept as bfloat16 already). The
+// loader asks for it before narrowing.
+func (w *Weights) NarrowBytes() int64 { return 2 * int64(w.narrowValues()) }
+
+// narrowValues is the number of values narrow narrows.
+func (w *Weights) narrowValues() int {
 	if w.BF16 {
-		return
+		return 0
 	}
-	c := w.Config
-	var total int
+	total := 0
 	for i := range w.Layers {
-		for _, t := range w.Layers[i].Tensors(c) {
+		for _, t := range w.Layers[i].Tensors(w.Config) {
 			if t.BF16 != nil {
 				total += len(*t.Data)
 			}
@@ -106,6 +110,16 @@ func (w *Weights) narrow(huge bool) {
 	if !w.tiedHead() {
 		total += len(w.LMHead)
 	}
+	return total
+}
+
+// narrow is NarrowToBF16; huge allows the block in 2 MB pages.
+func (w *Weights) narrow(huge bool) {
+	if w.BF16 {
+		return
+	}
+	c := w.Config
+	total := w.narrowValues()
 	var block []uint16
 	if huge && 2*total >= hugeBlockMin {
 		if b, release, advised := hugeBlock(total); b != nil {
