@@ -11,7 +11,6 @@ import (
 
 	"mamba.go/common/model"
 	"mamba.go/common/refcase"
-	"mamba.go/learning"
 )
 
 // Benchmarks. Whole steps: fused and learning's Forward on the 130m-shaped
@@ -203,15 +202,6 @@ func BenchmarkPrompt(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.N*len(tokens))/b.Elapsed().Seconds(), "tok/s")
 	})
-}
-
-func BenchmarkForwardLearning(b *testing.B) {
-	w := benchWeights(b)
-	m, err := learning.New(w)
-	if err != nil {
-		b.Fatal(err)
-	}
-	benchForward(b, m)
 }
 
 // plainMatVec is learning's matVec.

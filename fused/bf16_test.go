@@ -1,40 +1,13 @@
 package fused
 
 import (
-	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"mamba.go/common/model"
 	"mamba.go/common/model/modeltest"
-	"mamba.go/learning"
 )
-
-// newFusedBF16 runs fused on w narrowed to bfloat16.
-func newFusedBF16(workers int) model.New {
-	return func(w *model.Weights) (model.Mamba, error) { return NewWorkers(w.NarrowedToBF16(), workers) }
-}
-
-// newLearningRounded runs learning on w's values rounded to bfloat16, as
-// float32: the same weights as newFusedBF16's, so the two must agree as
-// closely as float32 implementations do.
-func newLearningRounded(w *model.Weights) (model.Mamba, error) {
-	return learning.New(w.RoundedToBF16())
-}
-
-// TestConformanceBF16 holds fused with bfloat16 weights to the contract,
-// learning on the same (rounded) weights judging, on Mamba-1, Mamba-2 and
-// Falcon-Mamba shapes and a 130m-wide one.
-func TestConformanceBF16(t *testing.T) {
-	for _, workers := range []int{1, 3} {
-		t.Run(fmt.Sprintf("%dw", workers), func(t *testing.T) { modeltest.Run(t, newFusedBF16(workers), newLearningRounded) })
-	}
-	modeltest.Agree(t, newFusedBF16(2), newLearningRounded, modeltest.FalconShapes)
-	wide := []modeltest.Shape{{Name: "130m-2layers", Config: smallShapes["130m-2layers"]}}
-	modeltest.Agree(t, newFusedBF16(2), newLearningRounded, wide)
-}
 
 // TestBF16IsNotFloat32: the bfloat16 run differs from the float32 run of
 // the unrounded weights (a test of the test: the rounding is really

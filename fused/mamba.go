@@ -383,6 +383,9 @@ func (m *Mamba) SetState(s *model.State) error {
 	if err := s.CheckFor(m.c); err != nil {
 		return err
 	}
+	if err := s.CheckFingerprint(m.fp); err != nil {
+		return err
+	}
 	copy(m.state.Conv, s.Conv)
 	copy(m.state.SSM, s.SSM)
 	return nil
