@@ -504,6 +504,9 @@ func (m *Mamba) SetState(s *model.State) error {
 	if err := s.CheckFor(m.c); err != nil {
 		return err
 	}
+	if err := s.CheckFingerprint(m.fp); err != nil {
+		return err
+	}
 	if err := cu.MemcpyHtoD(m.a.conv, unsafe.Pointer(&s.Conv[0]), 4*int64(len(s.Conv))); err != nil {
 		return fmt.Errorf("cuda: copying the conv state to the device: %w", err)
 	}

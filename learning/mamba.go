@@ -218,6 +218,9 @@ func (m *Mamba) SetState(s *model.State) error {
 	if err := s.CheckFor(m.c); err != nil {
 		return err
 	}
+	if err := s.CheckFingerprint(m.fp); err != nil {
+		return err
+	}
 	m.state = s.Clone()
 	return nil
 }

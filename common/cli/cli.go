@@ -259,6 +259,10 @@ func RunOptions(name string, args []string, stdout, stderr io.Writer, newModel m
 		if err := s.CheckWeights(w); err != nil && !f.forceState {
 			return fmt.Errorf("%s: %w; -force-state loads it anyway", f.loadState, err)
 		}
+		// Checked (or forced): the state now belongs to these weights, so
+		// the model's SetState, which knows only their own fingerprint,
+		// takes it (an old unrounded fingerprint, or -force-state).
+		s.Fingerprint = model.Fingerprint(w)
 		if err := m.SetState(s); err != nil {
 			return fmt.Errorf("%s: %w", f.loadState, err)
 		}
@@ -279,9 +283,6 @@ func RunOptions(name string, args []string, stdout, stderr io.Writer, newModel m
 			s, err := m.State()
 			if err != nil {
 				return fmt.Errorf("-save-state %s: %w", f.saveState, err)
-			}
-			if s.Fingerprint == 0 { // a model that does not name its weights (every implementation here does)
-				s.Fingerprint = model.Fingerprint(w)
 			}
 			return model.SaveState(f.saveState, s)
 		}

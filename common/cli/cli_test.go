@@ -22,12 +22,13 @@ import (
 // so the CLI's plumbing can be checked without any real math.
 type counter struct {
 	c      model.Config
+	fp     uint64 // model.Fingerprint of its weights, as every model's
 	state  *model.State
 	logits []float32
 }
 
 func newCounter(w *model.Weights) (model.Mamba, error) {
-	return &counter{c: w.Config, state: model.NewState(w.Config), logits: make([]float32, w.Config.PaddedVocab())}, nil
+	return &counter{c: w.Config, fp: model.Fingerprint(w), state: model.NewState(w.Config), logits: make([]float32, w.Config.PaddedVocab())}, nil
 }
 
 func (m *counter) Config() model.Config { return m.c }
@@ -41,9 +42,16 @@ func (m *counter) Forward(tok int) ([]float32, error) {
 	m.logits[(tok+1+seen)%m.c.VocabSize] = 1
 	return m.logits, nil
 }
-func (m *counter) State() (*model.State, error) { return m.state.Clone(), nil }
+func (m *counter) State() (*model.State, error) {
+	s := m.state.Clone()
+	s.Fingerprint = m.fp
+	return s, nil
+}
 func (m *counter) SetState(s *model.State) error {
 	if err := s.CheckFor(m.c); err != nil {
+		return err
+	}
+	if err := s.CheckFingerprint(m.fp); err != nil {
 		return err
 	}
 	m.state = s.Clone()

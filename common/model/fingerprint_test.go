@@ -62,3 +62,13 @@ func TestUnroundedFingerprintIsAccepted(t *testing.T) {
 	assert.NoError(t, s.CheckWeights(a))
 	assert.ErrorContains(t, s.CheckWeights(b), "other weights of the same shape")
 }
+
+// CheckFingerprint, which every SetState calls, refuses a state naming
+// other weights and takes one naming these or none.
+func TestCheckFingerprint(t *testing.T) {
+	s := NewState(Config{NLayers: 1, VocabSize: 8, DModel: 4, DInner: 8, DtRank: 1, DState: 2, DConv: 2})
+	assert.NoError(t, s.CheckFingerprint(42), "fingerprint 0: unknown")
+	s.Fingerprint = 42
+	assert.NoError(t, s.CheckFingerprint(42))
+	assert.ErrorContains(t, s.CheckFingerprint(43), "other weights of the same shape")
+}

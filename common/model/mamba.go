@@ -35,7 +35,8 @@ type Mamba interface {
 	// set, so that a saved state names the weights that continue it.
 	State() (*State, error)
 	// SetState replaces the recurrent state with a copy of s; a state of
-	// another shape is refused.
+	// another shape, or whose Fingerprint names other weights
+	// (State.CheckFingerprint), is refused.
 	SetState(s *State) error
 	// Reset empties the state, as before the first token.
 	Reset() error

@@ -51,6 +51,17 @@ func (s *State) CheckFor(c Config) error {
 	return nil
 }
 
+// CheckFingerprint refuses a state whose fingerprint names other weights
+// than fp (the model's Fingerprint): a state of the same shape from other
+// weights would load and quietly mean nothing. Every implementation's
+// SetState calls it; a state of fingerprint 0 (unknown) passes.
+func (s *State) CheckFingerprint(fp uint64) error {
+	if s.Fingerprint == 0 || s.Fingerprint == fp {
+		return nil
+	}
+	return fmt.Errorf("state was saved from other weights of the same shape (weights fingerprint %016x, this model's is %016x); a Fingerprint of 0 loads it anyway", s.Fingerprint, fp)
+}
+
 // checkConfig refuses a state whose header names another model than c.
 func (s *State) checkConfig(c Config) error {
 	sc := s.Config

@@ -129,6 +129,11 @@ func (m *toy) SetState(s *model.State) error {
 	if err := s.CheckFor(m.c); err != nil {
 		return err
 	}
+	if m.broken != "setstate-any-weights" {
+		if err := s.CheckFingerprint(m.fp); err != nil {
+			return err
+		}
+	}
 	m.s = s.Clone()
 	return nil
 }
@@ -198,17 +203,18 @@ func TestMamba2UnsupportedIsSkipped(t *testing.T) {
 // check fails the test that ran it.
 func TestEveryCheckCanFail(t *testing.T) {
 	for broken, check := range map[string]string{
-		"logits-off":         "Agree",
-		"padding-accepted":   "BadTokens",
-		"state-alias":        "StateIsACopy",
-		"setstate-alias":     "SetStateCopiesAndRestores",
-		"setstate-unchecked": "SetStateRefusesAnotherShape",
-		"reset-noop":         "Reset",
-		"argmax-off-by-one":  "ForwardArgmax",
-		"close-twice-fails":  "Close",
-		"usable-after-close": "Close",
-		"no-fingerprint":     "Fingerprint",
-		"unguarded":          "NotConcurrent",
+		"logits-off":           "Agree",
+		"padding-accepted":     "BadTokens",
+		"state-alias":          "StateIsACopy",
+		"setstate-alias":       "SetStateCopiesAndRestores",
+		"setstate-unchecked":   "SetStateRefusesAnotherModel",
+		"setstate-any-weights": "SetStateRefusesAnotherModel",
+		"reset-noop":           "Reset",
+		"argmax-off-by-one":    "ForwardArgmax",
+		"close-twice-fails":    "Close",
+		"usable-after-close":   "Close",
+		"no-fingerprint":       "Fingerprint",
+		"unguarded":            "NotConcurrent",
 	} {
 		t.Run(broken, func(t *testing.T) {
 			cmd := exec.Command(os.Args[0], "-test.run=^TestBrokenChild$", "-test.v")
