@@ -9,9 +9,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"mamba.go/common/generate"
 	"mamba.go/common/model"
 	"mamba.go/common/model/modeltest"
 	"mamba.go/common/refcase"
+	"mamba.go/common/sample"
 )
 
 // ForwardPrompt against Forward token by token and against the reference
@@ -208,4 +210,32 @@ func forwardEach(t *testing.T, w *model.Weights, tokens []int) (map[int][]float3
 		states[i+1] = ref.state.Clone()
 	}
 	return logits, states
+}
+
+// A prompt fed in pieces, as generate does when it reports the prompt's
+// progress (960 tokens a piece), leaves the same state bit for bit and
+// generates the same tokens as the whole prompt at once: each token's
+// values are summed in the same order wherever its chunk starts.
+func TestPromptInPiecesMatchesWhole(t *testing.T) {
+	w := randomWeights(t, smallShapes["odd"])
+	prompt := modeltest.Tokens(w.Config, 2*960+100)
+	run := func(progress func(done, total int64)) ([]int, *model.State) {
+		m, err := NewWorkers(w, 2)
+		require.NoError(t, err)
+		defer m.Close()
+		var ids []int
+		var s *model.State
+		opt := generate.Options{Steps: 4, StopToken: -1, PromptProgress: progress,
+			AfterPrompt: func() (err error) { s, err = m.State(); return err }}
+		_, err = generate.Generate(m, prompt, sample.New(w.Config.VocabSize, 0, 1, 0), opt,
+			func(id int) error { ids = append(ids, id); return nil })
+		require.NoError(t, err)
+		return ids, s
+	}
+	pieces := 0
+	inPieces, sPieces := run(func(done, total int64) { pieces++ })
+	whole, sWhole := run(nil)
+	require.Equal(t, 4, pieces, "0, 960, 1920 and all of %d tokens", len(prompt))
+	assert.Equal(t, whole, inPieces)
+	assert.Equal(t, sWhole, sPieces)
 }
