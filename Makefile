@@ -5,7 +5,7 @@ PYTHON  ?= /usr/bin/python3
 MODULES := common learning fused compare cuda
 SHARED  ?= ../shared
 
-.PHONY: all build test test-all test-avx2 vet fuzz compare testdata course bench clean tokenizer-testdata bench-tokenizer cuda vet-cuda ptx check-ptx gpu-bundle
+.PHONY: all build test test-all test-avx2 vet fuzz compare testdata course bench clean tokenizer-testdata bench-tokenizer cuda vet-cuda ptx check-ptx gpu-bundle test-browser
 
 all: build
 
@@ -158,6 +158,11 @@ ptx:
 
 check-ptx:
 	cuda/check-ptx.sh
+
+# test-browser: the trace explorer's pages of the test cases in headless
+# Chromium, with the page's self-test; screenshots to bin/trace-explorer/.
+test-browser:
+	compare/browser/test-browser.sh
 
 # The tokenizer's own test files and benchmark, against HF tokenizers (npm, Rust).
 HF_NPM := .cache/npm/node_modules/tokenizers

@@ -92,3 +92,29 @@ document.getElementById("model").textContent = D.impl + " · " + D.model;
 const notes = document.getElementById("notes"); (D.notes || []).forEach(n => notes.appendChild(el("li", "", n)));
 drawTokens(); drawMaps();
 document.body.dataset.ready = "1";
+
+// selfTest (the page opened as page.html#selftest, by
+// compare/browser/test-browser.sh): every heatmap has coloured pixels,
+// clicking a token shows its walk, and no script error or blocked request
+// happened; the verdict goes to <body data-selftest>.
+function selfTest() {
+  const fails = [];
+  document.querySelectorAll("canvas").forEach(cv => {
+    const px = cv.getContext("2d").getImageData(0, 0, cv.width, cv.height).data;
+    let coloured = 0;
+    for (let p = 0; p < px.length; p += 4) if (!(px[p] === 200 && px[p + 1] === 200 && px[p + 2] === 200)) coloured++;
+    if (coloured === 0) fails.push("blank heatmap " + cv.dataset.kind + " layer " + cv.dataset.layer);
+  });
+  if (!document.querySelector("canvas")) fails.push("no heatmap");
+  const tok = document.querySelector(".tok:not(.unfed)");
+  if (tok) { tok.click(); const rows = document.querySelectorAll("#walktable tr").length; if (rows < 2) fails.push("clicking a token shows no walk"); }
+  else fails.push("no token");
+  return fails;
+}
+const selfFails = [];
+window.addEventListener("error", e => selfFails.push("script error: " + e.message));
+document.addEventListener("securitypolicyviolation", e => selfFails.push("blocked request: " + e.blockedURI));
+if (location.hash === "#selftest") setTimeout(() => {
+  const f = selfFails.concat(selfTest());
+  document.body.dataset.selftest = f.length ? "FAIL: " + f.join("; ") : "ok";
+}, 200);
