@@ -108,6 +108,10 @@ func addBias(x, b []float32) {
 //
 // The model chose Δ, B and C from the input itself: that is what makes the
 // scan "selective".
+//
+// A is negative: the checkpoint stores A_log, and the loader makes
+// A = −exp(A_log) once (checkpoint.NegExp; a model.bin stores A itself), so
+// with Δ > 0, dA = exp(Δ·A) ∈ (0, 1) is a decay of the state.
 // ssmState, A: [di][n], u, dt, y: [di], B, C: [n]
 func selectiveScan(y, ssmState, u, dt, A, B, C []float32) {
 	n := len(B)

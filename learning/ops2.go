@@ -24,7 +24,9 @@ func clampTo(x []float32, lo, hi float32) {
 //	y[hd][c]      = Σ_s C[gr][s] · state[hd][c][s]
 //
 // for every channel c < p and state index s < n. Mamba-1's selectiveScan
-// has an A, hence an exponential, per channel and state index.
+// has an A, hence an exponential, per channel and state index. As there,
+// A = −exp(A_log) < 0, made once by the loader (checkpoint.NegExp) from the
+// checkpoint's A_log, so dA = exp(Δ·A) ∈ (0, 1) is a decay.
 // ssmState: [h][p][n]; x, y: [di] = [h][p]; dt, A: [h]; B, C: [g][n]
 func headScan(y, ssmState, x, dt, A, B, C []float32, p, g int) {
 	nh := len(dt)

@@ -23,6 +23,7 @@ __device__ void rms_normalise(float* __restrict__ x, int len, float eps) {
     for (int i = threadIdx.x; i < len; i += blockDim.x) x[i] *= scale;
 }
 
+// Replaces learning's bcdtNorm.
 extern "C" __global__ void bcdt_norm(float* __restrict__ xDBC, int r, int n, float eps) {
     rms_normalise(xDBC, r, eps);          // Δ_low
     rms_normalise(xDBC + r, n, eps);      // B

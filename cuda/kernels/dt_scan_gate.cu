@@ -13,6 +13,8 @@
 // Grid: ceil(di / 8), 256 threads (8 warps, 8 channels per block).
 #include "common.cuh"
 
+// Replaces learning's matVec (dt_proj), addBias, softplus, selectiveScan, skipD
+// and gate.
 extern "C" __global__ void dt_scan_gate(float* __restrict__ y, float* __restrict__ ssm, const float* __restrict__ u,
                                         const float* __restrict__ z, const float* __restrict__ xDBC,
                                         const float* __restrict__ dt_w, const float* __restrict__ dt_b,

@@ -24,6 +24,9 @@
 #include "argmax.cuh"
 #include "matvec.cuh"
 
+// Replaces learning's rmsNorm (norm_f) and matVec (lm_head), the ops of its
+// head; the argmax replaces sample.Argmax, which the CPU implementations run
+// on the logits.
 extern "C" __global__ void head(float* __restrict__ out, int* __restrict__ best, float* __restrict__ part_v,
                                 int* __restrict__ part_i, unsigned* __restrict__ done, const float* __restrict__ W,
                                 const float* __restrict__ norm_f, const float* __restrict__ h, int rows, int vocab,

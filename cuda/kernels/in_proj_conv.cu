@@ -21,6 +21,8 @@
 // threads, d floats of dynamic shared memory.
 #include "matvec.cuh"
 
+// Replaces learning's rmsNorm, matVec (in_proj), shiftAndAppend, depthwiseConv
+// and silu; in layer 0 also embedding.
 extern "C" __global__ void in_proj_conv(float* __restrict__ u, float* __restrict__ z, float* __restrict__ conv,
                                         const float* __restrict__ in_proj, const float* __restrict__ conv_w,
                                         const float* __restrict__ conv_b, const float* __restrict__ norm_w,

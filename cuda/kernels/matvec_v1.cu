@@ -67,6 +67,8 @@ __device__ bool row_dot(const float* __restrict__ W, const float* __restrict__ x
     return true;
 }
 
+// Replaces learning's matVec, in cuda-check bench-matvec only: the model's
+// products are matvec_v2's.
 extern "C" __global__ void matvec_v1(float* __restrict__ out, const float* __restrict__ W,
                                      const float* __restrict__ x, int rows, int cols, int wpr, int accumulate) {
     int row;

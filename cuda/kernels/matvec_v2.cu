@@ -12,6 +12,8 @@
 // group), 256 threads, cols floats of dynamic shared memory.
 #include "matvec.cuh"
 
+// Replaces learning's matVec (x_proj), and matVec then addResidual (out_proj,
+// accumulate = 1).
 extern "C" __global__ void matvec_v2(float* __restrict__ out, const float* __restrict__ W,
                                      const float* __restrict__ x, int rows, int cols, int wpr, int accumulate) {
     extern __shared__ float4 shared4[];

@@ -118,6 +118,8 @@ __device__ int ties_to_cross(double above, float tau, int ties, float target) {
     return k;
 }
 
+// Replaces no learning function: it is sample.Sampler.Sample, which the CPU
+// implementations run on the logits.
 extern "C" __global__ void sample(step_control* __restrict__ ctl, const float* __restrict__ logits,
                                   float* __restrict__ probs, int vocab) {
     const float T = ctl->temperature, top_p = ctl->top_p, coin = ctl->coin;
