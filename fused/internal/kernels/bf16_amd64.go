@@ -1,6 +1,6 @@
 //go:build amd64 && !purego
 
-package fused
+package kernels
 
 // The bfloat16 products in assembly (kernels_bf16_avx2_amd64.s,
 // kernels_bf16_avx512_amd64.s) and the Go wrappers that check their

@@ -1,6 +1,6 @@
 //go:build amd64 && !purego
 
-package fused
+package kernels
 
 import (
 	"math/rand/v2"

@@ -1,4 +1,4 @@
-package fused
+package kernels
 
 import (
 	"math/rand/v2"

@@ -1,6 +1,6 @@
 //go:build amd64 && !purego
 
-package fused
+package kernels
 
 // What this CPU and its operating system support, read once with CPUID
 // and XGETBV: the AVX2+FMA kernels need the YMM registers' state saved by

@@ -1,4 +1,4 @@
-package fused
+package kernels
 
 import "math"
 
@@ -20,9 +20,9 @@ const (
 	shifter = 12582912
 )
 
-// exp32 is eˣ in float32, by Cody–Waite range reduction and Cephes' expf
+// Exp32 is eˣ in float32, by Cody–Waite range reduction and Cephes' expf
 // polynomial: x = k·ln2 + r with |r| ≤ ln2/2, eˣ = 2ᵏ·eʳ.
-func exp32(x float32) float32 {
+func Exp32(x float32) float32 {
 	if x < expMin {
 		return 0 // learning would return a subnormal; the difference is < 1.2e-38
 	}
@@ -46,17 +46,17 @@ func exp32(x float32) float32 {
 	return p * math.Float32frombits(uint32(int32(k)+127)<<23)
 }
 
-// silu32: x · σ(x) = x / (1 + e^−x), learning's silu for one value.
-func silu32(x float32) float32 {
-	return x / (1 + exp32(-x))
+// SiLU32: x · σ(x) = x / (1 + e^−x), learning's silu for one value.
+func SiLU32(x float32) float32 {
+	return x / (1 + Exp32(-x))
 }
 
-// softplus32: log(1 + eˣ), learning's softplus for one value, returning x
+// Softplus32: log(1 + eˣ), learning's softplus for one value, returning x
 // itself above 20 as PyTorch does.
 // Written as max(x, 0) + log1p(e^−|x|) so that nothing overflows, with
 // log1p(t) = 2·atanh(t / (2 + t)) summed as a series: t ∈ (0, 1] makes
 // s = t/(2+t) ≤ 1/3, and s¹⁵/15 is below float32's precision.
-func softplus32(x float32) float32 {
+func Softplus32(x float32) float32 {
 	if x > 20 {
 		return x
 	}
@@ -64,7 +64,7 @@ func softplus32(x float32) float32 {
 	if ax < 0 {
 		ax = -ax
 	}
-	t := exp32(-ax)
+	t := Exp32(-ax)
 	s := t / (2 + t)
 	s2 := s * s
 	// atanh(s) = s + s³/3 + s⁵/5 + … + s¹³/13

@@ -1,6 +1,6 @@
 //go:build amd64 && !purego
 
-package fused
+package kernels
 
 // The Mamba-2 head scan in assembly (kernels2_amd64.s), beside the Mamba-1
 // kernels of kernels_amd64.go: the Go wrappers check the slices and hand

@@ -1,6 +1,6 @@
 //go:build amd64 && !purego
 
-package fused
+package kernels
 
 // The assembly kernels (kernels_avx2_amd64.s, kernels_avx512_amd64.s) and
 // the Go wrappers that check their slices: each wrapper has the signature

@@ -1,4 +1,4 @@
-package fused
+package kernels
 
 import (
 	"unsafe"
@@ -14,56 +14,60 @@ import (
 // changes is the bytes each token streams: 7/8 of float32's packed, half
 // as bfloat16. The vectors (norms, conv, A, D, biases) are float32 always.
 
-// matrix is a product's weights, [rows][cols] row-major: f32, bf16
-// (bfloat16 bits), or packed (packed.m not nil); the others are nil.
-type matrix struct {
+// Matrix is a product's weights, [rows][cols] row-major: f32, bf16
+// (bfloat16 bits), or packed (packed.m not nil); the others are nil. The
+// zero Matrix has no weights (a barrier with nothing to warm).
+type Matrix struct {
 	f32    []float32
 	bf16   []uint16
 	packed packedRows
 }
 
-// len is the number of values.
-func (a matrix) len() int {
+// F32 is float32 weights as a Matrix.
+func F32(w []float32) Matrix { return Matrix{f32: w} }
+
+// Len is the number of values.
+func (a Matrix) Len() int {
 	if a.packed.m != nil {
 		return a.packed.rows() * a.packed.m.cols
 	}
 	return len(a.f32) + len(a.bf16)
 }
 
-// from is the matrix from value i on: from(row·cols) starts at a row (a
+// From is the matrix from value i on: From(row·cols) starts at a row (a
 // packed matrix starts only at rows).
-func (a matrix) from(i int) matrix {
+func (a Matrix) From(i int) Matrix {
 	switch {
 	case a.packed.m != nil:
-		return matrix{packed: a.packed.from(a.packedRow(i))}
+		return Matrix{packed: a.packed.from(a.packedRow(i))}
 	case a.bf16 != nil:
-		return matrix{bf16: a.bf16[i:]}
+		return Matrix{bf16: a.bf16[i:]}
 	}
-	return matrix{f32: a.f32[i:]}
+	return Matrix{f32: a.f32[i:]}
 }
 
-// part is the values [i, j): a block a worker streams.
-func (a matrix) part(i, j int) matrix {
+// Part is the values [i, j): a block a worker streams.
+func (a Matrix) Part(i, j int) Matrix {
 	switch {
 	case a.packed.m != nil:
-		return matrix{packed: a.packed.part(a.packedRow(i), a.packedRow(j))}
+		return Matrix{packed: a.packed.part(a.packedRow(i), a.packedRow(j))}
 	case a.bf16 != nil:
-		return matrix{bf16: a.bf16[i:j]}
+		return Matrix{bf16: a.bf16[i:j]}
 	}
-	return matrix{f32: a.f32[i:j]}
+	return Matrix{f32: a.f32[i:j]}
 }
 
 // packedRow is the row that value i of a packed matrix starts.
-func (a matrix) packedRow(i int) int {
+func (a Matrix) packedRow(i int) int {
 	if i%a.packed.m.cols != 0 {
-		panic("fused: a packed matrix is cut only between rows")
+		panic("kernels: a packed matrix is cut only between rows")
 	}
 	return i / a.packed.m.cols
 }
 
-// bytes are the memory the values are in, as bytes: what a worker
+// Bytes are the memory the values are in, as bytes: what a worker
 // streams.
-func (a matrix) bytes() []byte {
+func (a Matrix) Bytes() []byte {
 	switch {
 	case a.packed.m != nil:
 		return a.packed.groups
@@ -73,100 +77,84 @@ func (a matrix) bytes() []byte {
 	return float32Bytes(a.f32)
 }
 
-// layerMatrices are the products of one layer (Mamba-2 has no xProj and
-// no dtProj).
-type layerMatrices struct {
-	inProj  matrix // [2·di][d]     Mamba-2: [2di+2gn+h][d]
-	xProj   matrix // [r+2n][di]
-	dtProj  matrix // [di][r]
-	outProj matrix // [d][di]
+// LayerMatrices are the products of one layer (Mamba-2 has no XProj and
+// no DtProj).
+type LayerMatrices struct {
+	InProj  Matrix // [2·di][d]     Mamba-2: [2di+2gn+h][d]
+	XProj   Matrix // [r+2n][di]
+	DtProj  Matrix // [di][r]
+	OutProj Matrix // [d][di]
 }
 
-// matrices are the model's products, its embedding and its head.
-type matrices struct {
-	layers    []layerMatrices // [n_layers]
-	embedding matrix          // [V][d]
-	lmHead    matrix          // [V][d]
+// Matrices are the model's products, its embedding and its head.
+type Matrices struct {
+	Layers    []LayerMatrices // [n_layers]
+	Embedding Matrix          // [V][d]
+	LMHead    Matrix          // [V][d]
 }
 
-// matricesOf takes w's products in whichever precision w keeps them.
-func matricesOf(w *model.Weights) matrices {
-	pick := func(f []float32, b []uint16) matrix {
+// Of takes w's products in whichever precision w keeps them.
+func Of(w *model.Weights) Matrices {
+	pick := func(f []float32, b []uint16) Matrix {
 		if w.BF16 && b != nil {
-			return matrix{bf16: b}
+			return Matrix{bf16: b}
 		}
-		return matrix{f32: f}
+		return Matrix{f32: f}
 	}
-	ms := matrices{embedding: pick(w.Embedding, w.EmbeddingBF16), lmHead: pick(w.LMHead, w.LMHeadBF16)}
+	ms := Matrices{Embedding: pick(w.Embedding, w.EmbeddingBF16), LMHead: pick(w.LMHead, w.LMHeadBF16)}
 	for i := range w.Layers {
 		l := &w.Layers[i]
-		ms.layers = append(ms.layers, layerMatrices{
-			inProj:  pick(l.InProj, l.InProjBF16),
-			xProj:   pick(l.XProj, l.XProjBF16),
-			dtProj:  pick(l.DtProjWeight, l.DtProjWeightBF16),
-			outProj: pick(l.OutProj, l.OutProjBF16),
+		ms.Layers = append(ms.Layers, LayerMatrices{
+			InProj:  pick(l.InProj, l.InProjBF16),
+			XProj:   pick(l.XProj, l.XProjBF16),
+			DtProj:  pick(l.DtProjWeight, l.DtProjWeightBF16),
+			OutProj: pick(l.OutProj, l.OutProjBF16),
 		})
 	}
 	return ms
 }
 
-// matVec: out[i] = Σ_j W[i·ld + j] · x[j] for i < len(out), j < len(x),
-// learning's matVec over a block of W's rows and columns (row stride ld).
-func matVec(out []float32, w matrix, ld int, x []float32) {
-	if w.packed.m != nil {
-		matVecPacked(out, w.packed, ld, x, false)
-		return
+// MatVec: out[i] (+)= Σ_j W[i·ld + j] · x[j] for i < len(out),
+// j < len(x), learning's matVec over a block of W's rows and columns (row
+// stride ld), with add learning's addResidual in the same pass.
+func MatVec(out []float32, w Matrix, ld int, x []float32, add bool) {
+	switch {
+	case w.packed.m != nil:
+		matVecPacked(out, w.packed, ld, x, add)
+	case w.bf16 != nil:
+		kern.matVecBF16(out, w.bf16, ld, x, add)
+	default:
+		kern.matVec(out, w.f32, ld, x, add)
 	}
-	if w.bf16 != nil {
-		kern.matVecBF16(out, w.bf16, ld, x, false)
-		return
-	}
-	matVecF32(out, w.f32, ld, x)
 }
 
-// matVecAdd: out[i] += Σ_j W[i·ld + j] · x[j], learning's matVec and
-// addResidual in one pass.
-func matVecAdd(out []float32, w matrix, ld int, x []float32) {
-	if w.packed.m != nil {
-		matVecPacked(out, w.packed, ld, x, true)
-		return
-	}
-	if w.bf16 != nil {
-		kern.matVecBF16(out, w.bf16, ld, x, true)
-		return
-	}
-	matVecAddF32(out, w.f32, ld, x)
-}
-
-// matMat: out[t·ldo + i] (+)= Σ_j W[i·ldw + j]·x[t·ldx + j] for rows i,
-// tokens t and cols j: one matVec per token, the weights read once (the
-// batched prompt's products, prefill.go). scratch ([4][cols] at least)
-// takes packed weights unpacked, four rows at a time.
-func matMat(out []float32, ldo int, w matrix, ldw int, x []float32, ldx int, rows, cols, tokens int, add bool, scratch []float32) {
-	if w.packed.m != nil {
+// MatMat: out[t·ldo + i] (+)= Σ_j W[i·ldw + j]·x[t·ldx + j] for rows i,
+// tokens t and cols j: one MatVec per token, the weights read once (the
+// batched prompt's products). scratch ([4][cols] at least) takes packed
+// weights unpacked, four rows at a time.
+func MatMat(out []float32, ldo int, w Matrix, ldw int, x []float32, ldx int, rows, cols, tokens int, add bool, scratch []float32) {
+	switch {
+	case w.packed.m != nil:
 		matMatPacked(out, ldo, w.packed, x, ldx, rows, tokens, add, scratch)
-		return
-	}
-	if w.bf16 != nil {
+	case w.bf16 != nil:
 		kern.matMatBF16(out, ldo, w.bf16, ldw, x, ldx, rows, cols, tokens, add)
-		return
+	default:
+		kern.matMat(out, ldo, w.f32, ldw, x, ldx, rows, cols, tokens, add)
 	}
-	kern.matMat(out, ldo, w.f32, ldw, x, ldx, rows, cols, tokens, add)
 }
 
-// embed: h = embedding[token], widened when kept as bfloat16.
-// h: [d]; embedding: [V][d]
-func embed(h []float32, embedding matrix, token int) {
-	d := len(h)
-	if embedding.packed.m != nil {
-		unpackRows(h, embedding.packed.from(token), 1)
-		return
-	}
-	if embedding.bf16 != nil {
-		for i, b := range embedding.bf16[token*d : (token+1)*d] {
-			h[i] = model.Float32FromBF16(b)
+// Row writes row i of m, [rows][len(dst)], to dst as float32: the
+// embedding of token i.
+func Row(dst []float32, m Matrix, i int) {
+	d := len(dst)
+	switch {
+	case m.packed.m != nil:
+		unpackRows(dst, m.packed.from(i), 1)
+	case m.bf16 != nil:
+		for j, b := range m.bf16[i*d : (i+1)*d] {
+			dst[j] = model.Float32FromBF16(b)
 		}
-		return
+	default:
+		copy(dst, m.f32[i*d:(i+1)*d])
 	}
-	copy(h, embedding.f32[token*d:(token+1)*d])
 }

@@ -1,6 +1,6 @@
 //go:build amd64 && !purego
 
-package fused
+package kernels
 
 // The packed float32 products in assembly (kernels_packed_avx2_amd64.s,
 // kernels_packed_avx512_amd64.s)

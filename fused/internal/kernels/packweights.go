@@ -1,4 +1,4 @@
-package fused
+package kernels
 
 import (
 	"runtime"
@@ -9,7 +9,35 @@ import (
 	"mamba.go/common/model"
 )
 
-// Packing a model's float32 products (packed.go) when New sets it up.
+// Packing a model's float32 products (packed.go) when fused's New sets it
+// up, in memory that fused's memory machinery provides (Memory).
+
+// Memory is what packing asks of the process's memory: fused's memory.go,
+// hugepages_*.go and tensors.go provide it.
+type Memory struct {
+	// RoomFor says whether a copy of need bytes fits in the memory
+	// available, and if not why, in words naming what.
+	RoomFor func(what string, need int64) (ok bool, why string)
+	// Tensors lists the tensors of w to copy, as bytes.
+	Tensors func(w *model.Weights) []Tensor
+	// NewArena is n bytes of memory of the process's own (mem), advised
+	// for 2 MB pages if huge (advised: it was), and the mapping to unmap.
+	NewArena func(n int, huge bool) (mem, mapping []byte, advised bool)
+	// Populate faults b in with one call; DropPages drops b from the
+	// process (a file's page cache keeps it).
+	Populate, DropPages func(b []byte)
+	// Progress starts a piece of work of total bytes: add counts bytes
+	// done, finish reports it done.
+	Progress func(total int64) (add func(n int64), finish func())
+}
+
+// Tensor is one tensor of the weights as bytes: where they are, how many,
+// and how to point the tensor's slice at a copy of them.
+type Tensor struct {
+	Ptr   unsafe.Pointer
+	Size  uintptr
+	Point func(to unsafe.Pointer)
+}
 
 // packPieceBytes: a matrix is read in pieces of about this many bytes;
 // where it lies in a file's mapping, each piece is dropped from the
@@ -22,63 +50,63 @@ const packPieceBytes = 2 << 20
 // test models).
 const packInMemoryMax = 32 << 20
 
-// packing is what packedWeights made: a copy hw of the weights whose
+// Packing is what PackWeights made: a copy Weights of the weights whose
 // tensors lie in one block of memory of their own, in 2 MB pages unless
-// smallPages, and its products ms: every float32 in_proj, out_proj,
+// smallPages, and its products Matrices: every float32 in_proj, out_proj,
 // embedding and head that packs (whole groups of 8 a row, few escapes)
 // packed into the block, the other products and the vectors copied into
-// it as they are. hw's packed tensors stay where they were, unread (fused
-// reads ms).
-type packing struct {
-	hw          *model.Weights
-	ms          matrices
-	packedBytes int    // the bytes packed; 0: nothing packed, hw is w
-	block       []byte // the block
-	mapping     []byte // the block's mapping, to unmap once the weights are unused (nil: nothing to unmap)
-	huge        bool   // the block is advised for 2 MB pages
-	skipped     string // why nothing was packed for want of memory (roomFor); "" otherwise
+// it as they are. Weights' packed tensors stay where they were, unread
+// (fused reads Matrices).
+type Packing struct {
+	Weights     *model.Weights
+	Matrices    Matrices
+	PackedBytes int    // the bytes packed; 0: nothing packed, Weights is w
+	Block       []byte // the block
+	Mapping     []byte // the block's mapping, to unmap once the weights are unused (nil: nothing to unmap)
+	Huge        bool   // the block is advised for 2 MB pages
+	Skipped     string // why nothing was packed for want of memory (RoomFor); "" otherwise
 }
 
-// packedWeights packs w's products (packing says into what). Weights kept
+// PackWeights packs w's products (Packing says into what). Weights kept
 // as bfloat16, float32 weights whose products outside a file's mapping
 // come to packInMemoryMax, and weights whose block would not fit in the
-// memory available (roomFor, asked before reading the weights, with the
+// memory available (mem.RoomFor, asked before reading the weights, with the
 // block's size if every product packs, and again with its exact size)
-// come back as they are. prog is told of the two passes over the
+// come back as they are. mem.Progress is told of the two passes over the
 // products, counting and packing.
-func packedWeights(w *model.Weights, smallPages bool, prog func(done, total int64)) packing {
-	asTheyAre := func(skipped string) packing { return packing{hw: w, ms: matricesOf(w), skipped: skipped} }
+func PackWeights(w *model.Weights, smallPages bool, mem Memory) Packing {
+	asTheyAre := func(skipped string) Packing { return Packing{Weights: w, Matrices: Of(w), Skipped: skipped} }
 	if w.BF16 {
 		return asTheyAre("")
 	}
 	hw := w.ShallowCopy() // w's closer stays w's: the copy closes nothing
-	ms := matricesOf(hw)
+	ms := Of(hw)
 	c := w.Config
 	type product struct {
-		to   []*matrix // the matrices that are these weights (a tied head is the embedding)
+		to   []*Matrix // the matrices that are these weights (a tied head is the embedding)
 		cols int
 		top  [16]byte
 		at   int // its offset in the block
 	}
 	var products []product
-	add := func(cols int, to ...*matrix) {
-		if to[0].len() > 0 {
+	add := func(cols int, to ...*Matrix) {
+		if to[0].Len() > 0 {
 			products = append(products, product{to: to, cols: cols})
 		}
 	}
 	if unsafe.SliceData(w.LMHead) == unsafe.SliceData(w.Embedding) { // a tied head
-		add(c.DModel, &ms.embedding, &ms.lmHead)
+		add(c.DModel, &ms.Embedding, &ms.LMHead)
 	} else {
-		add(c.DModel, &ms.embedding)
-		add(c.DModel, &ms.lmHead)
+		add(c.DModel, &ms.Embedding)
+		add(c.DModel, &ms.LMHead)
 	}
 	// x_proj and dt_proj stay float32: 4% of a step's bytes, read from
 	// cache (the barrier before each warms it), where unpacking costs more
 	// time than the bytes it saves (docs/fused.md).
-	for l := range ms.layers {
-		lm := &ms.layers[l]
-		add(c.DModel, &lm.inProj)
-		add(c.DInner, &lm.outProj)
+	for l := range ms.Layers {
+		lm := &ms.Layers[l]
+		add(c.DModel, &lm.InProj)
+		add(c.DInner, &lm.OutProj)
 	}
 	// Weights in the process's own memory (a checkpoint converted to
 	// float32 at load) could not give their memory back once packed: when
@@ -96,7 +124,7 @@ func packedWeights(w *model.Weights, smallPages bool, prog func(done, total int6
 	}
 	// The block if every product packs, the tensors copied as they are
 	// besides, is what packing takes at least: ask before reading anything.
-	tensors := weightTensors(hw)
+	tensors := mem.Tensors(hw)
 	allPacked := map[*float32]bool{}
 	least := 0
 	for _, p := range products {
@@ -106,21 +134,21 @@ func packedWeights(w *model.Weights, smallPages bool, prog func(done, total int6
 	distinct := int64(0) // the bytes of the tensors, the tied head once
 	seenAt := map[unsafe.Pointer]bool{}
 	for _, t := range tensors {
-		if t.size == 0 || seenAt[t.ptr] {
+		if t.Size == 0 || seenAt[t.Ptr] {
 			continue
 		}
-		seenAt[t.ptr] = true
-		distinct += int64(t.size)
-		if !allPacked[(*float32)(t.ptr)] {
-			least += blockBytes(int(t.size))
+		seenAt[t.Ptr] = true
+		distinct += int64(t.Size)
+		if !allPacked[(*float32)(t.Ptr)] {
+			least += blockBytes(int(t.Size))
 		}
 	}
-	if ok, why := roomFor("packing", int64(least)); !ok {
+	if ok, why := mem.RoomFor("packing", int64(least)); !ok {
 		return asTheyAre(why)
 	}
 	// Read twice, the products to count and everything to pack or copy.
-	pr := newProgress(prog, productBytes+distinct)
-	defer pr.finish()
+	progress, finish := mem.Progress(productBytes + distinct)
+	defer finish()
 	// First pass: each product's table, and which pack.
 	size := 0
 	place := func(n int) int { // n bytes at a cache line of the block
@@ -132,9 +160,9 @@ func packedWeights(w *model.Weights, smallPages bool, prog func(done, total int6
 	inParallel(len(products), func(i int) {
 		p := &products[i]
 		var count [256]int
-		eachPiece(w, p.to[0].f32, p.cols, func(_ int, piece []float32) {
+		eachPiece(w, mem, p.to[0].f32, p.cols, func(_ int, piece []float32) {
 			countTopBytes(&count, piece)
-			pr.add(4 * int64(len(piece)))
+			progress(4 * int64(len(piece)))
 		})
 		p.top, escapes[i] = packedTable(&count)
 	})
@@ -154,36 +182,36 @@ func packedWeights(w *model.Weights, smallPages bool, prog func(done, total int6
 	}
 	// The other tensors, copied as they are (the tied head once).
 	type copied struct {
-		t     tensorBytes
+		t     Tensor
 		at    int
 		again bool // the tied head: the embedding's copy
 	}
 	var copies []copied
 	copiedAt := map[unsafe.Pointer]int{}
 	for _, t := range tensors {
-		if t.size == 0 || packedAt[(*float32)(t.ptr)] {
+		if t.Size == 0 || packedAt[(*float32)(t.Ptr)] {
 			continue
 		}
-		at, seen := copiedAt[t.ptr]
+		at, seen := copiedAt[t.Ptr]
 		if !seen {
-			at = place(int(t.size))
-			copiedAt[t.ptr] = at
+			at = place(int(t.Size))
+			copiedAt[t.Ptr] = at
 		}
 		copies = append(copies, copied{t, at, seen})
 	}
-	if ok, why := roomFor("packing", int64(size)); !ok { // some products did not pack: more to copy
+	if ok, why := mem.RoomFor("packing", int64(size)); !ok { // some products did not pack: more to copy
 		return asTheyAre(why)
 	}
 	// Second pass: pack and copy.
-	mem, mapping, huge := newArena(size, !smallPages)
+	block, mapping, huge := mem.NewArena(size, !smallPages)
 	pms := make([]*packedMatrix, len(kept))
 	inParallel(len(kept), func(i int) {
 		p := kept[i]
 		pm := &packedMatrix{top: p.top, cols: p.cols}
 		rb := packedRowBytes(p.cols)
-		eachPiece(w, p.to[0].f32, p.cols, func(row0 int, piece []float32) {
-			pm.pack(mem[p.at+row0*rb:], piece, row0)
-			pr.add(4 * int64(len(piece)))
+		eachPiece(w, mem, p.to[0].f32, p.cols, func(row0 int, piece []float32) {
+			pm.pack(block[p.at+row0*rb:], piece, row0)
+			progress(4 * int64(len(piece)))
 		})
 		pms[i] = pm
 	})
@@ -192,39 +220,39 @@ func packedWeights(w *model.Weights, smallPages bool, prog func(done, total int6
 		n := len(p.to[0].f32) / packedGroup * packedGroupBytes
 		pm := pms[i]
 		for _, to := range p.to {
-			*to = matrix{packed: packedRows{groups: mem[p.at : p.at+n : p.at+n+packedSlack], m: pm}}
+			*to = Matrix{packed: packedRows{groups: block[p.at : p.at+n : p.at+n+packedSlack], m: pm}}
 		}
 		packedBytes += n
 	}
 	for _, cp := range copies {
-		b := unsafe.Slice((*byte)(cp.t.ptr), cp.t.size)
-		copy(mem[cp.at:], b)
+		b := unsafe.Slice((*byte)(cp.t.Ptr), cp.t.Size)
+		copy(block[cp.at:], b)
 		if w.FileMapped(b) {
-			dropPages(b)
+			mem.DropPages(b)
 		}
-		cp.t.point(unsafe.Pointer(&mem[cp.at]))
+		cp.t.Point(unsafe.Pointer(&block[cp.at]))
 		if !cp.again {
-			pr.add(int64(cp.t.size))
+			progress(int64(cp.t.Size))
 		}
 	}
 	// The products that did not pack (x_proj, dt_proj, any other) as
 	// float32 from the block, where hw's tensors now point.
-	floats := matricesOf(hw)
-	keep := func(m *matrix, f matrix) {
+	floats := Of(hw)
+	keep := func(m *Matrix, f Matrix) {
 		if m.packed.m == nil {
 			*m = f
 		}
 	}
-	keep(&ms.embedding, floats.embedding)
-	keep(&ms.lmHead, floats.lmHead)
-	for l := range ms.layers {
-		lm, fl := &ms.layers[l], floats.layers[l]
-		keep(&lm.inProj, fl.inProj)
-		keep(&lm.xProj, fl.xProj)
-		keep(&lm.dtProj, fl.dtProj)
-		keep(&lm.outProj, fl.outProj)
+	keep(&ms.Embedding, floats.Embedding)
+	keep(&ms.LMHead, floats.LMHead)
+	for l := range ms.Layers {
+		lm, fl := &ms.Layers[l], floats.Layers[l]
+		keep(&lm.InProj, fl.InProj)
+		keep(&lm.XProj, fl.XProj)
+		keep(&lm.DtProj, fl.DtProj)
+		keep(&lm.OutProj, fl.OutProj)
 	}
-	return packing{hw: hw, ms: ms, packedBytes: packedBytes, block: mem, mapping: mapping, huge: huge}
+	return Packing{Weights: hw, Matrices: ms, PackedBytes: packedBytes, Block: block, Mapping: mapping, Huge: huge}
 }
 
 // blockBytes is what n bytes take in the block: they start at a cache line.
@@ -250,7 +278,7 @@ func inParallel(n int, f func(i int)) {
 // about packPieceBytes, each with its first row. Where src lies in a file's
 // mapping of w, each piece is faulted in with one call before and dropped
 // from the process after.
-func eachPiece(w *model.Weights, src []float32, cols int, fn func(row0 int, piece []float32)) {
+func eachPiece(w *model.Weights, mem Memory, src []float32, cols int, fn func(row0 int, piece []float32)) {
 	if len(src) == 0 {
 		return
 	}
@@ -260,11 +288,11 @@ func eachPiece(w *model.Weights, src []float32, cols int, fn func(row0 int, piec
 		piece := src[r*cols : min((r+rows)*cols, len(src))]
 		b := float32Bytes(piece)
 		if mapped {
-			populate(b)
+			mem.Populate(b)
 		}
 		fn(r, piece)
 		if mapped {
-			dropPages(b)
+			mem.DropPages(b)
 		}
 	}
 }

@@ -1,21 +1,18 @@
-package fused
+package kernels
 
 import (
 	"fmt"
 	"os"
 	"strings"
-
-	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/gonum"
 )
 
-// Kernel selection. The products, the scan and softplus exist as generic
-// Go (kernels.go and below: the portable path, what the pure-Go build
-// `-tags purego` and the race detector's build run) and as assembly for
-// AVX2+FMA and AVX-512 (kernels_amd64.go). The fastest set the CPU
-// supports is chosen once, when the package starts; the environment
-// variable MAMBA_FUSED_KERNELS=go|avx2|avx512 asks for another (to compare
-// them, or to test one).
+// Kernel selection. The products of every weight format, the scan,
+// softplus and the head scan exist as Go (the portable path, what the
+// pure-Go build `-tags purego` and the race detector's build run) and as
+// assembly for AVX2+FMA and AVX-512 (kernels_amd64.go). The fastest set
+// the CPU supports is chosen once, when the package starts; the
+// environment variable MAMBA_FUSED_KERNELS=go|avx2|avx512 asks for another
+// (to compare them, or to test one).
 
 // kernelSet is one implementation of the kernels that have several.
 type kernelSet struct {
@@ -58,9 +55,9 @@ var genericKernels = kernelSet{
 	unpack:       unpackGeneric,
 }
 
-// kern is the kernel set in use; kernErr says why MAMBA_FUSED_KERNELS
-// could not be honoured (New returns it).
-var kern, kernErr = chooseKernels(os.Getenv("MAMBA_FUSED_KERNELS"))
+// kern is the kernel set in use; Err says why MAMBA_FUSED_KERNELS could
+// not be honoured (fused's New returns it).
+var kern, Err = chooseKernels(os.Getenv("MAMBA_FUSED_KERNELS"))
 
 // chooseKernels returns the set called want, or the fastest available
 // when want is "". The race detector's build always runs the Go kernels:
@@ -88,44 +85,27 @@ func availableKernels() []kernelSet {
 	return append(asmKernels(), genericKernels)
 }
 
-// Kernels names the kernels in use: "avx512", "avx2" or "go" (or, in the
-// GOEXPERIMENT=simd build, the archsimd kernels' name for the products).
-func Kernels() string { return kernelsName() }
+// Name names the kernel set in use: "avx512", "avx2" or "go".
+func Name() string { return kern.name }
 
-// matVecGeneric is the product on gonum's float32 BLAS (SSE assembly on
-// amd64 unless built with -tags noasm, Go elsewhere).
-func matVecGeneric(out, w []float32, ld int, x []float32, add bool) {
-	if len(out) == 0 {
-		return
+// Sets names the kernel sets this build and CPU can run, fastest first.
+func Sets() []string {
+	var names []string
+	for _, s := range availableKernels() {
+		names = append(names, s.name)
 	}
-	beta := float32(0)
-	if add {
-		beta = 1
-	}
-	if len(x) == 0 {
-		for i := range out {
-			out[i] *= beta
-		}
-		return
-	}
-	gonum.Implementation{}.Sgemv(blas.NoTrans, len(out), len(x), 1, w, ld, x, 1, beta, out, 1)
+	return names
 }
 
-// matMatGeneric: out[t·ldo + i] (+)= Σ_j W[i·ldw + j]·x[t·ldx + j], row by
-// row, each row against every token while it is in cache.
-func matMatGeneric(out []float32, ldo int, w []float32, ldw int, x []float32, ldx int, rows, cols, tokens int, add bool) {
-	for i := range rows {
-		row := w[i*ldw : i*ldw+cols]
-		for t := range tokens {
-			xt := x[t*ldx : t*ldx+cols]
-			var s float32
-			for j, v := range row {
-				s += v * xt[j]
-			}
-			if add {
-				s += out[t*ldo+i]
-			}
-			out[t*ldo+i] = s
-		}
+// Use puts the set called name in use, for tests and benchmarks that
+// compare the sets, and returns what puts the set before it back. Not for
+// use while a model runs.
+func Use(name string) (restore func(), err error) {
+	saved := kern
+	k, err := chooseKernels(name)
+	if err != nil {
+		return func() {}, err
 	}
+	kern = k
+	return func() { kern = saved }, nil
 }
