@@ -5,7 +5,7 @@ PYTHON  ?= /usr/bin/python3
 MODULES := common learning fused compare cuda
 SHARED  ?= ../shared
 
-.PHONY: all build test test-avx2 vet fuzz compare testdata course bench clean tokenizer-testdata bench-tokenizer cuda vet-cuda ptx check-ptx gpu-bundle
+.PHONY: all build test test-all test-avx2 vet fuzz compare testdata course bench clean tokenizer-testdata bench-tokenizer cuda vet-cuda ptx check-ptx gpu-bundle test-browser
 
 all: build
 
@@ -19,12 +19,15 @@ build:
 	$(GO) build -o $(BIN)/mamba-fused ./fused/cmd/mamba-fused
 	GOEXPERIMENT=simd $(GO) build -o $(BIN)/mamba-fused-simd ./fused/cmd/mamba-fused
 
-# test: every module; fused again in its GOEXPERIMENT=simd build (the
-# archsimd kernels of bin/mamba-fused-simd), in its pure-Go build, and under
-# the race detector (its workers share buffers between barriers; that build
-# runs the Go kernels).
+# test: every module, once: the contributor's loop.
 test:
 	$(GO) test $(addprefix ./,$(addsuffix /...,$(MODULES)))
+
+# test-all: test, then fused in its other builds: GOEXPERIMENT=simd (the
+# archsimd kernels of bin/mamba-fused-simd), pure Go, and the race detector
+# (its workers share buffers between barriers; that build runs the Go
+# kernels), and the emulated AVX2 run. CI runs it.
+test-all: test test-avx2
 	GOEXPERIMENT=simd $(GO) test ./fused/...
 	$(GO) test -tags purego ./fused/
 	$(GO) test -race ./fused/
@@ -155,6 +158,11 @@ ptx:
 
 check-ptx:
 	cuda/check-ptx.sh
+
+# test-browser: the trace explorer's pages of the test cases in headless
+# Chromium, with the page's self-test; screenshots to bin/trace-explorer/.
+test-browser:
+	compare/browser/test-browser.sh
 
 # The tokenizer's own test files and benchmark, against HF tokenizers (npm, Rust).
 HF_NPM := .cache/npm/node_modules/tokenizers

@@ -37,7 +37,8 @@
 //     kernels_packed_amd64.go and kernels_packed_*_amd64.s: their assembly.
 //   - matrix.go: a product's weights, float32, packed or bfloat16, and the
 //     products that take any of them.
-//   - hugepages_linux.go: the weights copied into 2 MB pages (unpacked);
+//   - hugepages.go: the weights copied into 2 MB pages (unpacked), over
+//     common/memory (mapping, 2 MB pages, dropping file pages);
 //     tensors.go: the weights' tensors as bytes, for both copies.
 //   - kernels_simd.go (GOEXPERIMENT=simd on amd64): an earlier experiment,
 //     the products and the scan in AVX-512 vectors with Go's simd/archsimd.

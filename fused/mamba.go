@@ -103,7 +103,7 @@ type Options struct {
 	Workers int
 	// SmallPages leaves the weights where they are (usually the file's
 	// memory map, in 4 KB pages) instead of copying them into 2 MB pages
-	// (hugepages_linux.go); packed weights are packed into 4 KB pages.
+	// (hugepages.go, over common/memory); packed weights are packed into 4 KB pages.
 	SmallPages bool
 	// Unpacked keeps float32 products as float32 instead of packing them
 	// into 3.5 bytes a weight (packed.go): the same values, 13% more bytes

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"sync"
 
-	"mamba.go/common/model"
+	"mamba.go/common/memory"
 )
 
 // The copies New makes of the weights (packing, or the copy into 2 MB
@@ -13,16 +13,16 @@ import (
 // would not fit New leaves the weights where they are (Fallback says why)
 // instead of running out of memory halfway.
 
-// availableMemory is model.AvailableMemory; tests replace it.
-var availableMemory = model.AvailableMemory
+// availableMemory is memory.AvailableMemory; tests replace it.
+var availableMemory = memory.AvailableMemory
 
 // roomFor says whether a copy of need bytes fits in the memory available
-// (model.RoomFor), and if not why, in words naming what: "packing would
+// (memory.RoomFor), and if not why, in words naming what: "packing would
 // take 25.4 GB of memory, and 20.1 GB are available". Where the memory
 // available cannot be read, the copy is made.
 func roomFor(what string, need int64) (ok bool, why string) {
 	avail, known := availableMemory()
-	if !known || model.RoomFor(need, avail) {
+	if !known || memory.RoomFor(need, avail) {
 		return true, ""
 	}
 	return false, fmt.Sprintf("%s would take %.1f GB of memory, and %.1f GB are available", what, float64(need)/1e9, float64(avail)/1e9)

@@ -13,6 +13,10 @@ import (
 	"mamba.go/common/model"
 )
 
+// twoMBPages: the copy into 2 MB pages is tried here (Linux, transparent
+// huge pages not off).
+func twoMBPages() bool { return thpEnabled() }
+
 // withMemory makes availableMemory report n bytes for the test.
 func withMemory(t *testing.T, n int64) {
 	old := availableMemory

@@ -12,7 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"mamba.go/common/model"
+	"mamba.go/common/memory"
 )
 
 // The worker pool. A token's step is a sequence of matrix–vector products
@@ -185,7 +185,7 @@ func (p *pool) run(fn func(worker int)) {
 func (p *pool) call(w int) {
 	defer func() {
 		if r := recover(); r != nil {
-			if f, ok := r.(interface{ Addr() uintptr }); ok && model.InMappedFile(f.Addr()) {
+			if f, ok := r.(interface{ Addr() uintptr }); ok && memory.InMappedFile(f.Addr()) {
 				fmt.Fprintf(os.Stderr, "fused: model file changed while in use (truncated or rewritten while memory-mapped; fault at %#x): run again on an unchanging file\n", f.Addr())
 				os.Exit(1)
 			}

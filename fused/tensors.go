@@ -7,7 +7,7 @@ import (
 )
 
 // The weights' tensors as bytes, for the copies New makes of them (into 2
-// MB pages: hugepages_linux.go; beside packed products: packweights.go).
+// MB pages: hugepages.go; beside packed products: packweights.go).
 
 // tensorBytes is one tensor of the weights as bytes: where they are, how
 // many, and how to point the tensor's slice at a copy of them.

@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	"mamba.go/common/internal/safefile"
+	"mamba.go/common/memory"
 	"mamba.go/common/model"
 )
 
@@ -424,7 +425,7 @@ func (s *slot) loadBF16() ([]uint16, error) {
 	v := make([]uint16, s.n)
 	decodeBF16(v[:s.take], b, s.t.dtype)
 	if s.t.entry == nil { // a view of the mapped file, read once: its pages may leave the process
-		model.DropFilePages(b)
+		memory.DropFilePages(b)
 	}
 	return v, nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"mamba.go/common/atomicfile"
 	"mamba.go/common/internal/testmodel"
 	"mamba.go/common/model"
 	"mamba.go/common/refcase"
@@ -194,7 +195,7 @@ func TestSyntheticFormatsAgree(t *testing.T) {
 				require.NoError(t, w.Close())
 
 				out := filepath.Join(tmp, filepath.Base(d)+".bin")
-				require.NoError(t, model.WriteFileAtomic(out, func(wr io.Writer) error {
+				require.NoError(t, atomicfile.Write(out, func(wr io.Writer) error {
 					ck, err := Open(d)
 					if err != nil {
 						return err

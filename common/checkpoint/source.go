@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"mamba.go/common/internal/safefile"
+	"mamba.go/common/memory"
 	"mamba.go/common/model"
 )
 
@@ -46,7 +47,7 @@ func (s *source) mapped() ([]byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.data == nil {
-		data, c, err := model.MapFile(s.path)
+		data, c, err := memory.MapFile(s.path)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", s.path, err)
 		}

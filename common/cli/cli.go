@@ -3,7 +3,7 @@
 //
 //	mamba-IMPL MODEL [-n steps] [-i prompt | -i - | -f FILE | -tokens 1,2,3] [-t temperature] [-p top_p]
 //	           [-s seed] [-z tokenizer] [-save-state FILE] [-load-state FILE [-force-state]] [-ignore-eos] [-trace]
-//	           [-weights f32|bf16|auto]
+//	           [-weights f32|bf16|auto] [-trace-html FILE]
 //
 // Generated tokens stream to stdout as they are made; the prompt's and the
 // generation's tok/s go to stderr.
@@ -63,6 +63,7 @@ type flags struct {
 	loadState   string
 	ignoreEOS   bool
 	trace       bool
+	traceHTML   string
 	weights     load.Precision
 }
 
@@ -87,6 +88,7 @@ func parseFlags(name string, args []string, stdout, stderr io.Writer, o Options)
 	fs.BoolVar(&f.ignoreEOS, "ignore-eos", false, "do not stop at <|endoftext|>")
 	weights := fs.String("weights", "auto", "keep the weights as `f32`, bf16 (half the memory and bytes per token; mamba-fused only) or auto (bf16 when the checkpoint is bfloat16 and float32 would not fit in memory)")
 	fs.BoolVar(&f.trace, "trace", false, "print every op the model reports, token by token, to stdout (e.g. -tokens 5 -n 0 -trace: one token's walk through the model)")
+	fs.StringVar(&f.traceHTML, "trace-html", "", "after the run, write the trace explorer to `FILE`: one self-contained HTML page of the tokens, per-layer heatmaps of Δ, decay, gate and state, and each token's op-by-op walk (docs/trace-explorer.md)")
 	if o.Flags != nil {
 		o.Flags(fs)
 	}
@@ -243,13 +245,19 @@ func RunOptions(name string, args []string, stdout, stderr io.Writer, newModel m
 	// With -trace, every op is printed and the first non-finite value is
 	// watched for, so that logits that cannot be sampled name their origin.
 	var nonFinite *trace.NonFinite
+	var printing model.Tracer // -trace's
 	if f.trace {
 		tm, ok := m.(model.Traceable)
 		if !ok {
 			return fmt.Errorf("-trace: %s's model reports no trace", name)
 		}
 		nonFinite = new(trace.NonFinite)
-		tm.SetTracer(trace.Chain{nonFinite, &trace.Printer{W: stdout, Config: c}})
+		printing = trace.Chain{nonFinite, &trace.Printer{W: stdout, Config: c}}
+		tm.SetTracer(printing)
+	}
+	explorer, err := startTraceHTML(f, m, w, name, printing)
+	if err != nil {
+		return err
 	}
 	if f.loadState != "" {
 		s, err := model.LoadState(f.loadState, c)
@@ -300,6 +308,9 @@ func RunOptions(name string, args []string, stdout, stderr io.Writer, newModel m
 		return fmt.Errorf("%w; run again with -trace to see the first op that made a non-finite value", err)
 	}
 	if err != nil {
+		return err
+	}
+	if err := explorer.write(prompt, out); err != nil {
 		return err
 	}
 	gap := "\n" // a blank line between the text and the report, when there is text
@@ -361,10 +372,13 @@ func refuseModelFile(path, modelArg string) error {
 type tokenOutput struct {
 	w     *bufio.Writer
 	text  *tokenizer.StreamDecoder // nil: print ids
+	tok   *tokenizer.Tokenizer     // nil: none
+	ids   []int                    // the generated tokens
 	first bool
 }
 
 func (o *tokenOutput) emit(id int) error {
+	o.ids = append(o.ids, id)
 	if o.text != nil {
 		o.w.WriteString(o.text.Add(id))
 	} else {
@@ -422,7 +436,7 @@ func promptAndOutput(name string, f *flags, stdout, stderr io.Writer, c model.Co
 	}
 	out := &tokenOutput{w: bufio.NewWriter(stdout), first: true}
 	if tok != nil {
-		out.text = tok.NewStreamDecoder()
+		out.text, out.tok = tok.NewStreamDecoder(), tok
 	}
 	var ids []int
 	switch {

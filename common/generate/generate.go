@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"mamba.go/common/memory"
 	"mamba.go/common/model"
 	"mamba.go/common/sample"
 )
@@ -207,14 +208,14 @@ var ErrModelFileChanged = errors.New("model file changed while in use (truncated
 
 // guardFault runs f with faults turned into panics (debug.SetPanicOnFault)
 // and returns ErrModelFileChanged for one at an address of a mapped model
-// file (model.InMappedFile), instead of the runtime's fatal error; any
+// file (memory.InMappedFile), instead of the runtime's fatal error; any
 // other fault is a bug and panics on. It covers the calling goroutine only: an implementation that
 // reads the weights on goroutines of its own must guard those itself.
 func guardFault(f func() error) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
-			if fault, ok := r.(interface{ Addr() uintptr }); ok && model.InMappedFile(fault.Addr()) {
+			if fault, ok := r.(interface{ Addr() uintptr }); ok && memory.InMappedFile(fault.Addr()) {
 				err = fmt.Errorf("%w (fault at %#x)", ErrModelFileChanged, fault.Addr())
 				return
 			}

@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"mamba.go/common/model"
+	"mamba.go/common/memory"
 	"mamba.go/common/sample"
 )
 
@@ -104,7 +104,7 @@ func (m *mappedModel) Forward(token int) ([]float32, error) {
 func TestTruncatedModelFileIsAnError(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "model.bin")
 	require.NoError(t, os.WriteFile(p, make([]byte, 1<<16), 0o644))
-	data, closer, err := model.MapFile(p)
+	data, closer, err := memory.MapFile(p)
 	require.NoError(t, err)
 	defer closer.Close()
 	m := &mappedModel{fakeModel: newFake(), data: data}

@@ -5,6 +5,7 @@ import (
 	"os"
 
 	"mamba.go/common/checkpoint"
+	"mamba.go/common/memory"
 	"mamba.go/common/model"
 )
 
@@ -37,8 +38,8 @@ func ParsePrecision(s string) (Precision, error) {
 	return 0, fmt.Errorf("-weights %q: want f32, bf16 or auto", s)
 }
 
-// availableMemory is model.AvailableMemory; tests replace it.
-var availableMemory = model.AvailableMemory
+// availableMemory is memory.AvailableMemory; tests replace it.
+var availableMemory = memory.AvailableMemory
 
 // OpenAs is Open with the weights kept as p says. note says, when it is
 // not empty, what Auto chose and why (for the user: one line). Weights
@@ -51,7 +52,7 @@ func OpenAs(path string, p Precision) (w *model.Weights, note string, err error)
 		return nil, "", err
 	}
 	avail, known := availableMemory()
-	fits := func(need int64) bool { return !known || model.RoomFor(need, avail) }
+	fits := func(need int64) bool { return !known || memory.RoomFor(need, avail) }
 	gb := func(n int64) float64 { return float64(n) / 1e9 }
 	if st, err := os.Stat(resolved); err != nil || !st.IsDir() {
 		if w, err = model.LoadModelBin(resolved); err != nil {

@@ -6,6 +6,8 @@ import (
 	"io"
 	"math"
 	"unsafe"
+
+	"mamba.go/common/memory"
 )
 
 // bfloat16 ("brain float"): the upper 16 bits of a float32, the same sign
@@ -65,8 +67,9 @@ func BytesAsBF16(b []byte) []uint16 {
 // new block of memory, in model.bin's order, and its float32 field is
 // dropped (a memory-mapped file stays mapped, since the vectors still
 // point into it, but the narrowed pages leave the process). A block of
-// hugeBlockMin or more is memory advised for 2 MB pages on Linux
-// (BF16HugePages says how much), released by w.Close. The vectors (norms,
+// memory.HugePagesMin or more is an arena advised for 2 MB pages on Linux
+// (BF16HugePages says how much), held by w's closer and released by
+// w.Close. The vectors (norms,
 // conv, A, D, biases) stay float32: they are a few hundredths of the
 // bytes. Weights already kept as bfloat16 are left as they are.
 func (w *Weights) NarrowToBF16() { w.narrow(true) }
@@ -82,11 +85,27 @@ func (w *Weights) NarrowedToBF16() *Weights {
 }
 
 // BF16HugePages is the size of NarrowToBF16's block when it is memory
-// advised for 2 MB pages, 0 otherwise.
-func (w *Weights) BF16HugePages() int64 { return w.hugeBF16 }
+// advised for 2 MB pages, 0 otherwise: the block's arena, held by w's
+// closer, says so.
+func (w *Weights) BF16HugePages() int64 {
+	if h, ok := w.closer.(hugePages); ok {
+		return h.HugePages()
+	}
+	return 0
+}
 
-// hugeBlockMin: smaller blocks are Go memory (test models).
-const hugeBlockMin = 32 << 20
+// hugePages is a closer that holds memory in 2 MB pages: HugePages is how
+// many bytes.
+type hugePages interface{ HugePages() int64 }
+
+// narrowedBlock is NarrowToBF16's block in an arena: Close unmaps it, and
+// advised is its bytes when in 2 MB pages, 0 otherwise.
+type narrowedBlock struct {
+	memory.Arena
+	advised int64
+}
+
+func (b narrowedBlock) HugePages() int64 { return b.advised }
 
 // NarrowBytes is the memory NarrowToBF16 takes: its block, 2 bytes for
 // every value it narrows (0 for weights kept as bfloat16 already). The
@@ -121,13 +140,14 @@ func (w *Weights) narrow(huge bool) {
 	c := w.Config
 	total := w.narrowValues()
 	var block []uint16
-	if huge && 2*total >= hugeBlockMin {
-		if b, release, advised := hugeBlock(total); b != nil {
-			block = b
-			w.closer = closers{w.closer, release}
+	if huge && 2*total >= memory.HugePagesMin {
+		if mem, arena, advised := memory.NewArena(2*total, true); arena != nil {
+			block = unsafe.Slice((*uint16)(unsafe.Pointer(&mem[0])), total)
+			nb := narrowedBlock{Arena: arena}
 			if advised {
-				w.hugeBF16 = int64(2 * total)
+				nb.advised = int64(2 * total)
 			}
+			w.closer = closers{w.closer, nb}
 		}
 	}
 	if block == nil {
@@ -144,7 +164,7 @@ func (w *Weights) narrow(huge bool) {
 		// not hold both forms.
 		if len(src) > 0 {
 			if b := unsafe.Slice((*byte)(unsafe.Pointer(&src[0])), 4*len(src)); w.FileMapped(b) {
-				DropFilePages(b)
+				memory.DropFilePages(b)
 			}
 		}
 		return dst
@@ -168,13 +188,14 @@ func (w *Weights) narrow(huge bool) {
 // table (so that a tensor of the copy can be replaced) and closes nothing.
 func (w *Weights) ShallowCopy() *Weights {
 	n := *w
-	n.closer, n.hugeBF16 = nil, 0
+	n.closer = nil
 	n.Layers = append([]Layer(nil), w.Layers...)
 	return &n
 }
 
 // closers close several things in turn, and say whether bytes lie in a
-// file mapping of any of them (FileMaps).
+// file mapping of any of them (FileMaps) and how much memory in 2 MB pages
+// they hold (HugePages).
 type closers []io.Closer
 
 func (cs closers) Close() error {
@@ -185,6 +206,17 @@ func (cs closers) Close() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// HugePages is the bytes in 2 MB pages that cs hold.
+func (cs closers) HugePages() int64 {
+	var n int64
+	for _, c := range cs {
+		if h, ok := c.(hugePages); ok {
+			n += h.HugePages()
+		}
+	}
+	return n
 }
 
 func (cs closers) FileMapped(b []byte) bool {

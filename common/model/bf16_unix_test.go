@@ -88,14 +88,3 @@ func TestNarrowedBlockInHugePages(t *testing.T) {
 	small.NarrowToBF16()
 	assert.Zero(t, small.BF16HugePages())
 }
-
-// DropFilePages leaves Go memory alone: dropped, its pages would read back
-// as zeros.
-func TestDropFilePagesIgnoresGoMemory(t *testing.T) {
-	b := make([]byte, 1<<20)
-	for i := range b {
-		b[i] = 7
-	}
-	DropFilePages(b)
-	assert.Equal(t, byte(7), b[len(b)/2])
-}

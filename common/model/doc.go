@@ -7,10 +7,12 @@
 // modeltest holds every implementation to it). Layer.Tensors is the one
 // table of a layer's tensors (name, shape, checkpoint name) that the
 // model.bin format, the checkpoint loader, the random models and cuda's
-// device layout walk. Beside them: the memory map and float32 view that
-// the loaders share (MapFile, BytesAsFloat32), atomic file writes
-// (WriteFileAtomic) and the random-weight models of real shapes that the
-// benchmarks and tests use (Shapes, WriteRandomModelBin, RandomWeights).
+// device layout walk. Beside them: the float32 and bfloat16 views and
+// narrowing of the weights (BytesAsFloat32, NarrowToBF16) and the
+// random-weight models of real shapes that the benchmarks and tests use
+// (Shapes, WriteRandomModelBin, RandomWeights). File mapping and the
+// memory checks live in common/memory, atomic file writes in
+// common/atomicfile.
 //
 // Shapes are written as [rows][cols] in row-major order; every weight is a
 // flat []float32 whose length is the product of its shape.

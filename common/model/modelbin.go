@@ -26,6 +26,9 @@ import (
 	"fmt"
 	"io"
 	"math"
+
+	"mamba.go/common/atomicfile"
+	"mamba.go/common/memory"
 )
 
 const (
@@ -79,7 +82,7 @@ func modelBinSize(c Config) int64 {
 // the mapping: start-up copies nothing, and the OS pages weights in as they
 // are read. Close the weights to unmap.
 func LoadModelBin(path string) (*Weights, error) {
-	data, closer, err := MapFile(path)
+	data, closer, err := memory.MapFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -132,7 +135,7 @@ func WriteModelBin(path string, w *Weights) error {
 	if err := w.Check(); err != nil {
 		return fmt.Errorf("%s: refusing to write inconsistent weights: %w", path, err)
 	}
-	return WriteFileAtomic(path, func(out io.Writer) error { return EncodeModelBin(out, w) })
+	return atomicfile.Write(path, func(out io.Writer) error { return EncodeModelBin(out, w) })
 }
 
 // EncodeModelBin streams w in model.bin format, tensor by tensor.

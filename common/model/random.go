@@ -4,6 +4,8 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+
+	"mamba.go/common/atomicfile"
 )
 
 // Shapes of the state-spaces models, for benchmarks with random weights.
@@ -39,7 +41,7 @@ func WriteRandomModelBin(path string, c Config, seed uint64) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	return WriteFileAtomic(path, func(out io.Writer) error {
+	return atomicfile.Write(path, func(out io.Writer) error {
 		if err := WriteModelBinHeader(out, c); err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 
+	"mamba.go/common/atomicfile"
 	"mamba.go/common/internal/safefile"
 )
 
@@ -311,7 +312,7 @@ func decodeFloat32s(b []byte) []float32 {
 // SaveState writes s to path, atomically: a file being read (a model that
 // is memory-mapped, say) is replaced, never truncated under its reader.
 func SaveState(path string, s *State) error {
-	return WriteFileAtomic(path, s.Encode)
+	return atomicfile.Write(path, s.Encode)
 }
 
 // LoadState reads a state file and checks that it belongs to a model of

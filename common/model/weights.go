@@ -54,8 +54,7 @@ type Weights struct {
 	EmbeddingBF16 []uint16 // [padded_vocab][d]
 	LMHeadBF16    []uint16 // [padded_vocab][d]; the same slice as EmbeddingBF16 when the head is tied
 
-	closer   io.Closer // the mapping or file behind the slices, if any
-	hugeBF16 int64     // NarrowToBF16's block's bytes when in 2 MB pages
+	closer io.Closer // what holds the slices' memory (a mapping, an open file, NarrowToBF16's block), if any
 }
 
 // Close releases the file behind the weights; the slices must not be used after.

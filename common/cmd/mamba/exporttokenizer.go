@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"os"
 
-	"mamba.go/common/model"
+	"mamba.go/common/atomicfile"
 	"mamba.go/common/tokenizer"
 )
 
@@ -52,7 +52,7 @@ func exportTokenizer(src, out string) error {
 	if _, err := tk.MambaCPieces(); err != nil {
 		return fmt.Errorf("%s: %w", src, err)
 	}
-	if err := model.WriteFileAtomic(out, tk.WriteMambaC); err != nil {
+	if err := atomicfile.Write(out, tk.WriteMambaC); err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "%s: %d tokens\n", out, tk.VocabSize())

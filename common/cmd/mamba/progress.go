@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"mamba.go/common/model"
+	"mamba.go/common/atomicfile"
 	"mamba.go/common/progress"
 )
 
@@ -28,7 +28,7 @@ func writeReporting(out string, total int64, encode func(w io.Writer) error) err
 	bar := newBar()
 	name := filepath.Base(out)
 	var written int64
-	err := model.WriteFileAtomic(out, func(w io.Writer) error {
+	err := atomicfile.Write(out, func(w io.Writer) error {
 		cw := &progress.CountingWriter{W: w, Report: func(n int64) { bar.Update(name, n, total) }}
 		err := encode(cw)
 		written = cw.N

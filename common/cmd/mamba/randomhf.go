@@ -31,6 +31,7 @@ import (
 	"strconv"
 	"time"
 
+	"mamba.go/common/atomicfile"
 	"mamba.go/common/checkpoint"
 	"mamba.go/common/model"
 	"mamba.go/common/progress"
@@ -148,7 +149,7 @@ func writeRandomCheckpoint(dir string, c model.Config, seed uint64, dtype checkp
 
 // writeShard writes a weight file whole or not at all (a variable for the
 // test that fails a write half-way).
-var writeShard = model.WriteFileAtomic
+var writeShard = atomicfile.Write
 
 // newOrEmptyDir creates dir, or checks that it is an empty folder: the old
 // files of a folder (a stale shard index, say) would mix with the new ones.
@@ -348,7 +349,7 @@ func writeJSONFile(path string, v any) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	return model.WriteFileAtomic(path, func(w io.Writer) error {
+	return atomicfile.Write(path, func(w io.Writer) error {
 		_, err := w.Write(append(js, '\n'))
 		return err
 	})

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"mamba.go/common/atomicfile"
 	"mamba.go/common/checkpoint"
 	"mamba.go/common/internal/testmodel"
 	"mamba.go/common/load"
@@ -226,9 +227,9 @@ func TestRandomCheckpointFailedWriteLeavesNothing(t *testing.T) {
 		if calls++; calls == 2 {
 			return errors.New("no space left on device")
 		}
-		return model.WriteFileAtomic(path, write)
+		return atomicfile.Write(path, write)
 	}
-	defer func() { writeShard = model.WriteFileAtomic }()
+	defer func() { writeShard = atomicfile.Write }()
 	tmp := t.TempDir()
 	made := filepath.Join(tmp, "new")
 	err := writeRandomCheckpoint(made, c, 3, checkpoint.BF16, 4096)
@@ -244,6 +245,6 @@ func TestRandomCheckpointFailedWriteLeavesNothing(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, entries)
 
-	writeShard = model.WriteFileAtomic
+	writeShard = atomicfile.Write
 	require.NoError(t, writeRandomCheckpoint(there, c, 3, checkpoint.BF16, 4096), "runs again")
 }

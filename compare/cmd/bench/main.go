@@ -52,6 +52,7 @@ import (
 	"time"
 	"unsafe"
 
+	"mamba.go/common/memory"
 	"mamba.go/common/model"
 )
 
@@ -655,7 +656,7 @@ func bufferBandwidth(size, threads, reps int) bandwidth {
 // mappedBandwidth is the same read over the model file's own memory map,
 // where the weights come from (4 KiB page-cache pages, not the heap's).
 func mappedBandwidth(path string, threads, reps int) (bandwidth, error) {
-	data, closer, err := model.MapFile(path)
+	data, closer, err := memory.MapFile(path)
 	if err != nil {
 		return bandwidth{}, err
 	}

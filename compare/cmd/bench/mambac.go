@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"mamba.go/common/atomicfile"
 	"mamba.go/common/hub"
 	"mamba.go/common/model"
 	"mamba.go/common/tokenizer"
@@ -124,7 +125,7 @@ func writeTokenizerBin(tokJSON, out string, c model.Config) (cSetup, error) {
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		return cSetup{}, err
 	}
-	if err := model.WriteFileAtomic(out, tk.WriteMambaC); err != nil {
+	if err := atomicfile.Write(out, tk.WriteMambaC); err != nil {
 		return cSetup{}, err
 	}
 	text, err := cPromptText(pieces, firstPromptToken())

@@ -1,4 +1,4 @@
-package model
+package atomicfile
 
 import (
 	"io"
@@ -13,10 +13,10 @@ import (
 // A path that names a folder, or lies in a folder that does not exist, is
 // refused with the path and the folder named, not the temporary file
 // (export x.bin newdir/ once said "open newdir/newdir.tmp-mamba-…").
-func TestWriteFileAtomicNamesTheFolder(t *testing.T) {
+func TestWriteNamesTheFolder(t *testing.T) {
 	dir := t.TempDir()
 	write := func(p string) error {
-		return WriteFileAtomic(p, func(w io.Writer) error { _, err := w.Write([]byte("x")); return err })
+		return Write(p, func(w io.Writer) error { _, err := w.Write([]byte("x")); return err })
 	}
 	newDir := filepath.Join(dir, "newdir") + string(os.PathSeparator)
 	err := write(newDir)

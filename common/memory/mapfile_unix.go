@@ -1,6 +1,6 @@
 //go:build unix
 
-package model
+package memory
 
 import (
 	"fmt"
@@ -26,8 +26,17 @@ func (m *mapping) Close() error {
 	return err
 }
 
+// FileMapped: b lies wholly in the mapping.
+func (m *mapping) FileMapped(b []byte) bool {
+	if len(b) == 0 || len(m.data) == 0 {
+		return false
+	}
+	lo, p := uintptr(unsafe.Pointer(&m.data[0])), uintptr(unsafe.Pointer(&b[0]))
+	return p >= lo && p+uintptr(len(b)) <= lo+uintptr(len(m.data))
+}
+
 // live are the mappings MapFile made that are not closed yet, for
-// InMappedFile.
+// InMappedFile and DropFilePages.
 var live struct {
 	sync.Mutex
 	maps map[*mapping]bool
@@ -48,7 +57,21 @@ func InMappedFile(addr uintptr) bool {
 	return false
 }
 
+// inOneMapping: b lies wholly in one live MapFile mapping.
+func inOneMapping(b []byte) bool {
+	live.Lock()
+	defer live.Unlock()
+	for m := range live.maps {
+		if m.FileMapped(b) {
+			return true
+		}
+	}
+	return false
+}
+
 // MapFile maps path read-only; the returned bytes stay valid until Close.
+// What closes them also has FileMapped(b []byte) bool: b lies wholly in
+// the mapping.
 func MapFile(path string) ([]byte, interface{ Close() error }, error) {
 	f, st, err := safefile.Open(path) // a named pipe or a device is refused before it can block
 	if err != nil {

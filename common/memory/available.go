@@ -1,4 +1,4 @@
-package model
+package memory
 
 import (
 	"bufio"

@@ -1,6 +1,6 @@
 //go:build !unix
 
-package model
+package atomicfile
 
 // processAlive cannot tell here: every process counts as running, so that
 // no temporary file of a running write is removed.

@@ -1,15 +1,11 @@
-//go:build linux
-
 package fused
 
 import (
 	"cmp"
-	"os"
 	"slices"
-	"strings"
-	"syscall"
 	"unsafe"
 
+	"mamba.go/common/memory"
 	"mamba.go/common/model"
 )
 
@@ -20,17 +16,13 @@ import (
 // in 4 KB pages unless it was first read into a mapping advised
 // MADV_HUGEPAGE, which a program cannot count on (any earlier reader
 // decides), so the weights are copied into anonymous memory advised
-// MADV_HUGEPAGE, which the kernel backs with 2 MB pages whenever
-// transparent huge pages are not off.
-
-const (
-	madvHugePage      = 14 // MADV_HUGEPAGE
-	madvPopulateRead  = 22 // MADV_POPULATE_READ (Linux 5.14): fault a range in, in one call
-	madvPopulateWrite = 23 // MADV_POPULATE_WRITE
-)
+// MADV_HUGEPAGE (memory.NewArena), which the kernel backs with 2 MB pages
+// whenever transparent huge pages are not off. Where the OS has no such
+// pages (memory.THPOn is false: not Linux, or turned off) the weights
+// stay where they are.
 
 // hugePagesMin: smaller weights stay where they are (the test models).
-const hugePagesMin = 32 << 20
+const hugePagesMin = memory.HugePagesMin
 
 // hugePageWeights returns a copy of w in memory advised MADV_HUGEPAGE and
 // that memory (to unmap when the copy is no longer used), or w itself and
@@ -72,29 +64,17 @@ func hugePagesCopy(w *model.Weights, prog func(done, total int64)) (hw *model.We
 	if total < hugePagesMin || span > total+total/64 || !thpEnabled() {
 		return w, nil, ""
 	}
-	const huge = 2 << 20
 	off := lo % 64 // keep each tensor's place within its cache line
-	if ok, why := roomFor("copying into 2 MB pages", int64(span+off+huge)); !ok {
+	if ok, why := roomFor("copying into 2 MB pages", int64(span+off+memory.HugePage)); !ok {
 		return w, nil, why
 	}
-	arena, err := syscall.Mmap(-1, 0, int(span+off+huge), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
-	if err != nil {
+	// The copy starts off bytes after a 2 MB boundary of the arena.
+	mem, mapping, advised := memory.NewArena(int(span+off), true)
+	if !advised {
+		mapping.Close()
 		return w, nil, ""
 	}
-	// Start the copy on a 2 MB boundary of the arena.
-	start := (huge - uintptr(unsafe.Pointer(&arena[0]))%huge) % huge
-	dst := arena[start+off : start+off+span]
-	page := uintptr(os.Getpagesize())
-	// cover is arena's page-aligned range around dst[a:b]: madvise takes
-	// page-aligned addresses, and dst starts off at lo's place in its
-	// cache line.
-	cover := func(a, b uintptr) []byte {
-		return arena[start+a : min((start+off+b+page-1)&^(page-1), uintptr(len(arena)))]
-	}
-	if err := syscall.Madvise(cover(0, span), madvHugePage); err != nil {
-		syscall.Munmap(arena)
-		return w, nil, ""
-	}
+	dst := mem[off : off+span]
 	// The bytes to copy: the tensors, merged where they touch. Tensors
 	// from several files (a sharded checkpoint) lie in separate mappings,
 	// with unmapped gaps between them that must not be read.
@@ -105,14 +85,13 @@ func hugePagesCopy(w *model.Weights, prog func(done, total int64)) (hw *model.We
 		copied += int64(runs[k].b - runs[k].a)
 	}
 	pr := newProgress(prog, copied)
-	for i := uintptr(0); i < span; i += huge {
-		j := min(i+huge, span)
+	for i := uintptr(0); i < span; i += memory.HugePage {
+		j := min(i+memory.HugePage, span)
 		// Faulting the pages in with one call per 2 MB, not one fault per
 		// 4 KB page, makes the copy several times faster; populating
 		// piece by piece, as the file's pieces are dropped, keeps the
-		// process's resident size near the file's. Errors (older kernels)
-		// only cost that time.
-		syscall.Madvise(cover(i, j), madvPopulateWrite)
+		// process's resident size near the file's.
+		memory.PopulateWrite(mem[i : off+j])
 		for _, r := range runs {
 			a, b := max(r.a, i), min(r.b, j)
 			if a >= b {
@@ -136,7 +115,7 @@ func hugePagesCopy(w *model.Weights, prog func(done, total int64)) (hw *model.We
 			t.point(unsafe.Pointer(&dst[uintptr(t.ptr)-lo]))
 		}
 	}
-	return hw, arena, ""
+	return hw, mapping, ""
 }
 
 // byteRun is bytes [a, b) after lo that hold tensors, and whether they lie
@@ -163,63 +142,26 @@ func byteRuns(tensors []tensorBytes, lo uintptr) []byteRun {
 	return runs
 }
 
-// thpEnabled: transparent huge pages are "always" or "madvise", not "never".
-func thpEnabled() bool {
-	b, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled")
-	return err == nil && !strings.Contains(string(b), "[never]")
-}
+// thpEnabled: transparent huge pages are on (memory.THPOn).
+func thpEnabled() bool { return memory.THPOn() }
 
-func unmapArena(b []byte) { syscall.Munmap(b) }
+// unmapArena unmaps newArena's mapping (nil: nothing).
+func unmapArena(b []byte) { memory.Arena(b).Close() }
 
 // newArena returns n bytes of anonymous memory that start on a 2 MB
 // boundary, advised MADV_HUGEPAGE when huge and transparent huge pages are
 // on (advised says so), and the whole mapping, to unmap (unmapArena) once
-// unused; or memory from Go and no mapping, when the mapping is refused.
+// unused; or memory from Go and no mapping, when the mapping is refused or
+// the OS maps no such memory (memory.NewArena).
 func newArena(n int, huge bool) (mem, mapping []byte, advised bool) {
-	const page2M = 2 << 20
-	mapping, err := syscall.Mmap(-1, 0, n+page2M, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
-	if err != nil {
-		return make([]byte, n), nil, false
-	}
-	start := (page2M - uintptr(unsafe.Pointer(&mapping[0]))%page2M) % page2M
-	if huge && thpEnabled() {
-		advised = syscall.Madvise(mapping[start:], madvHugePage) == nil
-	}
-	return mapping[start : start+uintptr(n)], mapping, advised
+	return memory.NewArena(n, huge)
 }
 
-// populate faults b's pages in with one call (MADV_POPULATE_READ): reading
-// a file's mapping so is several times faster than a fault every 4 KB.
-func populate(b []byte) {
-	if p := pagesOf(b, false); p != nil {
-		syscall.Madvise(p, madvPopulateRead)
-	}
-}
+// populate faults b's pages in with one call: reading a file's mapping so
+// is several times faster than a fault every 4 KB (memory.PopulateRead).
+func populate(b []byte) { memory.PopulateRead(b) }
 
-// dropPages drops the pages wholly inside b from the process
-// (MADV_DONTNEED): for a file's mapping, whose page cache keeps them, so
-// that reading it again faults them back in.
-func dropPages(b []byte) {
-	if p := pagesOf(b, true); p != nil {
-		syscall.Madvise(p, syscall.MADV_DONTNEED)
-	}
-}
-
-// pagesOf is the pages wholly inside b (inner), or those b touches; nil if
-// none.
-func pagesOf(b []byte, inner bool) []byte {
-	if len(b) == 0 {
-		return nil
-	}
-	page := uintptr(os.Getpagesize())
-	a := uintptr(unsafe.Pointer(&b[0]))
-	c := a + uintptr(len(b))
-	lo, hi := a&^(page-1), (c+page-1)&^(page-1)
-	if inner {
-		lo, hi = (a+page-1)&^(page-1), c&^(page-1)
-	}
-	if hi <= lo {
-		return nil
-	}
-	return unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(&b[0]), int(lo)-int(a))), hi-lo)
-}
+// dropPages drops the pages wholly inside b from the process, where b lies
+// in a file's mapping (memory.DropFilePages), whose page cache keeps them,
+// so that reading it again faults them back in; anything else stays.
+func dropPages(b []byte) { memory.DropFilePages(b) }

@@ -1,4 +1,11 @@
-package model
+// Package atomicfile writes files whole or not at all: through a
+// temporary file in the same folder, renamed over the file only once
+// complete. The temporary file is removed on every signal that ends the
+// process and can be caught, and a later write of the same file removes
+// those that processes killed outright left behind. Every file mamba.go
+// writes (model.bin, states, tokenizers, checkpoints' shards) goes through
+// Write.
+package atomicfile
 
 import (
 	"bufio"
@@ -18,7 +25,7 @@ import (
 	"mamba.go/common/internal/safefile"
 )
 
-// WriteFileAtomic writes path through a buffered temporary file in the same
+// Write writes path through a buffered temporary file in the same
 // folder, renamed over path only when encode and every write succeeded, so
 // that a failed or interrupted write never leaves a half file behind.
 //
@@ -31,7 +38,7 @@ import (
 // process and can be caught (endingSignals), and a later write of the same
 // path removes those left behind by processes that no longer run (killed
 // with SIGKILL, say).
-func WriteFileAtomic(path string, encode func(w io.Writer) error) error {
+func Write(path string, encode func(w io.Writer) error) error {
 	target, err := atomicTarget(path)
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
@@ -133,7 +140,7 @@ func checkFolder(dir string) error {
 	return nil
 }
 
-// tempMarker names a temporary file of WriteFileAtomic: BASE.tmp-mamba-PID-.
+// tempMarker names a temporary file of Write: BASE.tmp-mamba-PID-.
 const tempMarker = ".tmp-mamba-"
 
 func tempPrefix(base string, pid int) string { return base + tempMarker + strconv.Itoa(pid) + "-" }
