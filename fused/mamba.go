@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"time"
 
+	"mamba.go/common/memory"
 	"mamba.go/common/model"
 )
 
@@ -162,7 +163,7 @@ func NewOptions(w *model.Weights, opt Options) (*Mamba, error) {
 			if pk.PackedBytes > 0 {
 				m.w, m.mats, m.packedBytes, m.packTime = pk.Weights, pk.Matrices, int64(pk.PackedBytes), time.Since(start)
 				// The block lives as long as the model, as hugePageWeights' copy.
-				runtime.AddCleanup(m, unmapArena, pk.Mapping)
+				runtime.AddCleanup(m, closeArena, pk.Mapping)
 				if pk.Huge {
 					m.hugeBytes, m.hugeTime = int64(len(pk.Block)), m.packTime
 				}
@@ -175,7 +176,7 @@ func NewOptions(w *model.Weights, opt Options) (*Mamba, error) {
 				m.w, m.hugeBytes, m.hugeTime = hw, int64(len(arena)), time.Since(start)
 				// The copy lives as long as the model: unmapped once the model
 				// is unreachable (after Close, its workers hold it no more).
-				runtime.AddCleanup(m, unmapArena, arena)
+				runtime.AddCleanup(m, closeArena, arena)
 			}
 			if m.fallback == "" {
 				m.fallback = skipped
@@ -219,10 +220,7 @@ func NewOptions(w *model.Weights, opt Options) (*Mamba, error) {
 // packMemory is this package's memory machinery, for packing.
 func packMemory(prog func(done, total int64)) kernels.Memory {
 	return kernels.Memory{
-		RoomFor:   roomFor,
-		NewArena:  newArena,
-		Populate:  populate,
-		DropPages: dropPages,
+		RoomFor: roomFor,
 		Tensors: func(w *model.Weights) []kernels.Tensor {
 			var ts []kernels.Tensor
 			for _, t := range weightTensors(w) {
@@ -236,6 +234,9 @@ func packMemory(prog func(done, total int64)) kernels.Memory {
 		},
 	}
 }
+
+// closeArena unmaps a copy of the weights once the model is unreachable.
+func closeArena(a memory.Arena) { a.Close() }
 
 // Kernels names the kernels in use: "avx512", "avx2" or "go".
 func Kernels() string { return kernels.Name() }

@@ -29,7 +29,7 @@ import (
 // share, gets the woken goroutine), and a late worker holds up every later
 // phase. And the spin gives the core away now and then: when another
 // process holds one of the cores, the worker we wait for may be queued
-// behind us. docs/fused.md ("The barrier") has the measurements.
+// behind us. docs/fused.md ("The barrier") says why.
 type barrier struct {
 	n        int32
 	spinFor  time.Duration // how long to poll gen before blocking
@@ -53,8 +53,8 @@ func newBarrier(n int, spinFor time.Duration) *barrier {
 // weights the caller streams in its next phase. A worker that arrives
 // early so turns its wait into a prefetch, and starts the next phase from
 // its cache instead of from a cold stream whose prefetchers still have to
-// ramp up (docs/fused.md, "Waiting that prefetches", has what it gains and
-// the variants tried).
+// ramp up (docs/fused.md, "Waiting that prefetches", says what it gains
+// and docs/benchmarks.md measures it).
 func (b *barrier) wait(next kernels.Matrix) {
 	block := next.Bytes()
 	block = block[:min(len(block), warmBytes)]

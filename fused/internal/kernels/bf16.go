@@ -11,7 +11,7 @@ import "math"
 //	W[i][j] = float32frombits(bits[i·ld + j] << 16)
 //
 // and the only rounding is the float32 sum's, as with float32 weights.
-// These are the portable Go versions; kernels_bf16_amd64.go has the
+// These are the portable Go versions; bf16_amd64.go has the
 // AVX2 and AVX-512 ones.
 
 // matVecBF16Generic: out[i] (+)= Σ_j W[i·ld + j]·x[j], i < len(out),

@@ -2,9 +2,9 @@
 
 package kernels
 
-// The bfloat16 products in assembly (kernels_bf16_avx2_amd64.s,
-// kernels_bf16_avx512_amd64.s) and the Go wrappers that check their
-// slices: each has the signature of its generic kernel (kernels_bf16.go)
+// The bfloat16 products in assembly (bf16_avx2_amd64.s,
+// bf16_avx512_amd64.s) and the Go wrappers that check their
+// slices: each has the signature of its generic kernel (bf16.go)
 // and computes the same formula.
 
 //go:noescape
@@ -15,9 +15,6 @@ func matMat4x3BF16AVX2(out *float32, ldo int, w *uint16, ldw int, x *float32, ld
 
 //go:noescape
 func matMat4x1BF16AVX2(out *float32, w *uint16, ldw int, x *float32, cols int, add bool)
-
-//go:noescape
-func matVecBF16AVX512(out *float32, w *uint16, ld int, x *float32, rows, cols int, add bool)
 
 //go:noescape
 func matMat4x3BF16AVX512(out *float32, ldo int, w *uint16, ldw int, x *float32, ldx int, cols int, add bool)
@@ -36,20 +33,6 @@ func matVecBF16AVX2Slices(out []float32, w []uint16, ld int, x []float32, add bo
 	}
 	_ = w[(rows-1)*ld+cols-1] // the last weight read: the bounds check the assembly skips
 	matVecBF16AVX2(&out[0], &w[0], ld, &x[0], rows, cols, add)
-}
-
-// matVecBF16AVX512Slices: matVecBF16AVX2Slices on 16 lanes, for columns a
-// multiple of 16 (others take the AVX2 kernel). No set uses it on the CPU
-// measured (kernels_amd64.go says why); BenchmarkMatVecBF16Widths compares
-// the two on others.
-func matVecBF16AVX512Slices(out []float32, w []uint16, ld int, x []float32, add bool) {
-	rows, cols := len(out), len(x)
-	if rows == 0 || cols == 0 || cols%16 != 0 {
-		matVecBF16AVX2Slices(out, w, ld, x, add)
-		return
-	}
-	_ = w[(rows-1)*ld+cols-1]
-	matVecBF16AVX512(&out[0], &w[0], ld, &x[0], rows, cols, add)
 }
 
 // matMatBF16AVX2Slices is matMatBF16Generic in AVX2 blocks (matMatBlocks,

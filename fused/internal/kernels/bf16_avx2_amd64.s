@@ -4,7 +4,7 @@
 #include "matvec_amd64.h"
 
 // AVX2+FMA products with bfloat16 weights, 8 float32 lanes
-// (kernels_bf16_amd64.go has their Go declarations). They are the float32
+// (bf16_amd64.go has their Go declarations). They are the float32
 // kernels of kernels_avx2_amd64.s with each weight vector widened as it is
 // loaded:
 //
@@ -36,7 +36,7 @@
 // loop, one row at a time read front to back with four 8-lane
 // accumulators (32 columns a step), then 8 at a time. (Four rows at a time,
 // as matMat4x1BF16AVX2 goes, loads x once for four rows but streamed a
-// matrix from memory 3× slower on AMD Zen 4: the rows are four streams.)
+// matrix from memory several times slower: the rows are four streams.)
 TEXT ·matVecBF16AVX2(SB), NOSPLIT, $0-49
 	MOVQ out+0(FP), DI
 	MOVQ w+8(FP), SI

@@ -4,13 +4,13 @@
 #include "matvec_amd64.h"
 
 // AVX-512 products with bfloat16 weights, 16 float32 lanes: the loops of
-// kernels_bf16_avx2_amd64.s with ZMM registers, each weight vector widened
+// bf16_avx2_amd64.s with ZMM registers, each weight vector widened
 // as it is loaded:
 //
 //	VPMOVZXWD  16 bfloat16 (32 bytes) → 16 dwords, b in the low 16 bits
 //	VPSLLD $16 b<<16: the float32 the bfloat16 is, exactly
 //
-// (both AVX-512F). The Go wrappers (kernels_bf16_amd64.go) check the slices
+// (both AVX-512F). The Go wrappers (bf16_amd64.go) check the slices
 // and pass cols a multiple of 16.
 
 // WIDEN16(m, z): z = the 16 bfloat16 at m as float32.
@@ -32,75 +32,6 @@
 	VHADDPS c, a, a; \
 	VEXTRACTF128 $1, a, X15; \
 	VADDPS X15, ax, ax
-
-// func matVecBF16AVX512(out *float32, w *uint16, ld int, x *float32, rows, cols int, add bool)
-//
-// matVecBF16AVX2 on 16 lanes, cols a multiple of 16: one row at a time,
-// four accumulators (64 columns a step), then 16 at a time.
-TEXT ·matVecBF16AVX512(SB), NOSPLIT, $0-49
-	MOVQ out+0(FP), DI
-	MOVQ w+8(FP), SI
-	MOVQ ld+16(FP), R8
-	SHLQ $1, R8
-	MOVQ x+24(FP), DX
-	MOVQ rows+32(FP), BX
-	MOVQ cols+40(FP), CX
-	MOVQ CX, R12
-	ANDQ $-64, R12
-	MOVBQZX add+48(FP), R13
-
-zvRow:
-	TESTQ BX, BX
-	JZ zvDone
-	VXORPS Z0, Z0, Z0
-	VXORPS Z1, Z1, Z1
-	VXORPS Z2, Z2, Z2
-	VXORPS Z3, Z3, Z3
-	XORQ AX, AX
-
-zvBody:
-	CMPQ AX, R12
-	JGE zvSixteen
-	WIDEN16((SI)(AX*2), Z4)
-	WIDEN16(32(SI)(AX*2), Z5)
-	WIDEN16(64(SI)(AX*2), Z6)
-	WIDEN16(96(SI)(AX*2), Z7)
-	VFMADD231PS (DX)(AX*4), Z4, Z0
-	VFMADD231PS 64(DX)(AX*4), Z5, Z1
-	VFMADD231PS 128(DX)(AX*4), Z6, Z2
-	VFMADD231PS 192(DX)(AX*4), Z7, Z3
-	ADDQ $64, AX
-	JMP zvBody
-
-zvSixteen:
-	CMPQ AX, CX
-	JGE zvReduce
-	WIDEN16((SI)(AX*2), Z4)
-	VFMADD231PS (DX)(AX*4), Z4, Z0
-	ADDQ $16, AX
-	JMP zvSixteen
-
-zvReduce:
-	VADDPS Z1, Z0, Z0
-	VADDPS Z3, Z2, Z2
-	VADDPS Z2, Z0, Z0
-	VEXTRACTF64X4 $1, Z0, Y1
-	VADDPS Y1, Y0, Y0
-	HSUM8
-	TESTQ R13, R13
-	JZ zvPut
-	VADDSS (DI), X0, X0
-
-zvPut:
-	VMOVSS X0, (DI)
-	ADDQ $4, DI
-	ADDQ R8, SI
-	DECQ BX
-	JMP zvRow
-
-zvDone:
-	VZEROUPPER
-	RET
 
 // func matMat4x3BF16AVX512(out *float32, ldo int, w *uint16, ldw int, x *float32, ldx int, cols int, add bool)
 //

@@ -1,29 +1,37 @@
 package kernels
 
-import (
-	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/gonum"
-)
+// The "go" set's float32 products: learning's matVec, with four partial
+// sums per row so that the adds do not wait on each other.
 
-// The "go" set's float32 products.
-
-// matVecGeneric is the product on gonum's float32 BLAS (SSE assembly on
-// amd64 unless built with -tags noasm, Go elsewhere).
+// matVecGeneric: out[i] (+)= Σ_j W[i·ld + j]·x[j], i < len(out),
+// j < len(x).
 func matVecGeneric(out, w []float32, ld int, x []float32, add bool) {
-	if len(out) == 0 {
-		return
-	}
-	beta := float32(0)
-	if add {
-		beta = 1
-	}
-	if len(x) == 0 {
-		for i := range out {
-			out[i] *= beta
+	cols := len(x)
+	if cols == 0 { // a sum over no columns is 0; W is not read
+		if !add {
+			clear(out)
 		}
 		return
 	}
-	gonum.Implementation{}.Sgemv(blas.NoTrans, len(out), len(x), 1, w, ld, x, 1, beta, out, 1)
+	for i := range out {
+		row := w[i*ld : i*ld+cols]
+		var s0, s1, s2, s3 float32
+		j := 0
+		for ; j+4 <= cols; j += 4 {
+			s0 += row[j] * x[j]
+			s1 += row[j+1] * x[j+1]
+			s2 += row[j+2] * x[j+2]
+			s3 += row[j+3] * x[j+3]
+		}
+		for ; j < cols; j++ {
+			s0 += row[j] * x[j]
+		}
+		s := (s0 + s1) + (s2 + s3)
+		if add {
+			s += out[i]
+		}
+		out[i] = s
+	}
 }
 
 // matMatGeneric: out[t·ldo + i] (+)= Σ_j W[i·ldw + j]·x[t·ldx + j], row by

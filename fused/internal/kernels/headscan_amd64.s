@@ -12,7 +12,7 @@
 //	state[i][s] = dA·state[i][s] + d_i·B[s]    one FMA on d_i·B[s], rounded
 //	y[i] = Σ_s C[s]·state[i][s]                one FMA into lane s mod L
 //
-// headScanGeneric (kernels2.go) rounds both products before the add (Go
+// headScanGeneric (scan.go) rounds both products before the add (Go
 // fuses no multiply-add on amd64 below GOAMD64=v3) and sums s in order;
 // here the update rounds once less, and each sum is L lane sums, lane l
 // holding s ≡ l mod L in order, reduced as ((l0+l1)+(l2+l3)) +

@@ -4,11 +4,11 @@ package kernels
 
 // The assembly kernels (kernels_avx2_amd64.s, kernels_avx512_amd64.s) and
 // the Go wrappers that check their slices: each wrapper has the signature
-// of the generic Go kernel it replaces (kernels.go, kernels_generic.go) and
-// computes the same formula; the assembly only loops. Why assembly: the
-// products need pointer-based loops with several accumulators and no
-// bounds checks, and the scan an exponential inlined into the vector loop,
-// which neither the compiler nor gonum's SSE kernels give (docs/fused.md).
+// of the Go kernel it replaces (float32.go, scan.go) and computes the same
+// formula; the assembly only loops. Why assembly: the products need
+// pointer-based loops with several accumulators and no bounds checks, and
+// the scan an exponential inlined into the vector loop, which the compiler
+// does not give.
 
 //go:noescape
 func matVecAVX2(out, w *float32, ld int, x *float32, rows, cols int, add bool)
@@ -38,17 +38,15 @@ func scan16AVX512(y, ssm, u, dt, A, B, C, D, z *float32, channels int)
 func softplusAVX512(x, b *float32, n int)
 
 // asmKernels are the kernel sets this CPU can run, fastest first: AVX-512
-// before AVX2 (on AMD Zen 4 the two sets ran the whole step level within
-// the noise, docs/fused.md).
+// before AVX2.
 func asmKernels() []kernelSet {
 	var sets []kernelSet
 	if cpuAVX512 {
 		k := avx512Kernels
 		if cpuAVX512VBMI {
-			// On AMD Zen 4 the AVX-512 packed product ran 1.2× the AVX2
-			// one from cache and 0.8× streaming from memory; whole steps
-			// level at 1 thread and 1.5–2% faster at 2
-			// (BenchmarkForwardPackedWidths, docs/fused.md).
+			// The AVX-512 packed product (its byte shuffle needs VBMI)
+			// is faster from cache and slower streaming from memory;
+			// whole steps, which do both, run as fast or faster.
 			k.matVecPacked = matVecPackedAVX512Slices
 		}
 		sets = append(sets, k)
@@ -61,18 +59,15 @@ func asmKernels() []kernelSet {
 
 var avx512Kernels = kernelSet{
 	name: "avx512",
-	// The products from memory run at the AVX2 kernel's speed or better:
-	// the AVX-512 one streamed 25–30% slower on AMD Zen 4 (docs/fused.md),
-	// so the set keeps the AVX2 one.
+	// The product streams weights from memory, where the AVX2 kernel is
+	// the faster: the set keeps it.
 	matVec:   matVecAVX2Slices,
 	matMat:   matMatAVX512Slices,
 	scan:     scanAVX512Slices,
 	softplus: softplusAVX512Slices,
 	headScan: headScanAVX512Slices,
-	// bfloat16 weights. The product is the AVX2 one here too: on AMD Zen 4
-	// the AVX-512 bfloat16 product (matVecBF16AVX512Slices) ran 7% faster
-	// in cache but streamed from memory, where a step's weights are, level
-	// or up to 18% slower (docs/fused.md).
+	// bfloat16 weights. The product is the AVX2 one here too, for the
+	// same reason.
 	matVecBF16: matVecBF16AVX2Slices,
 	matMatBF16: matMatBF16AVX512Slices,
 	// packed float32 weights: the AVX2 kernels here, and the AVX-512
@@ -120,7 +115,7 @@ func matMatAVX2Slices(out []float32, ldo int, w []float32, ldw int, x []float32,
 // the last multiple of 4 (fewer than 4 rows: every narrower set hands them
 // on to the generic loop). The sums of a (row, token) are the same
 // whichever block computed them. W is the weights' type: float32, or
-// uint16 for bfloat16 (kernels_bf16_amd64.go).
+// uint16 for bfloat16 (bf16_amd64.go).
 func matMatBlocks[W float32 | uint16](lanes int,
 	k4x3 func(out *float32, ldo int, w *W, ldw int, x *float32, ldx int, cols int, add bool),
 	k4x1 func(out *float32, w *W, ldw int, x *float32, cols int, add bool),

@@ -253,7 +253,7 @@ mm41Put:
 
 // func scan16AVX2(y, ssm, u, dt, A, B, C, D, z *float32, channels int)
 //
-// scanSkipGateGeneric (kernels.go) for channels a multiple of 8, each with
+// scanSkipGateGeneric (scan.go) for channels a multiple of 8, each with
 // n = 16 states (two vectors), eight channels a group:
 //
 //	h[c][s] = exp(Δ·A[c][s])·h[c][s] + (Δ·u)·B[s]

@@ -26,6 +26,29 @@ type Matrix struct {
 // F32 is float32 weights as a Matrix.
 func F32(w []float32) Matrix { return Matrix{f32: w} }
 
+// Format names how the weights are kept: "float32", "packed" or
+// "bfloat16" ("" for no weights).
+func (a Matrix) Format() string {
+	switch {
+	case a.packed.m != nil:
+		return "packed"
+	case a.bf16 != nil:
+		return "bfloat16"
+	case a.f32 != nil:
+		return "float32"
+	}
+	return ""
+}
+
+// Escapes is how many weights of a packed matrix lie outside its 15 top
+// bytes and are added after the sum (packed.go); 0 for the other formats.
+func (a Matrix) Escapes() int {
+	if a.packed.m == nil {
+		return 0
+	}
+	return len(a.packed.m.escapes)
+}
+
 // Len is the number of values.
 func (a Matrix) Len() int {
 	if a.packed.m != nil {

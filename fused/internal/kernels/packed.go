@@ -32,7 +32,7 @@ import (
 // and kept aside, exactly: a product adds escape·x[col] to its row after
 // the packed row's sum, and unpacking puts it back in its place.
 //
-// The kernels (kernels_packed_*_amd64.s) take a group in one 32-byte load,
+// The kernels (packed_*_amd64.s) take a group in one 32-byte load,
 // the 28 bytes and 4 beyond, or two in one 64-byte load, 8 beyond; so a
 // packed matrix keeps packedSlack bytes after its last group. The sums run in the order of the float32 kernels,
 // so where a row has no escape the AVX2 product gives the float32

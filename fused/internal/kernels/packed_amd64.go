@@ -2,8 +2,8 @@
 
 package kernels
 
-// The packed float32 products in assembly (kernels_packed_avx2_amd64.s,
-// kernels_packed_avx512_amd64.s)
+// The packed float32 products in assembly (packed_avx2_amd64.s,
+// packed_avx512_amd64.s)
 // and the Go wrappers that check their slices: each has the signature of
 // its generic kernel (packed.go) and computes the same formula.
 

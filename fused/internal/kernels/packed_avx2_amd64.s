@@ -17,7 +17,7 @@
 //	VPSHUFB  the table of top bytes (top[0] = 0, so bytes 0..2 stay 0)
 //	VPAND/VPOR  low 3 bytes | top byte<<24
 //
-// The Go wrappers (kernels_packed_amd64.go) check the slices, their
+// The Go wrappers (packed_amd64.go) check the slices, their
 // packedSlack bytes past the last group included, and pass cols a
 // multiple of 8.
 

@@ -16,7 +16,7 @@
 //	VPTERNLOGD  low 3 bytes | top byte<<24
 //
 // against seven for 8 weights in the AVX2 kernel. The loads read 8 bytes
-// past the last group: the Go wrapper (kernels_packed_amd64.go) checks them
+// past the last group: the Go wrapper (packed_amd64.go) checks them
 // and passes cols a multiple of 32.
 
 DATA packedSpread16<>+0(SB)/8, $0x1805040318020100

@@ -6,26 +6,22 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"mamba.go/common/memory"
 	"mamba.go/common/model"
 )
 
 // Packing a model's float32 products (packed.go) when fused's New sets it
-// up, in memory that fused's memory machinery provides (Memory).
+// up, into one block of memory from common/memory.
 
-// Memory is what packing asks of the process's memory: fused's memory.go,
-// hugepages_*.go and tensors.go provide it.
+// Memory is what packing asks of fused: whether the block fits in the
+// memory available, the weights' tensors as bytes, and where to report
+// progress (fused's memory.go and tensors.go).
 type Memory struct {
 	// RoomFor says whether a copy of need bytes fits in the memory
 	// available, and if not why, in words naming what.
 	RoomFor func(what string, need int64) (ok bool, why string)
 	// Tensors lists the tensors of w to copy, as bytes.
 	Tensors func(w *model.Weights) []Tensor
-	// NewArena is n bytes of memory of the process's own (mem), advised
-	// for 2 MB pages if huge (advised: it was), and the mapping to unmap.
-	NewArena func(n int, huge bool) (mem, mapping []byte, advised bool)
-	// Populate faults b in with one call; DropPages drops b from the
-	// process (a file's page cache keeps it).
-	Populate, DropPages func(b []byte)
 	// Progress starts a piece of work of total bytes: add counts bytes
 	// done, finish reports it done.
 	Progress func(total int64) (add func(n int64), finish func())
@@ -60,11 +56,11 @@ const packInMemoryMax = 32 << 20
 type Packing struct {
 	Weights     *model.Weights
 	Matrices    Matrices
-	PackedBytes int    // the bytes packed; 0: nothing packed, Weights is w
-	Block       []byte // the block
-	Mapping     []byte // the block's mapping, to unmap once the weights are unused (nil: nothing to unmap)
-	Huge        bool   // the block is advised for 2 MB pages
-	Skipped     string // why nothing was packed for want of memory (RoomFor); "" otherwise
+	PackedBytes int          // the bytes packed; 0: nothing packed, Weights is w
+	Block       []byte       // the block
+	Mapping     memory.Arena // the block's mapping, to unmap once the weights are unused (nil: nothing to unmap)
+	Huge        bool         // the block is advised for 2 MB pages
+	Skipped     string       // why nothing was packed for want of memory (RoomFor); "" otherwise
 }
 
 // PackWeights packs w's products (Packing says into what). Weights kept
@@ -203,7 +199,7 @@ func PackWeights(w *model.Weights, smallPages bool, mem Memory) Packing {
 		return asTheyAre(why)
 	}
 	// Second pass: pack and copy.
-	block, mapping, huge := mem.NewArena(size, !smallPages)
+	block, mapping, huge := memory.NewArena(size, !smallPages)
 	pms := make([]*packedMatrix, len(kept))
 	inParallel(len(kept), func(i int) {
 		p := kept[i]
@@ -228,7 +224,7 @@ func PackWeights(w *model.Weights, smallPages bool, mem Memory) Packing {
 		b := unsafe.Slice((*byte)(cp.t.Ptr), cp.t.Size)
 		copy(block[cp.at:], b)
 		if w.FileMapped(b) {
-			mem.DropPages(b)
+			memory.DropFilePages(b)
 		}
 		cp.t.Point(unsafe.Pointer(&block[cp.at]))
 		if !cp.again {
@@ -288,11 +284,11 @@ func eachPiece(w *model.Weights, mem Memory, src []float32, cols int, fn func(ro
 		piece := src[r*cols : min((r+rows)*cols, len(src))]
 		b := float32Bytes(piece)
 		if mapped {
-			mem.Populate(b)
+			memory.PopulateRead(b)
 		}
 		fn(r, piece)
 		if mapped {
-			mem.DropPages(b)
+			memory.DropFilePages(b)
 		}
 	}
 }

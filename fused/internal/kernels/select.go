@@ -23,7 +23,7 @@ type kernelSet struct {
 	// tokens t and cols j: one matVec per token, the weights read once.
 	matMat func(out []float32, ldo int, w []float32, ldw int, x []float32, ldx int, rows, cols, tokens int, add bool)
 	// matVecBF16: matVec with bfloat16 weights (their bits), widened to
-	// float32 as they are loaded (kernels_bf16.go).
+	// float32 as they are loaded (bf16.go).
 	matVecBF16 func(out []float32, w []uint16, ld int, x []float32, add bool)
 	// matMatBF16: matMat with bfloat16 weights.
 	matMatBF16 func(out []float32, ldo int, w []uint16, ldw int, x []float32, ldx int, rows, cols, tokens int, add bool)

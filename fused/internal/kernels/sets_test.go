@@ -29,7 +29,7 @@ func TestKernelSetsAvailable(t *testing.T) {
 	}
 	_, err := chooseKernels("no-such-set")
 	assert.ErrorContains(t, err, "MAMBA_FUSED_KERNELS=no-such-set")
-	t.Logf("kernels: %s", Kernels())
+	t.Logf("kernels: %s", Name())
 }
 
 func forEachSet(t *testing.T, f func(t *testing.T, k kernelSet)) {
