@@ -10,27 +10,23 @@ SHARED  ?= ../shared
 all: build
 
 # bin/mamba-fused chooses its kernels when it starts (AVX-512, AVX2+FMA
-# assembly, or Go). bin/mamba-fused-simd is fused built with Go's
-# simd/archsimd experiment, the earlier AVX-512 kernels, kept to compare.
+# assembly, or Go).
 build:
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/mamba ./common/cmd/mamba
 	$(GO) build -o $(BIN)/mamba-learning ./learning/cmd/mamba-learning
 	$(GO) build -o $(BIN)/mamba-fused ./fused/cmd/mamba-fused
-	GOEXPERIMENT=simd $(GO) build -o $(BIN)/mamba-fused-simd ./fused/cmd/mamba-fused
 
 # test: every module, once: the contributor's loop.
 test:
 	$(GO) test $(addprefix ./,$(addsuffix /...,$(MODULES)))
 
-# test-all: test, then fused in its other builds: GOEXPERIMENT=simd (the
-# archsimd kernels of bin/mamba-fused-simd), pure Go, and the race detector
+# test-all: test, then fused in its other builds: pure Go, and the race detector
 # (its workers share buffers between barriers; that build runs the Go
 # kernels), and the emulated AVX2 run. CI runs it.
 test-all: test test-avx2
-	GOEXPERIMENT=simd $(GO) test ./fused/...
-	$(GO) test -tags purego ./fused/
-	$(GO) test -race ./fused/
+	$(GO) test -tags purego ./fused/...
+	$(GO) test -race ./fused/...
 
 # test-avx2: fused's tests on an AVX2+FMA CPU without AVX-512, emulated by
 # qemu-user's Haswell model (apt-get install qemu-user): the kernels chosen

@@ -29,7 +29,7 @@ type courseEdit struct {
 // It is the kernel of the Go set, which the course selects with
 // MAMBA_FUSED_KERNELS=go: on an AVX2 or AVX-512 CPU the default set runs
 // the assembly scan instead and would not see the edit.
-var fusedScanSkipEdit = courseEdit{"fused/kernels.go", "y[c] = (yc + D[c]*uc) * silu32(z[c])", "y[c] = yc * silu32(z[c])"}
+var fusedScanSkipEdit = courseEdit{"fused/internal/kernels/scan.go", "y[c] = (yc + D[c]*uc) * SiLU32(z[c])", "y[c] = yc * SiLU32(z[c])"}
 
 // The commands docs/course.md tells the student to run after an edit: the
 // first for the edits of learning, the second for exercise 6.

@@ -11,14 +11,15 @@ import (
 
 	"mamba.go/common/model"
 	"mamba.go/common/refcase"
+	"mamba.go/fused/internal/kernels"
 )
 
-// Benchmarks. Whole steps: fused and learning's Forward on the 130m-shaped
-// random model that `make bench` caches (.cache/bench/130m.bin; set
-// MAMBA_BENCH_MODEL to use another). Kernels: each fused kernel at the
-// 130m sizes, beside the plain loop of the learning functions it replaces
-// (written out here, since learning exports nothing but the model). The
-// products report bytes of weights per op, so -bench prints GB/s.
+// Benchmarks. Whole steps: fused's Forward on the 130m-shaped random model
+// that `make bench` caches (.cache/bench/130m.bin; set MAMBA_BENCH_MODEL
+// to use another). Phase functions: each at the 130m sizes, beside the
+// plain loop of the learning functions it replaces (written out here,
+// since learning exports nothing but the model). The products and scan
+// alone are benchmarked in internal/kernels.
 
 func benchWeights(b *testing.B) *model.Weights {
 	path := os.Getenv("MAMBA_BENCH_MODEL")
@@ -56,17 +57,6 @@ func benchForward(b *testing.B, m model.Mamba) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tok/s")
 }
 
-// forEachKernelSet runs f as a sub-benchmark per kernel set this CPU has
-// (avx512, avx2, go), with that set in use: the names say which ran.
-func forEachKernelSet(b *testing.B, f func(b *testing.B)) {
-	saved := kern
-	defer func() { kern = saved }()
-	for _, k := range availableKernels() {
-		kern = k
-		b.Run(k.name, f)
-	}
-}
-
 // BenchmarkForward: one token's step, with each kernel set, the products
 // packed (packed.go) in 2 MB pages; and, for the fastest set, float32 in 2
 // MB pages (-unpacked) and packed in 4 KB pages (-smallpages). MB/s counts
@@ -84,8 +74,8 @@ func BenchmarkForward(b *testing.B) {
 		}
 	}
 	forEachKernelSet(b, run(Options{}))
-	b.Run(kern.name+"-unpacked", run(Options{Unpacked: true}))
-	b.Run(kern.name+"-smallpages", run(Options{SmallPages: true}))
+	b.Run(kernels.Name()+"-unpacked", run(Options{Unpacked: true}))
+	b.Run(kernels.Name()+"-smallpages", run(Options{SmallPages: true}))
 }
 
 // packedAndFloat32 are the benchmark model with its products packed and
@@ -165,7 +155,7 @@ func BenchmarkPrompt(b *testing.B) {
 		tokens[i] = (i*7919 + 13) % w.Config.VocabSize
 	}
 	forEachKernelSet(b, func(b *testing.B) {
-		if kern.name == "go" {
+		if kernels.Name() == "go" {
 			b.Skip("the Go kernels: a minute a prompt")
 		}
 		b.ReportAllocs()
@@ -177,7 +167,7 @@ func BenchmarkPrompt(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.N*len(tokens))/b.Elapsed().Seconds(), "tok/s")
 	})
-	b.Run(kern.name+"-unpacked", func(b *testing.B) {
+	b.Run(kernels.Name()+"-unpacked", func(b *testing.B) {
 		f32, err := NewOptions(w, Options{Unpacked: true})
 		if err != nil {
 			b.Fatal(err)
@@ -191,7 +181,7 @@ func BenchmarkPrompt(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.N*len(tokens))/b.Elapsed().Seconds(), "tok/s")
 	})
-	b.Run(kern.name+"-token-by-token", func(b *testing.B) {
+	b.Run(kernels.Name()+"-token-by-token", func(b *testing.B) {
 		for b.Loop() {
 			m.Reset()
 			for _, tok := range tokens {
@@ -222,7 +212,9 @@ const (
 	bD, bDi, bR, bN, bV = 768, 1536, 48, 16, 50280
 )
 
-func BenchmarkMatVec(b *testing.B) {
+// BenchmarkMatVecAllWorkers: the float32 product split by rows between
+// every worker of a pool, as a step runs it, in GB/s of weights.
+func BenchmarkMatVecAllWorkers(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	for _, sz := range []struct {
 		name       string
@@ -231,97 +223,25 @@ func BenchmarkMatVec(b *testing.B) {
 		{"in_proj-1536x768-cached", 2 * bDi, bD}, // 4.7 MB: fits the 32 MB L3
 		{"head-50280x768-dram", bV, bD},          // 154 MB: streams from memory
 	} {
-		w := randVec(rng, sz.rows*sz.cols)
+		w := kernels.F32(randVec(rng, sz.rows*sz.cols))
 		x := randVec(rng, sz.cols)
 		out := make([]float32, sz.rows)
-		b.Run(sz.name+"/fused", func(b *testing.B) {
-			forEachKernelSet(b, func(b *testing.B) {
-				b.SetBytes(int64(4 * len(w)))
-				for b.Loop() {
-					matVec(out, matrix{f32: w}, sz.cols, x)
-				}
-			})
-		})
-		b.Run(sz.name+"/plain", func(b *testing.B) {
-			b.SetBytes(int64(4 * len(w)))
+		b.Run(sz.name, func(b *testing.B) {
+			p := newPool(maxWorkers())
+			defer p.close()
+			fn := func(wk int) {
+				lo, hi := split(sz.rows, p.n, wk)
+				kernels.MatVec(out[lo:hi], w.Part(lo*sz.cols, hi*sz.cols), sz.cols, x, false)
+			}
+			b.SetBytes(int64(4 * sz.rows * sz.cols))
 			for b.Loop() {
-				plainMatVec(out, w, x)
+				p.run(fn)
 			}
 		})
-		pk := packed(w, sz.cols)
-		b.Run(sz.name+"/packed", func(b *testing.B) {
-			forEachKernelSet(b, func(b *testing.B) {
-				b.SetBytes(int64(4 * len(w))) // float32's bytes: packed streams 7/8 of them
-				for b.Loop() {
-					matVec(out, matrix{packed: pk}, sz.cols, x)
-				}
-			})
-		})
-		for _, m := range []matrix{{f32: w}, {packed: pk}} {
-			name := "/fused-all-workers"
-			if m.packed.m != nil {
-				name = "/packed-all-workers"
-			}
-			b.Run(sz.name+name, func(b *testing.B) {
-				p := newPool(maxWorkers())
-				defer p.close()
-				fn := func(wk int) {
-					lo, hi := split(sz.rows, p.n, wk)
-					matVec(out[lo:hi], m.part(lo*sz.cols, hi*sz.cols), sz.cols, x)
-				}
-				b.SetBytes(int64(4 * len(w)))
-				for b.Loop() {
-					p.run(fn)
-				}
-			})
-		}
 	}
 }
 
 func maxWorkers() int { return max(1, runtime.GOMAXPROCS(0)) }
-
-func BenchmarkScanGate(b *testing.B) {
-	rng := rand.New(rand.NewPCG(2, 2))
-	ssm := randVec(rng, bDi*bN)
-	u, dt, D, z := randVec(rng, bDi), randVec(rng, bDi), randVec(rng, bDi), randVec(rng, bDi)
-	A, B, C := randVec(rng, bDi*bN), randVec(rng, bN), randVec(rng, bN)
-	for i := range A {
-		A[i] = -float32(i%bN + 1)
-		ssm[i] *= 1e-3
-	}
-	for i := range dt {
-		dt[i] = 0.01
-	}
-	y := make([]float32, bDi)
-	b.Run("fused", func(b *testing.B) {
-		forEachKernelSet(b, func(b *testing.B) {
-			for b.Loop() {
-				scanSkipGate(y, ssm, u, dt, A, B, C, D, z, 0, bDi)
-			}
-		})
-	})
-	b.Run("plain", func(b *testing.B) { // selectiveScan, skipD, gate
-		for b.Loop() {
-			for c := range bDi {
-				h, a := ssm[c*bN:(c+1)*bN], A[c*bN:(c+1)*bN]
-				var sum float32
-				for s := range bN {
-					dA := float32(math.Exp(float64(dt[c] * a[s])))
-					h[s] = dA*h[s] + dt[c]*B[s]*u[c]
-					sum += C[s] * h[s]
-				}
-				y[c] = sum
-			}
-			for c := range y {
-				y[c] += D[c] * u[c]
-			}
-			for c := range y {
-				zc := z[c] / (1 + float32(math.Exp(float64(-z[c]))))
-				y[c] *= zc
-			}
-		}
-	})
-}
 
 func BenchmarkConvSiLU(b *testing.B) {
 	rng := rand.New(rand.NewPCG(3, 3))
@@ -361,7 +281,7 @@ func BenchmarkDtSoftplus(b *testing.B) {
 	b.Run("fused", func(b *testing.B) {
 		forEachKernelSet(b, func(b *testing.B) {
 			for b.Loop() {
-				dtProjSoftplus(dt, matrix{f32: dtW}, dtLow, bias, 0, bDi)
+				dtProjSoftplus(dt, kernels.F32(dtW), dtLow, bias, 0, bDi)
 			}
 		})
 	})
@@ -396,25 +316,11 @@ func BenchmarkBarrier(b *testing.B) {
 	const rounds = 1000
 	fn := func(int) {
 		for range rounds {
-			p.sync(matrix{})
+			p.sync(kernels.Matrix{})
 		}
 	}
 	for b.Loop() {
 		p.run(fn)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*rounds), "ns/sync")
-}
-
-// BenchmarkMatMat: the batched prompt's product, 256 rows of in_proj's
-// width by a chunk of promptChunk tokens, in cache, in GFLOP/s.
-func BenchmarkMatMat(b *testing.B) {
-	rng := rand.New(rand.NewPCG(6, 6))
-	rows, cols, T := 256, bD, promptChunk
-	w, x, out := randVec(rng, rows*cols), randVec(rng, T*cols), make([]float32, T*rows)
-	forEachKernelSet(b, func(b *testing.B) {
-		for b.Loop() {
-			kern.matMat(out, rows, w, cols, x, cols, rows, cols, T, false)
-		}
-		b.ReportMetric(float64(2*rows*cols*T)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-	})
 }

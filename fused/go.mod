@@ -2,10 +2,7 @@ module mamba.go/fused
 
 go 1.26.0
 
-require (
-	gonum.org/v1/gonum v0.17.0
-	mamba.go/common v0.0.0
-)
+require mamba.go/common v0.0.0
 
 require github.com/stretchr/testify v1.12.1
 

@@ -12,7 +12,7 @@ import (
 // Weights in 2 MB pages. Streaming 500 MB through 4 KB pages costs a TLB
 // miss every 4 KB and keeps the page walker busy beside the prefetchers;
 // with 2 MB pages a phase streams its block with one miss per 2 MB
-// (docs/fused.md has the measurements). The page cache of a file holds it
+// (docs/fused.md, "Weights in 2 MB pages"). The page cache of a file holds it
 // in 4 KB pages unless it was first read into a mapping advised
 // MADV_HUGEPAGE, which a program cannot count on (any earlier reader
 // decides), so the weights are copied into anonymous memory advised
@@ -33,7 +33,7 @@ const hugePagesMin = memory.HugePagesMin
 // each piece is dropped from the process once copied (MADV_DONTNEED; the
 // page cache keeps it), so the process never holds both copies: its peak
 // RSS stays the size of the weights.
-func hugePageWeights(w *model.Weights) (*model.Weights, []byte) {
+func hugePageWeights(w *model.Weights) (*model.Weights, memory.Arena) {
 	hw, arena, _ := hugePagesCopy(w, nil)
 	return hw, arena
 }
@@ -41,7 +41,7 @@ func hugePageWeights(w *model.Weights) (*model.Weights, []byte) {
 // hugePagesCopy is hugePageWeights, which also leaves the weights where
 // they are when the copy would not fit in the memory available (roomFor;
 // skipped says so), and tells prog of the bytes copied.
-func hugePagesCopy(w *model.Weights, prog func(done, total int64)) (hw *model.Weights, arena []byte, skipped string) {
+func hugePagesCopy(w *model.Weights, prog func(done, total int64)) (hw *model.Weights, arena memory.Arena, skipped string) {
 	tensors := weightTensors(w)
 	lo, hi, total := uintptr(^uintptr(0)), uintptr(0), uintptr(0)
 	var loPtr unsafe.Pointer // the first tensor's first byte
@@ -61,7 +61,7 @@ func hugePagesCopy(w *model.Weights, prog func(done, total int64)) (hw *model.We
 		}
 	}
 	span := hi - lo
-	if total < hugePagesMin || span > total+total/64 || !thpEnabled() {
+	if total < hugePagesMin || span > total+total/64 || !memory.THPOn() {
 		return w, nil, ""
 	}
 	off := lo % 64 // keep each tensor's place within its cache line
@@ -99,11 +99,11 @@ func hugePagesCopy(w *model.Weights, prog func(done, total int64)) (hw *model.We
 			}
 			src := unsafe.Slice((*byte)(unsafe.Add(loPtr, a)), b-a)
 			if r.mapped {
-				populate(src)
+				memory.PopulateRead(src)
 			}
 			copy(dst[a:b], src)
 			if r.mapped { // drop the copied pages of the file from the process
-				dropPages(src)
+				memory.DropFilePages(src)
 			}
 			pr.add(int64(b - a))
 		}
@@ -141,27 +141,3 @@ func byteRuns(tensors []tensorBytes, lo uintptr) []byteRun {
 	}
 	return runs
 }
-
-// thpEnabled: transparent huge pages are on (memory.THPOn).
-func thpEnabled() bool { return memory.THPOn() }
-
-// unmapArena unmaps newArena's mapping (nil: nothing).
-func unmapArena(b []byte) { memory.Arena(b).Close() }
-
-// newArena returns n bytes of anonymous memory that start on a 2 MB
-// boundary, advised MADV_HUGEPAGE when huge and transparent huge pages are
-// on (advised says so), and the whole mapping, to unmap (unmapArena) once
-// unused; or memory from Go and no mapping, when the mapping is refused or
-// the OS maps no such memory (memory.NewArena).
-func newArena(n int, huge bool) (mem, mapping []byte, advised bool) {
-	return memory.NewArena(n, huge)
-}
-
-// populate faults b's pages in with one call: reading a file's mapping so
-// is several times faster than a fault every 4 KB (memory.PopulateRead).
-func populate(b []byte) { memory.PopulateRead(b) }
-
-// dropPages drops the pages wholly inside b from the process, where b lies
-// in a file's mapping (memory.DropFilePages), whose page cache keeps them,
-// so that reading it again faults them back in; anything else stays.
-func dropPages(b []byte) { memory.DropFilePages(b) }

@@ -1,6 +1,8 @@
 package fused
 
 import (
+	"mamba.go/fused/internal/kernels"
+
 	"math"
 
 	"mamba.go/common/model"
@@ -29,11 +31,11 @@ import (
 // of its channels, so the conv and the gate of those channels need nobody
 // else's rows.
 // xz = [x, z]: [2·di]; normed: [d]; inProj: [2·di][d]; convState, convW: [di][k]; convB, u: [di]
-func inProjConv(xz, u, normed []float32, inProj matrix, convState, convW, convB []float32, k, lo, hi int) {
+func inProjConv(xz, u, normed []float32, inProj kernels.Matrix, convState, convW, convB []float32, k, lo, hi int) {
 	d, di := len(normed), len(u)
 	x, z := xz[:di], xz[di:]
-	matVec(x[lo:hi], inProj.from(lo*d), d, normed)
-	matVec(z[lo:hi], inProj.from((di+lo)*d), d, normed)
+	kernels.MatVec(x[lo:hi], inProj.From(lo*d), d, normed, false)
+	kernels.MatVec(z[lo:hi], inProj.From((di+lo)*d), d, normed, false)
 	convSiLU(u, convState, x, convW, convB, k, lo, hi)
 }
 
@@ -43,9 +45,9 @@ func inProjConv(xz, u, normed []float32, inProj matrix, convState, convW, convB 
 //	xDBC[i] = x_proj[i] · u   (learning: matVec)
 //
 // xW: [r+2n][di]; u: [di]; xDBC: [r+2n]
-func xProj(xDBC []float32, xW matrix, u []float32, lo, hi int) {
+func xProj(xDBC []float32, xW kernels.Matrix, u []float32, lo, hi int) {
 	di := len(u)
-	matVec(xDBC[lo:hi], xW.from(lo*di), di, u)
+	kernels.MatVec(xDBC[lo:hi], xW.From(lo*di), di, u, false)
 }
 
 // dtScanGate is phase dt_scan_gate for channels [lo, hi): the step sizes,
@@ -55,9 +57,9 @@ func xProj(xDBC []float32, xW matrix, u []float32, lo, hi int) {
 //	y[c]  = (scan(c) + D[c]·u[c]) · SiLU(z[c])         (learning: selectiveScan, skipD, gate)
 //
 // dtW: [di][r]; dtLow: [r]; dtB, dt, u, D, z, y: [di]; ssmState, A: [di][n]; B, C: [n]
-func dtScanGate(y, dt, ssmState, u, z []float32, dtW matrix, dtLow, dtB, A, B, C, D []float32, lo, hi int) {
+func dtScanGate(y, dt, ssmState, u, z []float32, dtW kernels.Matrix, dtLow, dtB, A, B, C, D []float32, lo, hi int) {
 	dtProjSoftplus(dt, dtW, dtLow, dtB, lo, hi)
-	scanSkipGate(y, ssmState, u, dt, A, B, C, D, z, lo, hi)
+	kernels.Scan(y, ssmState, u, dt, A, B, C, D, z, lo, hi)
 }
 
 // outProj is phase out_proj: rows [lo, hi) of out_proj, accumulated
@@ -67,9 +69,9 @@ func dtScanGate(y, dt, ssmState, u, z []float32, dtW matrix, dtLow, dtB, A, B, C
 //
 // so the mixer's output never exists as a vector of its own.
 // outW: [d][di]; y: [di]; h: [d]
-func outProj(h []float32, outW matrix, y []float32, lo, hi int) {
+func outProj(h []float32, outW kernels.Matrix, y []float32, lo, hi int) {
 	di := len(y)
-	matVecAdd(h[lo:hi], outW.from(lo*di), di, y)
+	kernels.MatVec(h[lo:hi], outW.From(lo*di), di, y, true)
 }
 
 // head is phase head, rows [lo, hi) of the padded vocabulary, on
@@ -78,9 +80,9 @@ func outProj(h []float32, outW matrix, y []float32, lo, hi int) {
 //	logits[v] = lm_head[v] · normed   (learning: matVec)
 //
 // normed: [d]; lmHead: [V][d]; logits: [V]
-func head(logits, normed []float32, lmHead matrix, lo, hi int) {
+func head(logits, normed []float32, lmHead kernels.Matrix, lo, hi int) {
 	d := len(normed)
-	matVec(logits[lo:hi], lmHead.from(lo*d), d, normed)
+	kernels.MatVec(logits[lo:hi], lmHead.From(lo*d), d, normed, false)
 }
 
 // rmsNorm: normed = h · g / sqrt(mean(h²) + eps), as learning's rmsNorm.
@@ -89,7 +91,6 @@ func head(logits, normed []float32, lmHead matrix, lo, hi int) {
 // share behind a barrier.
 // h, normed, g: [d]
 func rmsNorm(normed, h, g []float32) {
-	clearUpper()
 	normed = normed[:len(h)]
 	g = g[:len(h)]
 	var ss float32
@@ -111,7 +112,6 @@ func rmsNorm(normed, h, g []float32) {
 //
 // convState, w: [di][k]; x, bias, u: [di]
 func convSiLU(u, convState, x, w, bias []float32, k, lo, hi int) {
-	clearUpper()
 	for c := lo; c < hi; c++ {
 		win := convState[c*k : (c+1)*k : (c+1)*k]
 		wc := w[c*k : (c+1)*k : (c+1)*k]
@@ -123,7 +123,7 @@ func convSiLU(u, convState, x, w, bias []float32, k, lo, hi int) {
 		}
 		win[k-1] = x[c]
 		sum += x[c] * wc[k-1]
-		u[c] = silu32(sum)
+		u[c] = kernels.SiLU32(sum)
 	}
 }
 
@@ -133,50 +133,8 @@ func convSiLU(u, convState, x, w, bias []float32, k, lo, hi int) {
 //	dt[c] = softplus(dt[c] + bias[c])     (learning: addBias, softplus)
 //
 // dtW: [di][r]; dtLow: [r]; dt, bias: [di]
-func dtProjSoftplus(dt []float32, dtW matrix, dtLow, bias []float32, lo, hi int) {
+func dtProjSoftplus(dt []float32, dtW kernels.Matrix, dtLow, bias []float32, lo, hi int) {
 	r := len(dtLow)
-	matVec(dt[lo:hi], dtW.from(lo*r), r, dtLow)
-	biasSoftplus(dt[lo:hi], bias[lo:hi])
-}
-
-// biasSoftplusGeneric: x[i] = softplus(x[i] + b[i]), learning's addBias
-// and softplus in one pass. It has a vector version (kernels_simd.go).
-func biasSoftplusGeneric(x, b []float32) {
-	clearUpper()
-	b = b[:len(x)]
-	for i, v := range x {
-		x[i] = softplus32(v + b[i])
-	}
-}
-
-// scanSkipGateGeneric is the selective-scan step of channels [lo, hi)
-// with its D skip and gate, in one pass per channel over its n states:
-//
-//	dA = exp(Δ·A[c][s]), dtU = Δ·u
-//	h[c][s] = dA·h[c][s] + dtU·B[s]   (learning: selectiveScan)
-//	y[c] = Σ_s C[s]·h[c][s]           (learning: selectiveScan)
-//	y[c] += D[c]·u                    (learning: skipD)
-//	y[c] *= SiLU(z[c])                (learning: gate)
-//
-// with u = u[c], Δ = dt[c]. learning computes Δ·B[s]·u as (Δ·B[s])·u; here
-// Δ·u is computed once per channel, which can change the last bit. It has
-// a vector version (kernels_simd.go).
-// ssmState, A: [di][n]; u, dt, D, z, y: [di]; B, C: [n]
-func scanSkipGateGeneric(y, ssmState, u, dt, A, B, C, D, z []float32, lo, hi int) {
-	clearUpper()
-	n := len(B)
-	C = C[:n]
-	for c := lo; c < hi; c++ {
-		h := ssmState[c*n : (c+1)*n : (c+1)*n]
-		a := A[c*n : (c+1)*n : (c+1)*n]
-		dtc, uc := dt[c], u[c]
-		dtU := dtc * uc
-		var yc float32
-		for s := range h {
-			dA := exp32(dtc * a[s])
-			h[s] = dA*h[s] + dtU*B[s]
-			yc += C[s] * h[s]
-		}
-		y[c] = (yc + D[c]*uc) * silu32(z[c])
-	}
+	kernels.MatVec(dt[lo:hi], dtW.From(lo*r), r, dtLow, false)
+	kernels.Softplus(dt[lo:hi], bias[lo:hi])
 }

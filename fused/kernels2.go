@@ -1,6 +1,8 @@
 package fused
 
 import (
+	"mamba.go/fused/internal/kernels"
+
 	"math"
 
 	"mamba.go/common/model"
@@ -26,11 +28,11 @@ type inProjRows2 struct{ z, x, bc, dt [2]int }
 // The conv channels of x are the worker's own heads' and those of B and C
 // its share of them, so no worker needs another's rows before the barrier.
 // inProj: [2di+2gn+h][d]; convState, convW: [cd][k]; convB, xBC: [cd]
-func inProjConv2(zxbcdt, xBC, normed, h, norm []float32, inProj matrix, convState, convW, convB []float32, c model.Config, r inProjRows2) {
+func inProjConv2(zxbcdt, xBC, normed, h, norm []float32, inProj kernels.Matrix, convState, convW, convB []float32, c model.Config, r inProjRows2) {
 	d, di, k := c.DModel, c.DInner, c.DConv
 	rmsNorm(normed, h, norm)
 	for _, rr := range [][2]int{r.z, r.x, r.bc, r.dt} {
-		matVec(zxbcdt[rr[0]:rr[1]], inProj.from(rr[0]*d), d, normed)
+		kernels.MatVec(zxbcdt[rr[0]:rr[1]], inProj.From(rr[0]*d), d, normed, false)
 	}
 	in := zxbcdt[di : di+c.ConvDim()] // the conv's input, x then B then C
 	convSiLU(xBC, convState, in, convW, convB, k, r.x[0]-di, r.x[1]-di)
@@ -48,16 +50,15 @@ func inProjConv2(zxbcdt, xBC, normed, h, norm []float32, inProj matrix, convStat
 // multiplies.
 // dtRaw, dtB, dt, A, D: [h]; x, z, y: [di]; ssmState: [h][p][n]; B, C: [g][n]
 func dtScanGate2(y, dt, ssmState, x, z, dtRaw, dtB, A, B, C, D []float32, c model.Config, hlo, hhi int) {
-	clearUpper()
 	for hd := hlo; hd < hhi; hd++ {
-		dt[hd] = min(max(softplus32(dtRaw[hd]+dtB[hd]), c.DtMin), c.DtMax)
+		dt[hd] = min(max(kernels.Softplus32(dtRaw[hd]+dtB[hd]), c.DtMin), c.DtMax)
 	}
 	gate := !c.NormBeforeGate
 	headScanSkipGate(y, ssmState, x, dt, A, B, C, D, z, c.HeadDim, c.HeadsPerGroup(), gate, hlo, hhi)
 	if !gate {
 		p := c.HeadDim
 		for i := hlo * p; i < hhi*p; i++ {
-			z[i] = silu32(z[i])
+			z[i] = kernels.SiLU32(z[i])
 		}
 	}
 }
@@ -76,69 +77,18 @@ func dtScanGate2(y, dt, ssmState, x, z, dtRaw, dtB, A, B, C, D []float32, c mode
 // gate, p values a head, stay here.
 // ssmState: [h][p][n]; x, z, y: [h][p]; dt, A, D: [h]; B, C: [g][n]
 func headScanSkipGate(y, ssmState, x, dt, A, B, C, D, z []float32, p, perGroup int, gate bool, hlo, hhi int) {
-	clearUpper()
 	n := len(ssmState) / len(y) // d_state
 	for hd := hlo; hd < hhi; hd++ {
 		gr := hd / perGroup
 		lo, hi := hd*p, (hd+1)*p
-		dA := exp32(dt[hd] * A[hd])
-		kern.headScan(y[lo:hi], ssmState[lo*n:hi*n], x[lo:hi], B[gr*n:(gr+1)*n], C[gr*n:(gr+1)*n], dA, dt[hd])
+		dA := kernels.Exp32(dt[hd] * A[hd])
+		kernels.HeadScan(y[lo:hi], ssmState[lo*n:hi*n], x[lo:hi], B[gr*n:(gr+1)*n], C[gr*n:(gr+1)*n], dA, dt[hd])
 		for i := lo; i < hi; i++ {
 			y[i] += D[hd] * x[i]
 			if gate {
-				y[i] *= silu32(z[i])
+				y[i] *= kernels.SiLU32(z[i])
 			}
 		}
-	}
-}
-
-// headScanGeneric is the scan of one head, its p channels and n states:
-//
-//	state[i][s] = dA·state[i][s] + (Δ·x[i])·B[s]
-//	y[i] = Σ_s C[s]·state[i][s]
-//
-// Four channels go together: their four sums are independent, so the adds
-// overlap instead of waiting for each other, and each B[s], C[s] is loaded
-// once for four. Each sum runs s = 0, 1, …, n−1 in order. learning
-// computes (Δ·B[s])·x; here Δ·x is computed once per channel, which can
-// change the last bit.
-// y, x: [p]; state: [p][n]; B, C: [n]
-func headScanGeneric(y, state, x, B, C []float32, dA, dt float32) {
-	n := len(B)
-	B, C = B[:n:n], C[:n]
-	p := len(y)
-	i := 0
-	for ; i+4 <= p; i += 4 {
-		s0 := state[i*n : (i+1)*n : (i+1)*n]
-		s1 := state[(i+1)*n : (i+2)*n : (i+2)*n]
-		s2 := state[(i+2)*n : (i+3)*n : (i+3)*n]
-		s3 := state[(i+3)*n : (i+4)*n : (i+4)*n]
-		d0, d1, d2, d3 := dt*x[i], dt*x[i+1], dt*x[i+2], dt*x[i+3]
-		var a0, a1, a2, a3 float32
-		for s, b := range B {
-			cs := C[s]
-			v0 := dA*s0[s] + d0*b
-			v1 := dA*s1[s] + d1*b
-			v2 := dA*s2[s] + d2*b
-			v3 := dA*s3[s] + d3*b
-			s0[s], s1[s], s2[s], s3[s] = v0, v1, v2, v3
-			a0 += cs * v0
-			a1 += cs * v1
-			a2 += cs * v2
-			a3 += cs * v3
-		}
-		y[i], y[i+1], y[i+2], y[i+3] = a0, a1, a2, a3
-	}
-	for ; i < p; i++ {
-		st := state[i*n : (i+1)*n : (i+1)*n]
-		di := dt * x[i]
-		var a float32
-		for s, b := range B {
-			v := dA*st[s] + di*b
-			st[s] = v
-			a += C[s] * v
-		}
-		y[i] = a
 	}
 }
 
@@ -151,10 +101,10 @@ func headScanGeneric(y, state, x, B, C []float32, dA, dt float32) {
 // normalises h for itself: d_inner values are cheaper to normalise P times
 // than to share behind one more barrier.
 // y, yn, zs: [di]; outW: [d][di]; h: [d]
-func groupNormOutProj(h, yn, y, zs, g []float32, outW matrix, c model.Config, lo, hi int) {
+func groupNormOutProj(h, yn, y, zs, g []float32, outW kernels.Matrix, c model.Config, lo, hi int) {
 	groupNorm(yn, y, zs, g, c)
 	di := len(y)
-	matVecAdd(h[lo:hi], outW.from(lo*di), di, yn)
+	kernels.MatVec(h[lo:hi], outW.From(lo*di), di, yn, true)
 }
 
 // groupNorm is out_proj's input, the gated RMSNorm of one token's y:
@@ -165,7 +115,6 @@ func groupNormOutProj(h, yn, y, zs, g []float32, outW matrix, c model.Config, lo
 // zs holds SiLU(z) already (dtScanGate2 wrote it).
 // y, yn, zs, g: [di]
 func groupNorm(yn, y, zs, g []float32, c model.Config) {
-	clearUpper()
 	di := len(y)
 	size := di / c.NGroups
 	yn, g = yn[:di], g[:di]

@@ -7,93 +7,32 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"mamba.go/fused/internal/kernels"
+	"mamba.go/fused/internal/testvec"
 )
 
-// The Mamba-2 head scan of every kernel set this build and CPU can run,
-// against a float64 loop and against the Go kernel, on the real shape
-// (d_state 128, head_dim 64) and awkward ones (d_state not a multiple of
-// 8, head_dim not a multiple of 4).
-
-// headScanShapes: d_state n and head_dim p.
-var headScanShapes = []struct{ n, p int }{
-	{16, 64}, {64, 64}, {128, 64}, {12, 64},
-	{16, 7}, {64, 7}, {128, 7}, {12, 7}, {8, 4}, {24, 5}, {128, 1},
-}
-
-// refHeadScan is headScanGeneric's formula in float64 from the same
-// float32 inputs, with the bounds on the rounding error of a float32
-// kernel: eps·(|dA·state| + |d·B|) for each state, eps·Σ|C·state| for y.
-func refHeadScan(state, x, B, C []float32, dA, dt float32) (st, stBound, y, yBound []float64) {
-	n := len(B)
-	for i := range x {
-		d := float64(dt * x[i]) // Δ·x is a float32 in every kernel
-		var s, a float64
-		for k := range n {
-			prev := float64(dA) * float64(state[i*n+k])
-			inp := d * float64(B[k])
-			v := prev + inp
-			st = append(st, v)
-			stBound = append(stBound, math.Abs(prev)+math.Abs(inp))
-			s += float64(C[k]) * v
-			a += math.Abs(float64(C[k]) * v)
-		}
-		y = append(y, s)
-		yBound = append(yBound, a)
-	}
-	return st, stBound, y, yBound
-}
-
-func TestSetHeadScan(t *testing.T) {
-	forEachSet(t, func(t *testing.T, k kernelSet) {
-		rng := rand.New(rand.NewPCG(27, 28))
-		for _, sh := range headScanShapes {
-			n, p := sh.n, sh.p
-			state := randVec(rng, p*n)
-			B, C := randVec(rng, n), randVec(rng, n)
-			for step := range 3 {
-				x := randVec(rng, p)
-				dA := float32(math.Exp(-3 * rng.Float64())) // exp(Δ·A), A < 0
-				dt := float32(0.01 + rng.Float64())
-				if step == 2 {
-					dA = 0 // the state forgotten: exp underflowed
-				}
-				wantSt, stBound, wantY, yBound := refHeadScan(state, x, B, C, dA, dt)
-				genSt := append([]float32(nil), state...)
-				genY := make([]float32, p)
-				headScanGeneric(genY, genSt, x, B, C, dA, dt)
-
-				y := make([]float32, p+1)
-				y[p] = 42
-				k.headScan(y[:p], state, x, B, C, dA, dt)
-				where := fmt.Sprintf("n %d p %d step %d", n, p, step)
-				for i := range state {
-					require.InDelta(t, wantSt[i], float64(state[i]), 1e-6*stBound[i]+1e-30, "state %d, %s", i, where)
-					require.InDelta(t, float64(genSt[i]), float64(state[i]), 1e-6*stBound[i]+1e-30, "state %d against Go, %s", i, where)
-				}
-				for i := range p {
-					require.InDelta(t, wantY[i], float64(y[i]), 1e-6*yBound[i]+1e-30, "y %d, %s", i, where)
-					require.InDelta(t, float64(genY[i]), float64(y[i]), 1e-6*yBound[i]+1e-30, "y %d against Go, %s", i, where)
-				}
-				require.Equal(t, float32(42), y[p], "wrote past y, %s", where)
-				copy(state, genSt) // the next step starts from the same state for both
-			}
-		}
-	})
-}
+// headScanSkipGate, the Mamba-2 scan phase, with each kernel set's head
+// scan against the Go set's, on the real shape (d_state 128, head_dim 64)
+// and awkward ones.
 
 // headScanSkipGate with each set's kernel against the Go kernel's: heads
 // in groups (n_groups 1 and 2), a worker's range of heads, the gate on and
 // off.
 func TestSetHeadScanSkipGate(t *testing.T) {
-	saved := kern
-	defer func() { kern = saved }()
-	forEachSet(t, func(t *testing.T, k kernelSet) {
+	for _, set := range kernels.Sets() {
+		t.Run(set, func(t *testing.T) { headScanSkipGateAgrees(t, set) })
+	}
+}
+
+func headScanSkipGateAgrees(t *testing.T, set string) {
+	{
 		rng := rand.New(rand.NewPCG(29, 30))
 		const h = 6
-		for _, sh := range headScanShapes {
+		for _, sh := range testvec.HeadScanShapes {
 			for _, g := range []int{1, 2} {
 				for _, gate := range []bool{true, false} {
-					n, p := sh.n, sh.p
+					n, p := sh.N, sh.P
 					di := h * p
 					state := randVec(rng, di*n)
 					x, z, D := randVec(rng, di), randVec(rng, di), randVec(rng, h)
@@ -107,14 +46,16 @@ func TestSetHeadScanSkipGate(t *testing.T) {
 						z[i] *= 10 // SiLU into its tails
 					}
 					hlo, hhi := 1, h-1 // one worker's heads
-					run := func(ks kernelSet) (y, st []float32) {
-						kern = ks
+					run := func(set string) (y, st []float32) {
+						restore, err := kernels.Use(set)
+						require.NoError(t, err)
+						defer restore()
 						y, st = make([]float32, di), append([]float32(nil), state...)
 						headScanSkipGate(y, st, x, dt, A, B, C, D, z, p, h/g, gate, hlo, hhi)
 						return y, st
 					}
-					wantY, wantSt := run(genericKernels)
-					y, st := run(k)
+					wantY, wantSt := run("go")
+					y, st := run(set)
 					where := fmt.Sprintf("n %d p %d g %d gate %v", n, p, g, gate)
 					for i := range state {
 						if i < hlo*p*n || i >= hhi*p*n {
@@ -136,12 +77,12 @@ func TestSetHeadScanSkipGate(t *testing.T) {
 							bound += math.Abs(float64(C[gr*n+s] * st[i*n+s]))
 						}
 						if gate {
-							bound *= math.Abs(float64(silu32(z[i])))
+							bound *= math.Abs(float64(kernels.SiLU32(z[i])))
 						}
 						require.InDelta(t, wantY[i], y[i], 1e-6*bound+1e-30, "y %d, %s", i, where)
 					}
 				}
 			}
 		}
-	})
+	}
 }

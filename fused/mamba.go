@@ -1,10 +1,13 @@
 package fused
 
 import (
+	"mamba.go/fused/internal/kernels"
+
 	"fmt"
 	"runtime"
 	"time"
 
+	"mamba.go/common/memory"
 	"mamba.go/common/model"
 )
 
@@ -13,7 +16,7 @@ import (
 // another is in progress returns model.ErrConcurrentUse.
 type Mamba struct {
 	w      *model.Weights
-	mats   matrices // w's products, float32 or bfloat16 (matrix.go)
+	mats   kernels.Matrices // w's products: float32, packed or bfloat16 (internal/kernels)
 	c      model.Config
 	fp     uint64      // model.Fingerprint of the weights, for the states it returns
 	guard  model.Guard // taken by every method but Config
@@ -139,8 +142,8 @@ func NewOptions(w *model.Weights, opt Options) (*Mamba, error) {
 	if err := w.CheckBF16(); err != nil {
 		return nil, err
 	}
-	if kernErr != nil {
-		return nil, kernErr
+	if kernels.Err != nil {
+		return nil, kernels.Err
 	}
 	if n < 1 {
 		return nil, fmt.Errorf("%d workers: want at least 1", n)
@@ -155,14 +158,14 @@ func NewOptions(w *model.Weights, opt Options) (*Mamba, error) {
 	} else {
 		if !w.BF16 && !opt.Unpacked {
 			start := time.Now()
-			pk := packedWeights(w, opt.SmallPages, opt.Progress)
-			m.fallback = pk.skipped
-			if pk.packedBytes > 0 {
-				m.w, m.mats, m.packedBytes, m.packTime = pk.hw, pk.ms, int64(pk.packedBytes), time.Since(start)
+			pk := kernels.PackWeights(w, opt.SmallPages, packMemory(opt.Progress))
+			m.fallback = pk.Skipped
+			if pk.PackedBytes > 0 {
+				m.w, m.mats, m.packedBytes, m.packTime = pk.Weights, pk.Matrices, int64(pk.PackedBytes), time.Since(start)
 				// The block lives as long as the model, as hugePageWeights' copy.
-				runtime.AddCleanup(m, unmapArena, pk.mapping)
-				if pk.huge {
-					m.hugeBytes, m.hugeTime = int64(len(pk.block)), m.packTime
+				runtime.AddCleanup(m, closeArena, pk.Mapping)
+				if pk.Huge {
+					m.hugeBytes, m.hugeTime = int64(len(pk.Block)), m.packTime
 				}
 			}
 		}
@@ -173,15 +176,15 @@ func NewOptions(w *model.Weights, opt Options) (*Mamba, error) {
 				m.w, m.hugeBytes, m.hugeTime = hw, int64(len(arena)), time.Since(start)
 				// The copy lives as long as the model: unmapped once the model
 				// is unreachable (after Close, its workers hold it no more).
-				runtime.AddCleanup(m, unmapArena, arena)
+				runtime.AddCleanup(m, closeArena, arena)
 			}
 			if m.fallback == "" {
 				m.fallback = skipped
 			}
 		}
 	}
-	if m.mats.layers == nil {
-		m.mats = matricesOf(m.w)
+	if m.mats.Layers == nil {
+		m.mats = kernels.Of(m.w)
 	}
 	m.unpacked = make([][]float32, n)
 	for i := range m.unpacked {
@@ -214,6 +217,30 @@ func NewOptions(w *model.Weights, opt Options) (*Mamba, error) {
 	return m, nil
 }
 
+// packMemory is this package's memory machinery, for packing.
+func packMemory(prog func(done, total int64)) kernels.Memory {
+	return kernels.Memory{
+		RoomFor: roomFor,
+		Tensors: func(w *model.Weights) []kernels.Tensor {
+			var ts []kernels.Tensor
+			for _, t := range weightTensors(w) {
+				ts = append(ts, kernels.Tensor{Ptr: t.ptr, Size: t.size, Point: t.point})
+			}
+			return ts
+		},
+		Progress: func(total int64) (func(int64), func()) {
+			p := newProgress(prog, total)
+			return p.add, p.finish
+		},
+	}
+}
+
+// closeArena unmaps a copy of the weights once the model is unreachable.
+func closeArena(a memory.Arena) { a.Close() }
+
+// Kernels names the kernels in use: "avx512", "avx2" or "go".
+func Kernels() string { return kernels.Name() }
+
 // Workers is the number of workers.
 func (m *Mamba) Workers() int { return m.nw }
 
@@ -238,7 +265,7 @@ func (m *Mamba) forward(token int) ([]float32, error) {
 	if m.c.Arch == model.Mamba2 {
 		h, logits = m.buf2.h, m.buf2.logits
 	}
-	embed(h, m.mats.embedding, token) // h = embedding[token]  [d], before the workers start
+	kernels.Row(h, m.mats.Embedding, token) // h = embedding[token]  [d], before the workers start
 	resetClaims(m.claims)
 	m.pool.run(m.step)
 	m.pos++
@@ -276,7 +303,7 @@ func (m *Mamba) worker(w int) {
 	z := b.xz[di:]
 	m.trace(w, -1, model.OpEmbedding, b.h)
 	for l := range m.w.Layers {
-		lw, lm := &m.w.Layers[l], &m.mats.layers[l]
+		lw, lm := &m.w.Layers[l], &m.mats.Layers[l]
 		ctr := m.claims[4*l : 4*l+4]
 		convState := m.state.Conv[l*di*k : (l+1)*di*k] // [di][k]
 		ssmState := m.state.SSM[l*di*n : (l+1)*di*n]   // [di][n]
@@ -285,14 +312,14 @@ func (m *Mamba) worker(w int) {
 		// right after it, to warm while it waits.
 		rmsNorm(normed, b.h, lw.Norm)
 		each(w, P, sh.channels, &ctr[0], func(lo, hi int) {
-			inProjConv(b.xz, b.u, normed, lm.inProj, convState, lw.Conv1dWeight, lw.Conv1dBias, k, lo, hi)
+			inProjConv(b.xz, b.u, normed, lm.InProj, convState, lw.Conv1dWeight, lw.Conv1dBias, k, lo, hi)
 		})
-		m.pool.sync(lm.xProj.part(xlo*di, xhi*di))
+		m.pool.sync(lm.XProj.Part(xlo*di, xhi*di))
 		m.trace(w, l, model.OpInProj, b.xz)
 		m.trace(w, l, model.OpSiLU, b.u)
 
-		each(w, P, sh.xProj, &ctr[1], func(lo, hi int) { xProj(b.xDBC, lm.xProj, b.u, lo, hi) })
-		m.pool.sync(lm.dtProj.part(slo*r, shi*r))
+		each(w, P, sh.xProj, &ctr[1], func(lo, hi int) { xProj(b.xDBC, lm.XProj, b.u, lo, hi) })
+		m.pool.sync(lm.DtProj.Part(slo*r, shi*r))
 		m.trace(w, l, model.OpXProj, b.xDBC)
 		if falcon {
 			bcdtNorm(b.xDBCn[w], b.xDBC, r, n, c.MixerEps)
@@ -306,20 +333,20 @@ func (m *Mamba) worker(w int) {
 		}
 
 		each(w, P, sh.scan, &ctr[2], func(lo, hi int) {
-			dtScanGate(b.y, b.dt, ssmState, b.u, z, lm.dtProj, dtLow, lw.DtProjBias, lw.A, B, C, lw.D, lo, hi)
+			dtScanGate(b.y, b.dt, ssmState, b.u, z, lm.DtProj, dtLow, lw.DtProjBias, lw.A, B, C, lw.D, lo, hi)
 		})
-		m.pool.sync(lm.outProj.part(dlo*di, dhi*di))
+		m.pool.sync(lm.OutProj.Part(dlo*di, dhi*di))
 		m.trace(w, l, model.OpSoftplus, b.dt)
 		m.trace(w, l, model.OpGate, b.y)
 
-		each(w, P, sh.outProj, &ctr[3], func(lo, hi int) { outProj(b.h, lm.outProj, b.y, lo, hi) })
+		each(w, P, sh.outProj, &ctr[3], func(lo, hi int) { outProj(b.h, lm.OutProj, b.y, lo, hi) })
 		m.pool.sync(m.afterLayer(l, lo, hi, vlo, vhi))
 		m.trace(w, l, model.OpResidual, b.h)
 	}
 	rmsNorm(normed, b.h, m.w.NormF)
-	each(w, P, sh.head, &m.claims[4*len(m.w.Layers)], func(lo, hi int) { head(b.logits, normed, m.mats.lmHead, lo, hi) })
+	each(w, P, sh.head, &m.claims[4*len(m.w.Layers)], func(lo, hi int) { head(b.logits, normed, m.mats.LMHead, lo, hi) })
 	if m.tracer != nil {
-		m.pool.sync(matrix{})
+		m.pool.sync(kernels.Matrix{})
 		m.trace(w, -1, model.OpLMHead, b.logits)
 	}
 }
@@ -327,12 +354,12 @@ func (m *Mamba) worker(w int) {
 // afterLayer is the block of weights a worker streams right after layer
 // l, for the barrier to warm: its rows [lo, hi) of the next layer's
 // in_proj, or after the last layer its rows [vlo, vhi) of the head.
-func (m *Mamba) afterLayer(l, lo, hi, vlo, vhi int) matrix {
+func (m *Mamba) afterLayer(l, lo, hi, vlo, vhi int) kernels.Matrix {
 	d := m.c.DModel
 	if l+1 < len(m.w.Layers) {
-		return m.mats.layers[l+1].inProj.part(lo*d, hi*d)
+		return m.mats.Layers[l+1].InProj.Part(lo*d, hi*d)
 	}
-	return m.mats.lmHead.part(vlo*d, vhi*d)
+	return m.mats.LMHead.Part(vlo*d, vhi*d)
 }
 
 // trace reports a phase's result, whole, to the tracer: worker 0 calls it
@@ -346,7 +373,7 @@ func (m *Mamba) trace(w, layer int, op model.Op, values []float32) {
 	if w == 0 {
 		m.tracer.Trace(m.pos, layer, op, values)
 	}
-	m.pool.sync(matrix{})
+	m.pool.sync(kernels.Matrix{})
 }
 
 // SetTracer reports the end of every phase of the tokens that follow to t

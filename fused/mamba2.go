@@ -1,6 +1,10 @@
 package fused
 
-import "mamba.go/common/model"
+import (
+	"mamba.go/common/model"
+
+	"mamba.go/fused/internal/kernels"
+)
 
 // Mamba-2 in fused (docs/mamba2-step.md): the same Mamba type, pool and
 // barriers as Mamba-1 (mamba.go), with its own worker and kernels
@@ -68,19 +72,19 @@ func (m *Mamba) worker2(w int) {
 	x, B, C := b.xBC[:di], b.xBC[di:di+gn], b.xBC[di+gn:]
 	m.trace(w, -1, model.OpEmbedding, b.h)
 	for l := range m.w.Layers {
-		lw, lm := &m.w.Layers[l], &m.mats.layers[l]
+		lw, lm := &m.w.Layers[l], &m.mats.Layers[l]
 		convState := m.state.Conv[l*c.ConvStateLen() : (l+1)*c.ConvStateLen()] // [cd][k]
 		ssmState := m.state.SSM[l*c.SSMStateLen() : (l+1)*c.SSMStateLen()]     // [h][p][n]
 
-		inProjConv2(b.zxbcdt, b.xBC, normed, b.h, lw.Norm, lm.inProj, convState, lw.Conv1dWeight, lw.Conv1dBias, c, rows)
+		inProjConv2(b.zxbcdt, b.xBC, normed, b.h, lw.Norm, lm.InProj, convState, lw.Conv1dWeight, lw.Conv1dBias, c, rows)
 		// The block warmed while waiting is this worker's heads' SSM state,
 		// which the scan streams next (a matrix only in name here).
-		m.pool.sync(matrix{f32: ssmState[lo*c.DState : hi*c.DState]})
+		m.pool.sync(kernels.F32(ssmState[lo*c.DState : hi*c.DState]))
 		m.trace(w, l, model.OpInProj, b.zxbcdt)
 		m.trace(w, l, model.OpSiLU, b.xBC)
 
 		dtScanGate2(b.y, b.dt, ssmState, x, z, dtRaw, lw.DtProjBias, lw.A, B, C, lw.D, c, hlo, hhi)
-		m.pool.sync(lm.outProj.part(dlo*di, dhi*di))
+		m.pool.sync(lm.OutProj.Part(dlo*di, dhi*di))
 		m.trace(w, l, model.OpDtLimit, b.dt)
 		if c.NormBeforeGate {
 			m.trace(w, l, model.OpSkipD, b.y)
@@ -88,14 +92,14 @@ func (m *Mamba) worker2(w int) {
 			m.trace(w, l, model.OpGate, b.y)
 		}
 
-		groupNormOutProj(b.h, yn, b.y, z, lw.GatedNorm, lm.outProj, c, dlo, dhi)
+		groupNormOutProj(b.h, yn, b.y, z, lw.GatedNorm, lm.OutProj, c, dlo, dhi)
 		m.pool.sync(m.afterLayer(l, lo, hi, vlo, vhi))
 		m.trace(w, l, model.OpResidual, b.h)
 	}
 	rmsNorm(normed, b.h, m.w.NormF)
-	head(b.logits, normed, m.mats.lmHead, vlo, vhi)
+	head(b.logits, normed, m.mats.LMHead, vlo, vhi)
 	if m.tracer != nil {
-		m.pool.sync(matrix{})
+		m.pool.sync(kernels.Matrix{})
 		m.trace(w, -1, model.OpLMHead, b.logits)
 	}
 }

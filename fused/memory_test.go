@@ -10,12 +10,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"mamba.go/common/memory"
 	"mamba.go/common/model"
 )
 
 // twoMBPages: the copy into 2 MB pages is tried here (Linux, transparent
 // huge pages not off).
-func twoMBPages() bool { return thpEnabled() }
+func twoMBPages() bool { return memory.THPOn() }
 
 // withMemory makes availableMemory report n bytes for the test.
 func withMemory(t *testing.T, n int64) {

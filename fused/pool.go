@@ -1,6 +1,8 @@
 package fused
 
 import (
+	"mamba.go/fused/internal/kernels"
+
 	"fmt"
 	"math"
 	"os"
@@ -27,7 +29,7 @@ import (
 // share, gets the woken goroutine), and a late worker holds up every later
 // phase. And the spin gives the core away now and then: when another
 // process holds one of the cores, the worker we wait for may be queued
-// behind us. docs/fused.md ("The barrier") has the measurements.
+// behind us. docs/fused.md ("The barrier") says why.
 type barrier struct {
 	n        int32
 	spinFor  time.Duration // how long to poll gen before blocking
@@ -51,10 +53,10 @@ func newBarrier(n int, spinFor time.Duration) *barrier {
 // weights the caller streams in its next phase. A worker that arrives
 // early so turns its wait into a prefetch, and starts the next phase from
 // its cache instead of from a cold stream whose prefetchers still have to
-// ramp up (docs/fused.md, "Waiting that prefetches", has what it gains and
-// the variants tried).
-func (b *barrier) wait(next matrix) {
-	block := next.bytes()
+// ramp up (docs/fused.md, "Waiting that prefetches", says what it gains
+// and docs/benchmarks.md measures it).
+func (b *barrier) wait(next kernels.Matrix) {
+	block := next.Bytes()
 	block = block[:min(len(block), warmBytes)]
 	g := b.gen.Load()
 	if b.count.Add(1) == b.n {
@@ -154,22 +156,22 @@ func (p *pool) worker(w int) {
 	defer p.done.Done()
 	debug.SetPanicOnFault(true) // for this goroutine, for good: see call
 	for {
-		p.gate.wait(matrix{}) // start
+		p.gate.wait(kernels.Matrix{}) // start
 		if p.quit.Load() {
 			return
 		}
 		p.call(w)
-		p.gate.wait(matrix{}) // end
+		p.gate.wait(kernels.Matrix{}) // end
 	}
 }
 
 // run executes fn on every worker and returns when all have finished.
 func (p *pool) run(fn func(worker int)) {
 	p.fn = fn
-	p.gate.wait(matrix{}) // start: publishes fn to the workers
+	p.gate.wait(kernels.Matrix{}) // start: publishes fn to the workers
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	p.call(0)
-	p.gate.wait(matrix{}) // end
+	p.gate.wait(kernels.Matrix{}) // end
 }
 
 // call runs fn for worker w. A memory fault in it at an address of a
@@ -195,14 +197,14 @@ func (p *pool) call(w int) {
 
 // sync is the barrier between two phases of fn; next is the block of
 // weights the caller streams next, warmed while it waits (see wait).
-func (p *pool) sync(next matrix) { p.bar.wait(next) }
+func (p *pool) sync(next kernels.Matrix) { p.bar.wait(next) }
 
 // close stops the workers.
 func (p *pool) close() {
 	if p.quit.Swap(true) {
 		return
 	}
-	p.gate.wait(matrix{}) // the workers see quit and return
+	p.gate.wait(kernels.Matrix{}) // the workers see quit and return
 	p.done.Wait()
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"mamba.go/fused/internal/kernels"
 )
 
 func TestBarrierSeparatesPhases(t *testing.T) {
@@ -24,12 +25,12 @@ func TestBarrierSeparatesPhases(t *testing.T) {
 					defer wg.Done()
 					for r := range rounds {
 						arrived.Add(1)
-						b.wait(matrix{})
+						b.wait(kernels.Matrix{})
 						// Everyone of this round has arrived, nobody of the next.
 						if got := arrived.Load(); got < int64(n*(r+1)) {
 							bad.Add(1)
 						}
-						b.wait(matrix{})
+						b.wait(kernels.Matrix{})
 					}
 				}()
 			}
@@ -49,7 +50,7 @@ func TestPoolRunsEveryWorkerOncePerRun(t *testing.T) {
 			p.run(func(w int) {
 				counts[w]++
 				data[w] = run
-				p.sync(matrix{})
+				p.sync(kernels.Matrix{})
 				// after the barrier every worker sees every other's write
 				for _, v := range data {
 					if v != run {

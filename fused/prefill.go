@@ -1,6 +1,8 @@
 package fused
 
 import (
+	"mamba.go/fused/internal/kernels"
+
 	"errors"
 
 	"mamba.go/common/model"
@@ -92,7 +94,7 @@ func (m *Mamba) ForwardPrompt(tokens []int) ([]float32, error) {
 		chunk := tokens[start:min(start+promptChunk, len(tokens))]
 		p.nt, p.last = len(chunk), start+len(chunk) == len(tokens)
 		for t, tok := range chunk { // h[t] = embedding[token]
-			embed(p.h[t*d:(t+1)*d], m.mats.embedding, tok)
+			kernels.Row(p.h[t*d:(t+1)*d], m.mats.Embedding, tok)
 		}
 		resetClaims(m.claims)
 		m.pool.run(p.step)
@@ -126,7 +128,7 @@ func (m *Mamba) promptWorker(w int) {
 	R := c.XProjRows()
 	nt := p.nt
 	for l := range m.w.Layers {
-		lw, lm := &m.w.Layers[l], &m.mats.layers[l]
+		lw, lm := &m.w.Layers[l], &m.mats.Layers[l]
 		ctr := m.claims[4*l : 4*l+4]
 		convState := m.state.Conv[l*di*k : (l+1)*di*k] // [di][k]
 		ssmState := m.state.SSM[l*di*n : (l+1)*di*n]   // [di][n]
@@ -136,25 +138,25 @@ func (m *Mamba) promptWorker(w int) {
 		for t := tlo; t < thi; t++ {
 			rmsNorm(p.normed[t*d:(t+1)*d], p.h[t*d:(t+1)*d], lw.Norm)
 		}
-		m.pool.sync(matrix{})
+		m.pool.sync(kernels.Matrix{})
 
 		// in_proj_conv: x[t][c] and z[t][c] of my channels for every t, then
 		// the conv of those channels through the chunk in order.
 		each(w, P, sh.channels, &ctr[0], func(lo, hi int) {
-			matMat(p.xz[lo:], 2*di, lm.inProj.from(lo*d), d, p.normed, d, hi-lo, d, nt, false, m.unpacked[w])
-			matMat(p.xz[di+lo:], 2*di, lm.inProj.from((di+lo)*d), d, p.normed, d, hi-lo, d, nt, false, m.unpacked[w])
+			kernels.MatMat(p.xz[lo:], 2*di, lm.InProj.From(lo*d), d, p.normed, d, hi-lo, d, nt, false, m.unpacked[w])
+			kernels.MatMat(p.xz[di+lo:], 2*di, lm.InProj.From((di+lo)*d), d, p.normed, d, hi-lo, d, nt, false, m.unpacked[w])
 			for t := range nt {
 				x := p.xz[t*2*di : t*2*di+di]
 				convSiLU(p.u[t*di:(t+1)*di], convState, x, lw.Conv1dWeight, lw.Conv1dBias, k, lo, hi)
 			}
 		})
-		m.pool.sync(matrix{})
+		m.pool.sync(kernels.Matrix{})
 
 		// x_proj: xDBC[t] = x_proj · u[t], my rows
 		each(w, P, sh.xProj, &ctr[1], func(lo, hi int) {
-			matMat(p.xDBC[lo:], R, lm.xProj.from(lo*di), di, p.u, di, hi-lo, di, nt, false, m.unpacked[w])
+			kernels.MatMat(p.xDBC[lo:], R, lm.XProj.From(lo*di), di, p.u, di, hi-lo, di, nt, false, m.unpacked[w])
 		})
-		m.pool.sync(matrix{})
+		m.pool.sync(kernels.Matrix{})
 
 		// Falcon-Mamba: the norms of Δ_low, B and C of my tokens, in place
 		// (falcon.go's bcdtNorm)
@@ -163,7 +165,7 @@ func (m *Mamba) promptWorker(w int) {
 				x := p.xDBC[t*R : (t+1)*R]
 				bcdtNorm(x, x, r, n, c.MixerEps)
 			}
-			m.pool.sync(matrix{})
+			m.pool.sync(kernels.Matrix{})
 		}
 
 		// dt_scan_gate: my channels, token after token
@@ -173,16 +175,16 @@ func (m *Mamba) promptWorker(w int) {
 				dtLow, B, C := xDBC[:r], xDBC[r:r+n], xDBC[r+n:]
 				z := p.xz[t*2*di+di : (t+1)*2*di]
 				dtScanGate(p.y[t*di:(t+1)*di], p.dt[t*di:(t+1)*di], ssmState, p.u[t*di:(t+1)*di], z,
-					lm.dtProj, dtLow, lw.DtProjBias, lw.A, B, C, lw.D, lo, hi)
+					lm.DtProj, dtLow, lw.DtProjBias, lw.A, B, C, lw.D, lo, hi)
 			}
 		})
-		m.pool.sync(matrix{})
+		m.pool.sync(kernels.Matrix{})
 
 		// out_proj: h[t] += out_proj · y[t], my rows
 		each(w, P, sh.outProj, &ctr[3], func(lo, hi int) {
-			matMat(p.h[lo:], d, lm.outProj.from(lo*di), di, p.y, di, hi-lo, di, nt, true, m.unpacked[w])
+			kernels.MatMat(p.h[lo:], d, lm.OutProj.From(lo*di), di, p.y, di, hi-lo, di, nt, true, m.unpacked[w])
 		})
-		m.pool.sync(matrix{})
+		m.pool.sync(kernels.Matrix{})
 	}
 	if !p.last {
 		return
@@ -190,5 +192,5 @@ func (m *Mamba) promptWorker(w int) {
 	// head, for the last token only
 	normed := m.buf.normed[w]
 	rmsNorm(normed, p.h[(nt-1)*d:nt*d], m.w.NormF)
-	each(w, P, sh.head, &m.claims[4*len(m.w.Layers)], func(lo, hi int) { head(m.buf.logits, normed, m.mats.lmHead, lo, hi) })
+	each(w, P, sh.head, &m.claims[4*len(m.w.Layers)], func(lo, hi int) { head(m.buf.logits, normed, m.mats.LMHead, lo, hi) })
 }

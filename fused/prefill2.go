@@ -1,6 +1,10 @@
 package fused
 
-import "mamba.go/common/model"
+import (
+	"mamba.go/common/model"
+
+	"mamba.go/fused/internal/kernels"
+)
 
 // Mamba-2's batched prompt, as Mamba-1's (prefill.go): promptChunk tokens
 // at a time, in_proj and out_proj as matrix × matrix products over the
@@ -101,7 +105,7 @@ func (m *Mamba) forwardPrompt2(tokens []int) {
 		chunk := tokens[start:min(start+promptChunk, len(tokens))]
 		p.nt, p.last = len(chunk), start+len(chunk) == len(tokens)
 		for t, tok := range chunk { // h[t] = embedding[token]
-			embed(p.h[t*d:(t+1)*d], m.mats.embedding, tok)
+			kernels.Row(p.h[t*d:(t+1)*d], m.mats.Embedding, tok)
 		}
 		resetClaims(p.claims)
 		m.pool.run(p.step)
@@ -117,7 +121,7 @@ func (m *Mamba) promptWorker2(w int) {
 	nt := p.nt
 	tlo, thi := split(nt, P, w) // my tokens, for the norms
 	for l := range m.w.Layers {
-		lw, lm := &m.w.Layers[l], &m.mats.layers[l]
+		lw, lm := &m.w.Layers[l], &m.mats.Layers[l]
 		ctr := p.claims[claimsPerLayer2*l : claimsPerLayer2*(l+1)]
 		convState := m.state.Conv[l*c.ConvStateLen() : (l+1)*c.ConvStateLen()] // [cd][k]
 		ssmState := m.state.SSM[l*c.SSMStateLen() : (l+1)*c.SSMStateLen()]     // [h][p][n]
@@ -126,16 +130,16 @@ func (m *Mamba) promptWorker2(w int) {
 		for t := tlo; t < thi; t++ {
 			rmsNorm(p.normed[t*d:(t+1)*d], p.h[t*d:(t+1)*d], lw.Norm)
 		}
-		m.pool.sync(matrix{})
+		m.pool.sync(kernels.Matrix{})
 
 		// in_proj_conv: my rows of in_proj for every token; the conv of my
 		// x, B and C channels through the chunk in order, right after their
 		// rows (the rows of channel i are in_proj's row di+i).
 		each(w, P, sh.z, &ctr[0], func(lo, hi int) {
-			matMat(p.zxbcdt[lo:], R, lm.inProj.from(lo*d), d, p.normed, d, hi-lo, d, nt, false, m.unpacked[w])
+			kernels.MatMat(p.zxbcdt[lo:], R, lm.InProj.From(lo*d), d, p.normed, d, hi-lo, d, nt, false, m.unpacked[w])
 		})
 		each(w, P, sh.conv, &ctr[1], func(lo, hi int) {
-			matMat(p.zxbcdt[di+lo:], R, lm.inProj.from((di+lo)*d), d, p.normed, d, hi-lo, d, nt, false, m.unpacked[w])
+			kernels.MatMat(p.zxbcdt[di+lo:], R, lm.InProj.From((di+lo)*d), d, p.normed, d, hi-lo, d, nt, false, m.unpacked[w])
 			for t := range nt {
 				in := p.zxbcdt[t*R+di : t*R+di+cd] // the conv's input, x then B then C
 				convSiLU(p.xBC[t*cd:(t+1)*cd], convState, in, lw.Conv1dWeight, lw.Conv1dBias, k, lo, hi)
@@ -143,9 +147,9 @@ func (m *Mamba) promptWorker2(w int) {
 		})
 		each(w, P, sh.dt, &ctr[2], func(lo, hi int) {
 			row := di + cd + lo // Δ's rows follow C's
-			matMat(p.zxbcdt[row:], R, lm.inProj.from(row*d), d, p.normed, d, hi-lo, d, nt, false, m.unpacked[w])
+			kernels.MatMat(p.zxbcdt[row:], R, lm.InProj.From(row*d), d, p.normed, d, hi-lo, d, nt, false, m.unpacked[w])
 		})
-		m.pool.sync(matrix{})
+		m.pool.sync(kernels.Matrix{})
 
 		// dt_scan_gate: my heads, token after token
 		each(w, P, sh.heads, &ctr[3], func(lo, hi int) {
@@ -157,19 +161,19 @@ func (m *Mamba) promptWorker2(w int) {
 					lw.DtProjBias, lw.A, B, C, lw.D, c, lo, hi)
 			}
 		})
-		m.pool.sync(matrix{})
+		m.pool.sync(kernels.Matrix{})
 
 		// group norm: yn[t] = group_norm(y[t], z[t]) for my tokens
 		for t := tlo; t < thi; t++ {
 			groupNorm(p.yn[t*di:(t+1)*di], p.y[t*di:(t+1)*di], p.zxbcdt[t*R:t*R+di], lw.GatedNorm, c)
 		}
-		m.pool.sync(matrix{})
+		m.pool.sync(kernels.Matrix{})
 
 		// out_proj: h[t] += out_proj · yn[t], my rows
 		each(w, P, sh.outProj, &ctr[4], func(lo, hi int) {
-			matMat(p.h[lo:], d, lm.outProj.from(lo*di), di, p.yn, di, hi-lo, di, nt, true, m.unpacked[w])
+			kernels.MatMat(p.h[lo:], d, lm.OutProj.From(lo*di), di, p.yn, di, hi-lo, di, nt, true, m.unpacked[w])
 		})
-		m.pool.sync(matrix{})
+		m.pool.sync(kernels.Matrix{})
 	}
 	if !p.last {
 		return
@@ -178,6 +182,6 @@ func (m *Mamba) promptWorker2(w int) {
 	normed := m.buf2.normed[w]
 	rmsNorm(normed, p.h[(nt-1)*d:nt*d], m.w.NormF)
 	each(w, P, sh.head, &p.claims[claimsPerLayer2*len(m.w.Layers)], func(lo, hi int) {
-		head(m.buf2.logits, normed, m.mats.lmHead, lo, hi)
+		head(m.buf2.logits, normed, m.mats.LMHead, lo, hi)
 	})
 }

@@ -12,6 +12,7 @@ import (
 	"mamba.go/common/model"
 	"mamba.go/common/model/modeltest"
 	"mamba.go/common/refcase"
+	"mamba.go/fused/internal/kernels"
 )
 
 // Mamba-2's batched prompt (prefill2.go) against Forward token by token,
@@ -100,7 +101,7 @@ func TestPrompt2MatchesForward(t *testing.T) {
 		t.Run(s.Name, func(t *testing.T) { checkPrompt2(t, w, all, workers) })
 		t.Run(s.Name+"-bf16", func(t *testing.T) { checkPrompt2(t, w.NarrowedToBF16(), all, workers) })
 	}
-	if kern.name == "go" {
+	if kernels.Name() == "go" {
 		return
 	}
 	released, g2Limited := wideShapes2()

@@ -14,6 +14,7 @@ import (
 	"mamba.go/common/model/modeltest"
 	"mamba.go/common/refcase"
 	"mamba.go/common/sample"
+	"mamba.go/fused/internal/kernels"
 )
 
 // ForwardPrompt against Forward token by token and against the reference
@@ -90,7 +91,7 @@ func TestPromptSharedCases(t *testing.T) {
 // width takes a minute there.
 func TestPromptMatchesForward(t *testing.T) {
 	for name, c := range smallShapes {
-		if kern.name == "go" && name != "odd" {
+		if kernels.Name() == "go" && name != "odd" {
 			continue
 		}
 		w := randomWeights(t, c)

@@ -3,6 +3,8 @@ package fused
 import (
 	"math/rand/v2"
 	"testing"
+
+	"mamba.go/fused/internal/kernels"
 )
 
 // BenchmarkOutProjSplit compares the two ways to share out_proj's product
@@ -26,14 +28,14 @@ func BenchmarkOutProjSplit(b *testing.B) {
 		lo, hi := split(bD, p.n, wk)
 		for l := range layers {
 			m := w[l*bD*bDi:]
-			matVec(out[lo:hi], matrix{f32: m[lo*bDi:]}, bDi, y)
+			kernels.MatVec(out[lo:hi], kernels.F32(m[lo*bDi:]), bDi, y, false)
 		}
 	}
 	byCols := func(wk int) {
 		lo, hi := split(bDi, p.n, wk)
 		for l := range layers {
 			m := w[l*bD*bDi:]
-			matVec(parts[wk], matrix{f32: m[lo:]}, bDi, y[lo:hi])
+			kernels.MatVec(parts[wk], kernels.F32(m[lo:]), bDi, y[lo:hi], false)
 		}
 	}
 	b.Run("rows", func(b *testing.B) {

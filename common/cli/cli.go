@@ -35,8 +35,8 @@ import (
 
 // Main runs the command line of the binary called name and exits: 0 on
 // success and for -h (whose usage goes to stdout), 1 on an error. The
-// binary's own file name, when it has one, replaces name in messages
-// (bin/mamba-fused-simd is the fused command built another way).
+// binary's own file name, when it has one, replaces name in messages (a
+// command built under another name is named as it was called).
 func Main(name string, newModel model.New) { MainOptions(name, newModel, Options{}) }
 
 // stdin is where -i - reads the prompt (a variable for tests).

@@ -2,7 +2,7 @@
 // prints it beside what the machine's memory allows and beside mamba.c:
 //
 //	bench [-model .cache/bench/130m.bin] [-shape 130m] [-n 128] [-runs 7] [-learning-runs 2]
-//	      [-threads 1,2] [-bin bin] [-impls learning,fused,fused-unpacked,fused-bf16,fused-simd] [-shared ../shared] [-cache .cache]
+//	      [-threads 1,2] [-bin bin] [-impls learning,fused,fused-unpacked,fused-bf16] [-shared ../shared] [-cache .cache]
 //	      [-python /usr/bin/python3] [-pytorch-runs 3] [-prefill 512] [-prefill-runs 3]
 //
 // Mamba's recurrent step reads every weight once per token and does about
@@ -94,7 +94,7 @@ func main() {
 	flag.StringVar(&o.model, "model", filepath.Join(".cache", "bench", "130m.bin"), "model.bin to run; written with random weights if absent")
 	flag.StringVar(&o.shape, "shape", "130m", "shape of the random model written when -model is absent (mamba2-130m ...: Mamba-2)")
 	flag.StringVar(&o.bin, "bin", "bin", "folder of the mamba-IMPL binaries")
-	flag.StringVar(&o.impls, "impls", "learning,fused,fused-unpacked,fused-bf16,fused-simd", "implementations (bin/mamba-IMPL; fused-unpacked is bin/mamba-fused -packed=false, fused-bf16 bin/mamba-fused -weights bf16) to run; missing binaries are skipped")
+	flag.StringVar(&o.impls, "impls", "learning,fused,fused-unpacked,fused-bf16", "implementations (bin/mamba-IMPL; fused-unpacked is bin/mamba-fused -packed=false, fused-bf16 bin/mamba-fused -weights bf16) to run; missing binaries are skipped")
 	flag.StringVar(&o.shared, "shared", filepath.Join("..", "shared"), "the shared folder beside the project: mamba.c's sources (peers/mamba.c) and GPT-NeoX's tokenizer.json")
 	flag.StringVar(&o.cache, "cache", ".cache", "folder for the mamba.c builds and its tokenizer.bin")
 	flag.StringVar(&o.threads, "threads", "", "comma-separated thread counts to run at (default: 1 and all cores)")
@@ -248,7 +248,7 @@ func run(o options, out io.Writer) error {
 		name = strings.TrimSpace(name)
 		p := &program{name: name, kind: goProgram, path: filepath.Join(o.bin, "mamba-"+name), threaded: name != "learning"}
 		switch name {
-		case "fused", "fused-simd": // in_proj, out_proj and the head packed (fused/packed.go)
+		case "fused": // in_proj, out_proj and the head packed (fused/internal/kernels/packed.go)
 			p.perToken = packedBytesPerToken(c)
 			p.note = fmt.Sprintf("packed: %.1f MB per token", float64(p.perToken)/1e6)
 		case "fused-unpacked": // fused with the products float32, as in the file
@@ -873,8 +873,8 @@ func cpuFlags() string {
 }
 
 // cpuFeatures names the vector extensions that decide the kernels' speed:
-// mamba.c's -march=native build and the simd build use AVX-512 where there
-// is one, else AVX2 with FMA.
+// mamba.c's -march=native build and fused's assembly use AVX-512 where
+// there is one, else AVX2 with FMA.
 func cpuFeatures(flags string) string {
 	has := map[string]bool{}
 	for _, f := range strings.Fields(flags) {

@@ -146,7 +146,7 @@ func TestPeerOf(t *testing.T) {
 	assert.Equal(t, "mamba.c-learning", peerOf("learning"))
 	assert.Equal(t, "mamba.c-learning", peerOf("mamba.c-learning"))
 	assert.Equal(t, "mamba.c-fused", peerOf("fused"))
-	assert.Equal(t, "mamba.c-fused", peerOf("fused-simd"))
+	assert.Equal(t, "mamba.c-fused", peerOf("fused-bf16"))
 	assert.Equal(t, "mamba.c-fused", peerOf("pytorch"))
 }
 

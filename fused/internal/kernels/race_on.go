@@ -1,0 +1,6 @@
+//go:build race
+
+package kernels
+
+// raceEnabled: this is the race detector's build (see chooseKernels).
+const raceEnabled = true

@@ -1,6 +1,0 @@
-//go:build race
-
-package fused
-
-// raceEnabled: this is the race detector's build (see chooseKernels).
-const raceEnabled = true
