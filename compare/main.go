@@ -54,6 +54,7 @@ type row struct {
 	pass                   bool
 	trace                  *trace.Trace // recorded when localising; nil otherwise
 	findings               []string     // where this row first parts from the reference and the baseline
+	compared               []comparison // the localisations behind findings, for -html
 }
 
 // options are the command line's settings.
@@ -194,7 +195,7 @@ func compareCase(dir string, names []string, o options) []row {
 				b := &rows[base]
 				b.note = joinNote(b.note, vsNote(maxDiff(r.res.Logits, b.res.Logits)/c.MaxAbsLogit(), &r)+" (the first row that passed)")
 				if r.trace = record(&r, newModel, c); r.trace != nil && b.trace != nil {
-					b.findings = append(b.findings, localise(r.trace, b.trace, w.Config, r.format+"/"+r.impl, o.traceTol))
+					b.addLocalisation(localise(r.trace, b.trace, w.Config, r.format+"/"+r.impl, o.traceTol))
 				}
 			}
 			if base != len(rows) {
@@ -218,12 +219,12 @@ func localiseRow(r, b *row, newModel func() (model.Mamba, error), c *refcase.Cas
 		return
 	}
 	if c.Trace != nil {
-		r.findings = append(r.findings, localise(c.Trace, r.trace, mc, "reference", tol))
+		r.addLocalisation(localise(c.Trace, r.trace, mc, "reference", tol))
 	} else if b == nil {
 		r.findings = append(r.findings, "nothing to localise against: the case has no trace.json, and this row is the baseline")
 	}
 	if b != nil && b.trace != nil {
-		r.findings = append(r.findings, localise(b.trace, r.trace, mc, b.format+"/"+b.impl, tol))
+		r.addLocalisation(localise(b.trace, r.trace, mc, b.format+"/"+b.impl, tol))
 	}
 }
 
