@@ -56,6 +56,7 @@ func recordTrace(newModel func() (model.Mamba, error), c *refcase.Case, impl str
 // the first divergence among them and the line compare prints for it.
 type comparison struct {
 	vs    string       // what the row's trace was compared with
+	mc    model.Config // the model's
 	diffs []trace.Diff // every entry present in both, in execution order
 	cmp   trace.Comparison
 	line  string
@@ -65,7 +66,7 @@ type comparison struct {
 // reference or of another row (named by vs), both of a model of config mc.
 // The page of -html draws the same diffs and marks the same first one.
 func localise(want, got *trace.Trace, mc model.Config, vs string, tol float64) comparison {
-	c := comparison{vs: vs, diffs: trace.Diffs(want, got)}
+	c := comparison{vs: vs, mc: mc, diffs: trace.Diffs(want, got)}
 	c.cmp = trace.FirstOver(c.diffs, tol)
 	c.line = localisationLine(c.cmp, want, got, mc, vs, tol)
 	return c
