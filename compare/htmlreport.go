@@ -3,6 +3,7 @@ package main
 import (
 	_ "embed"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math"
 	"os"
@@ -136,6 +137,19 @@ func report(rows []row, tol float64, pageDir string) *reportData {
 		}
 	}
 	return d
+}
+
+// checkReportPath refuses a page path whose folder does not exist, or
+// that is a folder itself: the page is written after every case ran.
+func checkReportPath(path string) error {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return fmt.Errorf("%s is a folder, not a file", path)
+	}
+	dir := filepath.Dir(path)
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return fmt.Errorf("%s: no folder %s to write it in", path, dir)
+	}
+	return nil
 }
 
 // writeReport writes the page of -html for rows to path.

@@ -101,3 +101,18 @@ func TestHTMLWithoutBreakShowsNoDivergence(t *testing.T) {
 		}
 	}
 }
+
+// A page that cannot be written is refused in one line naming it, before
+// any case runs.
+func TestHTMLRefusesPathWithoutFolder(t *testing.T) {
+	dir := t.TempDir()
+	for _, path := range []string{filepath.Join(dir, "no", "c.html"), dir} {
+		var out bytes.Buffer
+		code, err := run([]string{"-html", path, "-impl", "learning", "no-such-case"}, &out)
+		require.Error(t, err)
+		assert.Equal(t, 2, code)
+		assert.Contains(t, err.Error(), "-html: "+path)
+		assert.NotContains(t, err.Error(), "\n")
+		assert.Empty(t, out.String(), "no case ran")
+	}
+}

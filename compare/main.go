@@ -97,6 +97,9 @@ func run(args []string, stdout io.Writer) (int, error) {
 		return 2, err
 	}
 	if o.html != "" {
+		if err := checkReportPath(o.html); err != nil { // before the cases run, not after
+			return 2, fmt.Errorf("-html: %w", err)
+		}
 		o.traceAll = true // the page shows every row's localisation
 	}
 
