@@ -155,8 +155,9 @@ ptx:
 check-ptx:
 	cuda/check-ptx.sh
 
-# test-browser: the trace explorer's pages of the test cases in headless
-# Chromium, with the page's self-test; screenshots to bin/trace-explorer/.
+# test-browser: the trace explorer's pages of the test cases and compare
+# -html's divergence pages in headless Chromium, with each page's
+# self-test; screenshots to bin/trace-explorer/.
 test-browser:
 	compare/browser/test-browser.sh
 

@@ -51,11 +51,29 @@ func recordTrace(newModel func() (model.Mamba, error), c *refcase.Case, impl str
 	return &rec.Recorded, nil
 }
 
+// comparison is one localisation of a row: its trace measured against
+// another (the reference's, the baseline's, a twin's), every entry's error,
+// the first divergence among them and the line compare prints for it.
+type comparison struct {
+	vs    string       // what the row's trace was compared with
+	mc    model.Config // the model's
+	diffs []trace.Diff // every entry present in both, in execution order
+	cmp   trace.Comparison
+	line  string
+}
+
 // localise says where got first parts from want, the trace of the
-// reference or of another row (named by vs), both of a model of config mc:
-// one line.
-func localise(want, got *trace.Trace, mc model.Config, vs string, tol float64) string {
-	cmp := trace.FirstDivergence(want, got, tol)
+// reference or of another row (named by vs), both of a model of config mc.
+// The page of -html draws the same diffs and marks the same first one.
+func localise(want, got *trace.Trace, mc model.Config, vs string, tol float64) comparison {
+	c := comparison{vs: vs, mc: mc, diffs: trace.Diffs(want, got)}
+	c.cmp = trace.FirstOver(c.diffs, tol)
+	c.line = localisationLine(c.cmp, want, got, mc, vs, tol)
+	return c
+}
+
+// localisationLine is the one line compare prints for cmp.
+func localisationLine(cmp trace.Comparison, want, got *trace.Trace, mc model.Config, vs string, tol float64) string {
 	if cmp.Compared == 0 {
 		return "no op in common with " + vs
 	}
@@ -68,6 +86,13 @@ func localise(want, got *trace.Trace, mc model.Config, vs string, tol float64) s
 	}
 	return fmt.Sprintf("no divergence over %g in %d tokens vs %s (largest: %s, %.2g of scale %.3g)",
 		tol, min(want.Positions(), got.Positions()), vs, w.Key, w.Rel(), w.Scale)
+}
+
+// addLocalisation keeps c on r: its line among r's findings, its errors for
+// the page of -html.
+func (r *row) addLocalisation(c comparison) {
+	r.findings = append(r.findings, c.line)
+	r.compared = append(r.compared, c)
 }
 
 // phaseNote names the phase of the divergent op when one of the traces

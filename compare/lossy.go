@@ -87,7 +87,7 @@ func (l *lossyImpl) localise(r *row, newModel func() (model.Mamba, error), c *re
 		r.findings = append(r.findings, "no trace of the twin: "+err.Error())
 		return
 	}
-	r.findings = append(r.findings, localise(twin, r.trace, w.Config, l.what, tol))
+	r.addLocalisation(localise(twin, r.trace, w.Config, l.what, tol))
 }
 
 // lossyTolerances names the lossy tolerances the rows used, for the

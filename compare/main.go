@@ -5,13 +5,14 @@
 // state half-way and restores it into a fresh model, and compares every
 // row's logits with the case's first row (the baseline).
 //
-//	compare [-impl learning,fused] [-tol 1e-5] [-trace] [-trace-tol 1e-4] CASE_DIR...
+//	compare [-impl learning,fused] [-tol 1e-5] [-trace] [-trace-tol 1e-4] [-html FILE] CASE_DIR...
 //
 // It prints one table row per (case, format, implementation) and exits
 // non-zero when any row fails. Under the table, for every failing row (every
 // row with -trace), the first op where its trace parts from the reference's
 // trace (trace.json in the case) and from the baseline's: token, layer, op,
-// error and scale (localise.go).
+// error and scale (localise.go). -html writes the same localisations as one
+// page of heatmaps, every op's error on every traced token (htmlreport.go).
 package main
 
 import (
@@ -54,12 +55,14 @@ type row struct {
 	pass                   bool
 	trace                  *trace.Trace // recorded when localising; nil otherwise
 	findings               []string     // where this row first parts from the reference and the baseline
+	compared               []comparison // the localisations behind findings, for -html
 }
 
 // options are the command line's settings.
 type options struct {
 	tol, traceTol float64
-	traceAll      bool // localise every row, not only failing ones
+	traceAll      bool   // localise every row, not only failing ones
+	html          string // -html: the page to write; "" none
 }
 
 func run(args []string, stdout io.Writer) (int, error) {
@@ -69,8 +72,9 @@ func run(args []string, stdout io.Writer) (int, error) {
 	fs.Float64Var(&o.tol, "tol", DefaultTol, "max logit error relative to the case's largest |logit|")
 	fs.BoolVar(&o.traceAll, "trace", false, "localise every row (failing rows always are): the first op where its trace parts from the reference's and the baseline's")
 	fs.Float64Var(&o.traceTol, "trace-tol", DefaultTraceTol, "a row's first divergence from a trace is the first op whose error exceeds this fraction of its vector's largest |value|")
+	fs.StringVar(&o.html, "html", "", "localise every row (as -trace) and write `FILE`: one self-contained HTML page with, per row, a heatmap of every op's error on every traced token and its first divergence marked (docs/compare.md)")
 	usage := func(w io.Writer) {
-		fmt.Fprintf(w, "usage: compare [-impl %s] [-tol %g] [-trace] [-trace-tol %g] CASE_DIR...\n", strings.Join(implOrder, ","), DefaultTol, DefaultTraceTol)
+		fmt.Fprintf(w, "usage: compare [-impl %s] [-tol %g] [-trace] [-trace-tol %g] [-html FILE] CASE_DIR...\n", strings.Join(implOrder, ","), DefaultTol, DefaultTraceTol)
 		fs.SetOutput(w)
 		fs.PrintDefaults()
 	}
@@ -92,12 +96,23 @@ func run(args []string, stdout io.Writer) (int, error) {
 	if err != nil {
 		return 2, err
 	}
+	if o.html != "" {
+		if err := checkReportPath(o.html); err != nil { // before the cases run, not after
+			return 2, fmt.Errorf("-html: %w", err)
+		}
+		o.traceAll = true // the page shows every row's localisation
+	}
 
 	var rows []row
 	for _, dir := range fs.Args() {
 		rows = append(rows, compareCase(dir, names, o)...)
 	}
 	failed := printTable(stdout, rows, o.tol)
+	if o.html != "" {
+		if err := writeReport(o.html, rows, o.traceTol); err != nil {
+			return 2, fmt.Errorf("-html: %w", err)
+		}
+	}
 	if failed > 0 {
 		return 1, fmt.Errorf("%d of %d checks failed", failed, len(rows))
 	}
@@ -194,7 +209,7 @@ func compareCase(dir string, names []string, o options) []row {
 				b := &rows[base]
 				b.note = joinNote(b.note, vsNote(maxDiff(r.res.Logits, b.res.Logits)/c.MaxAbsLogit(), &r)+" (the first row that passed)")
 				if r.trace = record(&r, newModel, c); r.trace != nil && b.trace != nil {
-					b.findings = append(b.findings, localise(r.trace, b.trace, w.Config, r.format+"/"+r.impl, o.traceTol))
+					b.addLocalisation(localise(r.trace, b.trace, w.Config, r.format+"/"+r.impl, o.traceTol))
 				}
 			}
 			if base != len(rows) {
@@ -218,12 +233,12 @@ func localiseRow(r, b *row, newModel func() (model.Mamba, error), c *refcase.Cas
 		return
 	}
 	if c.Trace != nil {
-		r.findings = append(r.findings, localise(c.Trace, r.trace, mc, "reference", tol))
+		r.addLocalisation(localise(c.Trace, r.trace, mc, "reference", tol))
 	} else if b == nil {
 		r.findings = append(r.findings, "nothing to localise against: the case has no trace.json, and this row is the baseline")
 	}
 	if b != nil && b.trace != nil {
-		r.findings = append(r.findings, localise(b.trace, r.trace, mc, b.format+"/"+b.impl, tol))
+		r.addLocalisation(localise(b.trace, r.trace, mc, b.format+"/"+b.impl, tol))
 	}
 }
 

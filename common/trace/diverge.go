@@ -50,17 +50,31 @@ type Comparison struct {
 // entry after it inherits the error, so only the first one says where a
 // bug is. Entries of different lengths count as diverged (+Inf).
 func FirstDivergence(want, got *Trace, tol float64) Comparison {
+	return FirstOver(Diffs(want, got), tol)
+}
+
+// Diffs measures every entry of want that got has too, in want's
+// (execution) order: the errors FirstDivergence walks.
+func Diffs(want, got *Trace) []Diff {
 	byKey := make(map[Key][]float32, len(got.Entries))
 	for _, e := range got.Entries {
 		byKey[e.Key()] = e.Values
 	}
-	var c Comparison
+	var diffs []Diff
 	for _, w := range want.Entries {
-		g, ok := byKey[w.Key()]
-		if !ok {
-			continue
+		if g, ok := byKey[w.Key()]; ok {
+			diffs = append(diffs, diff(w, g))
 		}
-		d := diff(w, g)
+	}
+	return diffs
+}
+
+// FirstOver is FirstDivergence over errors already measured by Diffs: the
+// first diff over tol of its scale, and the worst one up to it.
+func FirstOver(diffs []Diff, tol float64) Comparison {
+	var c Comparison
+	for i := range diffs {
+		d := diffs[i]
 		c.Compared++
 		if d.Rel() > c.Worst.Rel() || c.Compared == 1 {
 			c.Worst = d
