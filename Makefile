@@ -38,6 +38,9 @@ test-avx2:
 	$(GO) test -c -o $(BIN)/fused-avx2.test ./fused
 	cd fused && MAMBA_FUSED_EXPECT_BEST=avx2 qemu-x86_64 -cpu Haswell ../$(BIN)/fused-avx2.test -test.timeout=20m 2>../$(BIN)/fused-avx2.stderr \
 		|| (grep -v "TCG doesn't support" ../$(BIN)/fused-avx2.stderr; exit 1)
+	$(GO) test -c -o $(BIN)/kernels-avx2.test ./fused/internal/kernels
+	cd fused/internal/kernels && MAMBA_FUSED_EXPECT_BEST=avx2 qemu-x86_64 -cpu Haswell ../../../$(BIN)/kernels-avx2.test -test.timeout=20m 2>../../../$(BIN)/fused-avx2.stderr \
+		|| (grep -v "TCG doesn't support" ../../../$(BIN)/fused-avx2.stderr; exit 1)
 	$(GO) build -o $(BIN)/compare ./compare
 	timeout 600 qemu-x86_64 -cpu Haswell $(BIN)/compare -impl learning,fused,fused-bf16 testdata/cases/* >$(BIN)/compare-avx2.out 2>$(BIN)/fused-avx2.stderr \
 		|| (cat $(BIN)/compare-avx2.out; grep -v "TCG doesn't support" $(BIN)/fused-avx2.stderr; exit 1)
