@@ -194,19 +194,6 @@ func BenchmarkPrompt(b *testing.B) {
 	})
 }
 
-// plainMatVec is learning's matVec.
-func plainMatVec(out, w, x []float32) {
-	cols := len(x)
-	for i := range out {
-		row := w[i*cols : (i+1)*cols]
-		var sum float32
-		for j, v := range row {
-			sum += v * x[j]
-		}
-		out[i] = sum
-	}
-}
-
 // The 130m sizes: d 768, di 1536, r 48, n 16, V 50280.
 const (
 	bD, bDi, bR, bN, bV = 768, 1536, 48, 16, 50280

@@ -11,6 +11,7 @@ var (
 	oddRows, oddCols = testvec.OddRows, testvec.OddCols
 	randVec          = testvec.RandVec
 	refMatVec        = testvec.RefMatVec
+	plainMatVec      = testvec.PlainMatVec
 )
 
 // forEachKernelSet runs f as a sub-benchmark per kernel set this CPU has

@@ -22,19 +22,6 @@ func forEachKernelSet(b *testing.B, f func(b *testing.B)) {
 	}
 }
 
-// plainMatVec is learning's matVec.
-func plainMatVec(out, w, x []float32) {
-	cols := len(x)
-	for i := range out {
-		row := w[i*cols : (i+1)*cols]
-		var sum float32
-		for j, v := range row {
-			sum += v * x[j]
-		}
-		out[i] = sum
-	}
-}
-
 func BenchmarkMatVec(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	for _, sz := range []struct {

@@ -6,6 +6,7 @@ var (
 	oddRows, oddCols = testvec.OddRows, testvec.OddCols
 	randVec          = testvec.RandVec
 	refMatVec        = testvec.RefMatVec
+	plainMatVec      = testvec.PlainMatVec
 )
 
 // The 130m sizes the benchmarks run at: d 768, di 1536, r 48, n 16,

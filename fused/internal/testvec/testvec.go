@@ -47,3 +47,17 @@ var HeadScanShapes = []struct{ N, P int }{
 	{16, 64}, {64, 64}, {128, 64}, {12, 64},
 	{16, 7}, {64, 7}, {128, 7}, {12, 7}, {8, 4}, {24, 5}, {128, 1},
 }
+
+// PlainMatVec is learning's matVec, out[i] = Σ_j w[i·len(x) + j]·x[j]:
+// what the benchmarks set the kernels beside.
+func PlainMatVec(out, w, x []float32) {
+	cols := len(x)
+	for i := range out {
+		row := w[i*cols : (i+1)*cols]
+		var sum float32
+		for j, v := range row {
+			sum += v * x[j]
+		}
+		out[i] = sum
+	}
+}
