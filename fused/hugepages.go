@@ -7,6 +7,7 @@ import (
 
 	"mamba.go/common/memory"
 	"mamba.go/common/model"
+	"mamba.go/fused/internal/kernels"
 )
 
 // Weights in 2 MB pages. Streaming 500 MB through 4 KB pages costs a TLB
@@ -47,17 +48,17 @@ func hugePagesCopy(w *model.Weights, prog func(done, total int64)) (hw *model.We
 	var loPtr unsafe.Pointer // the first tensor's first byte
 	seen := map[uintptr]bool{}
 	for _, t := range tensors {
-		if t.size == 0 {
+		if t.Size == 0 {
 			continue
 		}
-		p := uintptr(t.ptr)
+		p := uintptr(t.Ptr)
 		if p < lo {
-			loPtr = t.ptr
+			loPtr = t.Ptr
 		}
-		lo, hi = min(lo, p), max(hi, p+t.size)
+		lo, hi = min(lo, p), max(hi, p+t.Size)
 		if !seen[p] { // the tied head is the embedding
 			seen[p] = true
-			total += t.size
+			total += t.Size
 		}
 	}
 	span := hi - lo
@@ -111,8 +112,8 @@ func hugePagesCopy(w *model.Weights, prog func(done, total int64)) (hw *model.We
 	pr.finish()
 	hw = w.ShallowCopy() // w's closer stays w's: the copy closes nothing
 	for _, t := range weightTensors(hw) {
-		if t.size > 0 {
-			t.point(unsafe.Pointer(&dst[uintptr(t.ptr)-lo]))
+		if t.Size > 0 {
+			t.Point(unsafe.Pointer(&dst[uintptr(t.Ptr)-lo]))
 		}
 	}
 	return hw, mapping, ""
@@ -127,12 +128,12 @@ type byteRun struct {
 }
 
 // byteRuns merges the tensors' bytes into runs, in address order.
-func byteRuns(tensors []tensorBytes, lo uintptr) []byteRun {
+func byteRuns(tensors []kernels.Tensor, lo uintptr) []byteRun {
 	ts := slices.Clone(tensors)
-	slices.SortFunc(ts, func(x, y tensorBytes) int { return cmp.Compare(uintptr(x.ptr), uintptr(y.ptr)) })
+	slices.SortFunc(ts, func(x, y kernels.Tensor) int { return cmp.Compare(uintptr(x.Ptr), uintptr(y.Ptr)) })
 	var runs []byteRun
 	for _, t := range ts {
-		a, b := uintptr(t.ptr)-lo, uintptr(t.ptr)-lo+t.size
+		a, b := uintptr(t.Ptr)-lo, uintptr(t.Ptr)-lo+t.Size
 		if n := len(runs); n > 0 && a <= runs[n-1].b {
 			runs[n-1].b = max(runs[n-1].b, b)
 			continue

@@ -221,13 +221,7 @@ func NewOptions(w *model.Weights, opt Options) (*Mamba, error) {
 func packMemory(prog func(done, total int64)) kernels.Memory {
 	return kernels.Memory{
 		RoomFor: roomFor,
-		Tensors: func(w *model.Weights) []kernels.Tensor {
-			var ts []kernels.Tensor
-			for _, t := range weightTensors(w) {
-				ts = append(ts, kernels.Tensor{Ptr: t.ptr, Size: t.size, Point: t.point})
-			}
-			return ts
-		},
+		Tensors: weightTensors,
 		Progress: func(total int64) (func(int64), func()) {
 			p := newProgress(prog, total)
 			return p.add, p.finish

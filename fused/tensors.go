@@ -4,37 +4,30 @@ import (
 	"unsafe"
 
 	"mamba.go/common/model"
+	"mamba.go/fused/internal/kernels"
 )
 
 // The weights' tensors as bytes, for the copies New makes of them (into 2
 // MB pages: hugepages.go; beside packed products: packweights.go).
 
-// tensorBytes is one tensor of the weights as bytes: where they are, how
-// many, and how to point the tensor's slice at a copy of them.
-type tensorBytes struct {
-	ptr   unsafe.Pointer
-	size  uintptr
-	point func(to unsafe.Pointer)
-}
-
 // weightTensors lists the tensors of w to copy: every tensor of float32
 // weights; of weights kept as bfloat16, the bfloat16 ones (all but a few
 // hundredths of the bytes, in one block when NarrowToBF16 made them; the
 // float32 vectors stay where they are).
-func weightTensors(w *model.Weights) []tensorBytes {
-	var ts []tensorBytes
+func weightTensors(w *model.Weights) []kernels.Tensor {
+	var ts []kernels.Tensor
 	f32 := func(s *[]float32) {
 		if len(*s) > 0 {
 			n := len(*s)
-			ts = append(ts, tensorBytes{unsafe.Pointer(&(*s)[0]), uintptr(4 * n),
-				func(to unsafe.Pointer) { *s = unsafe.Slice((*float32)(to), n) }})
+			ts = append(ts, kernels.Tensor{Ptr: unsafe.Pointer(&(*s)[0]), Size: uintptr(4 * n),
+				Point: func(to unsafe.Pointer) { *s = unsafe.Slice((*float32)(to), n) }})
 		}
 	}
 	bf16 := func(s *[]uint16) {
 		if len(*s) > 0 {
 			n := len(*s)
-			ts = append(ts, tensorBytes{unsafe.Pointer(&(*s)[0]), uintptr(2 * n),
-				func(to unsafe.Pointer) { *s = unsafe.Slice((*uint16)(to), n) }})
+			ts = append(ts, kernels.Tensor{Ptr: unsafe.Pointer(&(*s)[0]), Size: uintptr(2 * n),
+				Point: func(to unsafe.Pointer) { *s = unsafe.Slice((*uint16)(to), n) }})
 		}
 	}
 	if w.BF16 {
