@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"mamba.go/common/quant"
 )
 
 // Layer holds the weights of one residual block: h += Mixer(RMSNorm(h)).
@@ -34,6 +36,13 @@ type Layer struct {
 	// the Weights are (Weights.BF16); the float32 fields of the same
 	// names are nil then. Same shapes; Mamba-2 has no XProj, DtProjWeight.
 	InProjBF16, XProjBF16, DtProjWeightBF16, OutProjBF16 []uint16
+
+	// The products' weights kept in a block format (quant.Q8_0, Q4_0:
+	// GGUF's blocks, as a .gguf file holds them or quantized at load) when
+	// their Data is not nil; the float32 and bfloat16 fields of the same
+	// names are nil then. A matrix whose rows are not whole blocks
+	// (quant.Quantizable) stays float32.
+	InProjQ, XProjQ, DtProjWeightQ, OutProjQ quant.Blocks
 }
 
 // Weights is a whole model. The slices may point into a memory-mapped file:
@@ -53,6 +62,11 @@ type Weights struct {
 	BF16          bool
 	EmbeddingBF16 []uint16 // [padded_vocab][d]
 	LMHeadBF16    []uint16 // [padded_vocab][d]; the same slice as EmbeddingBF16 when the head is tied
+
+	// The embedding and the head in a block format, as the Layers' Q
+	// fields (their float32 and bfloat16 fields are nil when these are set).
+	EmbeddingQ quant.Blocks // [padded_vocab][d]
+	LMHeadQ    quant.Blocks // [padded_vocab][d]; the same blocks as EmbeddingQ when the head is tied
 
 	closer io.Closer // what holds the slices' memory (a mapping, an open file, NarrowToBF16's block), if any
 }
@@ -91,11 +105,12 @@ func (w *Weights) SetCloser(c io.Closer) { w.closer = c }
 // Layer, its shape for a model of some Config, and its name in a PyTorch
 // checkpoint.
 type LayerTensor struct {
-	Name       string     // model.bin's name, and the docs' (in_proj, conv1d.weight, ...)
-	Data       *[]float32 // the Layer's field
-	Shape      []int      // [rows][cols], or [n] for a vector
-	Checkpoint string     // after "backbone.layers.N." in a checkpoint; A is stored as A_log there
-	BF16       *[]uint16  // the Layer's bfloat16 field for a product's weights; nil: always float32
+	Name       string        // model.bin's name, and the docs' (in_proj, conv1d.weight, ...)
+	Data       *[]float32    // the Layer's field
+	Shape      []int         // [rows][cols], or [n] for a vector
+	Checkpoint string        // after "backbone.layers.N." in a checkpoint; A is stored as A_log there
+	BF16       *[]uint16     // the Layer's bfloat16 field for a product's weights; nil: always float32
+	Q          *quant.Blocks // the Layer's block-format field for a product's weights; nil: never quantized
 }
 
 // Len is the number of values the tensor has: the product of its shape.
@@ -118,16 +133,16 @@ func (l *Layer) Tensors(c Config) []LayerTensor {
 	}
 	d, di, r, n, k := c.DModel, c.DInner, c.DtRank, c.DState, c.DConv
 	return []LayerTensor{
-		{"in_proj", &l.InProj, []int{2 * di, d}, "mixer.in_proj.weight", &l.InProjBF16},
-		{"conv1d.weight", &l.Conv1dWeight, []int{di, k}, "mixer.conv1d.weight", nil},
-		{"conv1d.bias", &l.Conv1dBias, []int{di}, "mixer.conv1d.bias", nil},
-		{"x_proj", &l.XProj, []int{r + 2*n, di}, "mixer.x_proj.weight", &l.XProjBF16},
-		{"dt_proj.weight", &l.DtProjWeight, []int{di, r}, "mixer.dt_proj.weight", &l.DtProjWeightBF16},
-		{"dt_proj.bias", &l.DtProjBias, []int{di}, "mixer.dt_proj.bias", nil},
-		{"A", &l.A, []int{di, n}, "mixer.A_log", nil},
-		{"D", &l.D, []int{di}, "mixer.D", nil},
-		{"out_proj", &l.OutProj, []int{d, di}, "mixer.out_proj.weight", &l.OutProjBF16},
-		{"norm", &l.Norm, []int{d}, "norm.weight", nil},
+		{"in_proj", &l.InProj, []int{2 * di, d}, "mixer.in_proj.weight", &l.InProjBF16, &l.InProjQ},
+		{"conv1d.weight", &l.Conv1dWeight, []int{di, k}, "mixer.conv1d.weight", nil, nil},
+		{"conv1d.bias", &l.Conv1dBias, []int{di}, "mixer.conv1d.bias", nil, nil},
+		{"x_proj", &l.XProj, []int{r + 2*n, di}, "mixer.x_proj.weight", &l.XProjBF16, &l.XProjQ},
+		{"dt_proj.weight", &l.DtProjWeight, []int{di, r}, "mixer.dt_proj.weight", &l.DtProjWeightBF16, &l.DtProjWeightQ},
+		{"dt_proj.bias", &l.DtProjBias, []int{di}, "mixer.dt_proj.bias", nil, nil},
+		{"A", &l.A, []int{di, n}, "mixer.A_log", nil, nil},
+		{"D", &l.D, []int{di}, "mixer.D", nil, nil},
+		{"out_proj", &l.OutProj, []int{d, di}, "mixer.out_proj.weight", &l.OutProjBF16, &l.OutProjQ},
+		{"norm", &l.Norm, []int{d}, "norm.weight", nil, nil},
 	}
 }
 
@@ -157,15 +172,15 @@ func NewWeights(c Config) *Weights {
 func (l *Layer) tensors2(c Config) []LayerTensor {
 	d, di, h, cd, k := c.DModel, c.DInner, c.NHeads, c.ConvDim(), c.DConv
 	return []LayerTensor{
-		{"in_proj", &l.InProj, []int{c.InProjRows(), d}, "mixer.in_proj.weight", &l.InProjBF16},
-		{"conv1d.weight", &l.Conv1dWeight, []int{cd, k}, "mixer.conv1d.weight", nil},
-		{"conv1d.bias", &l.Conv1dBias, []int{cd}, "mixer.conv1d.bias", nil},
-		{"dt_bias", &l.DtProjBias, []int{h}, "mixer.dt_bias", nil},
-		{"A", &l.A, []int{h}, "mixer.A_log", nil},
-		{"D", &l.D, []int{h}, "mixer.D", nil},
-		{"gated_norm", &l.GatedNorm, []int{di}, "mixer.norm.weight", nil},
-		{"out_proj", &l.OutProj, []int{d, di}, "mixer.out_proj.weight", &l.OutProjBF16},
-		{"norm", &l.Norm, []int{d}, "norm.weight", nil},
+		{"in_proj", &l.InProj, []int{c.InProjRows(), d}, "mixer.in_proj.weight", &l.InProjBF16, &l.InProjQ},
+		{"conv1d.weight", &l.Conv1dWeight, []int{cd, k}, "mixer.conv1d.weight", nil, nil},
+		{"conv1d.bias", &l.Conv1dBias, []int{cd}, "mixer.conv1d.bias", nil, nil},
+		{"dt_bias", &l.DtProjBias, []int{h}, "mixer.dt_bias", nil, nil},
+		{"A", &l.A, []int{h}, "mixer.A_log", nil, nil},
+		{"D", &l.D, []int{h}, "mixer.D", nil, nil},
+		{"gated_norm", &l.GatedNorm, []int{di}, "mixer.norm.weight", nil, nil},
+		{"out_proj", &l.OutProj, []int{d, di}, "mixer.out_proj.weight", &l.OutProjBF16, &l.OutProjQ},
+		{"norm", &l.Norm, []int{d}, "norm.weight", nil, nil},
 	}
 }
 
