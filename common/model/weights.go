@@ -236,3 +236,19 @@ func (w *Weights) check() error {
 	}
 	return nil
 }
+
+// Quantized reports whether any of w's matrices is kept in a block format
+// (the Q fields).
+func (w *Weights) Quantized() bool {
+	if w.EmbeddingQ.Data != nil || w.LMHeadQ.Data != nil {
+		return true
+	}
+	for i := range w.Layers {
+		for _, t := range w.Layers[i].Tensors(w.Config) {
+			if t.Q != nil && t.Q.Data != nil {
+				return true
+			}
+		}
+	}
+	return false
+}

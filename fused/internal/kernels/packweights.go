@@ -64,7 +64,7 @@ type Packing struct {
 }
 
 // PackWeights packs w's products (Packing says into what). Weights kept
-// as bfloat16, float32 weights whose products outside a file's mapping
+// as bfloat16 or in blocks (model.Weights.Quantized), float32 weights whose products outside a file's mapping
 // come to packInMemoryMax, and weights whose block would not fit in the
 // memory available (mem.RoomFor, asked before reading the weights, with the
 // block's size if every product packs, and again with its exact size)
@@ -72,7 +72,7 @@ type Packing struct {
 // products, counting and packing.
 func PackWeights(w *model.Weights, smallPages bool, mem Memory) Packing {
 	asTheyAre := func(skipped string) Packing { return Packing{Weights: w, Matrices: Of(w), Skipped: skipped} }
-	if w.BF16 {
+	if w.BF16 || w.Quantized() {
 		return asTheyAre("")
 	}
 	hw := w.ShallowCopy() // w's closer stays w's: the copy closes nothing
