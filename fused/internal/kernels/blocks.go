@@ -36,8 +36,13 @@ func (b blockRows) byteOf(i int) int {
 	return i / quant.BlockSize * quant.BlockBytes(b.t)
 }
 
-// len is the number of values.
-func (b blockRows) len() int { return len(b.data) / quant.BlockBytes(b.t) * quant.BlockSize }
+// len is the number of values (0 for no blocks).
+func (b blockRows) len() int {
+	if b.data == nil {
+		return 0
+	}
+	return len(b.data) / quant.BlockBytes(b.t) * quant.BlockSize
+}
 
 // matVecBlocksGeneric: out[i] (+)= Σ_b d_b·Σ_j q_bj·x[32b + j] for
 // i < len(out), over the len(x)/32 blocks of each row (row i starts at
