@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"mamba.go/common/model"
+	"mamba.go/common/quant"
 )
 
 // DType is an element type as safetensors names it ("F32", "BF16", ...).
@@ -51,7 +52,7 @@ func decode(dst []float32, src []byte, d DType) {
 		}
 	case F16:
 		for i := range dst {
-			dst[i] = HalfToFloat32(binary.LittleEndian.Uint16(src[2*i:]))
+			dst[i] = quant.Float32FromF16(binary.LittleEndian.Uint16(src[2*i:]))
 		}
 	case BF16:
 		for i := range dst {
@@ -76,33 +77,10 @@ func decodeBF16(dst []uint16, src []byte, d DType) {
 		}
 	case F16:
 		for i := range dst {
-			dst[i] = model.BF16FromFloat32(HalfToFloat32(binary.LittleEndian.Uint16(src[2*i:])))
+			dst[i] = model.BF16FromFloat32(quant.Float32FromF16(binary.LittleEndian.Uint16(src[2*i:])))
 		}
 	default:
 		panic("decodeBF16: unsupported dtype " + string(d)) // callers check Loadable first
-	}
-}
-
-// HalfToFloat32 converts an IEEE 754 binary16 value exactly: every half,
-// subnormals, infinities and NaNs included, is a float32.
-func HalfToFloat32(h uint16) float32 {
-	sign := uint32(h>>15) << 31
-	exp := uint32(h>>10) & 0x1f
-	mant := uint32(h) & 0x3ff
-	switch {
-	case exp == 0x1f: // inf or NaN, keeping the payload
-		return math.Float32frombits(sign | 0x7f800000 | mant<<13)
-	case exp != 0: // normal
-		return math.Float32frombits(sign | (exp+127-15)<<23 | mant<<13)
-	case mant == 0: // ±0
-		return math.Float32frombits(sign)
-	default: // subnormal: normalise the mantissa
-		e := uint32(127 - 15 + 1)
-		for mant&0x400 == 0 {
-			mant <<= 1
-			e--
-		}
-		return math.Float32frombits(sign | e<<23 | (mant&0x3ff)<<13)
 	}
 }
 

@@ -6,23 +6,27 @@ import "math"
 // 15), 10 mantissa bits. The blocks' scales are kept so, and GGUF's F16
 // tensors.
 
-// Float32FromF16 widens a float16 (its bits) to float32, exactly:
-// subnormals, infinities and NaNs included.
+// Float32FromF16 widens a float16 (its bits) to float32 exactly: every
+// half, subnormals, infinities and NaNs included, is a float32.
 func Float32FromF16(h uint16) float32 {
 	sign := uint32(h>>15) << 31
 	exp := uint32(h>>10) & 0x1f
 	mant := uint32(h) & 0x3ff
 	switch {
-	case exp == 0x1f: // infinity or NaN
-		return math.Float32frombits(sign | 0xff<<23 | mant<<13)
-	case exp == 0: // zero or subnormal: ±mant·2^−24
-		v := float32(mant) * (1.0 / (1 << 24))
-		if sign != 0 {
-			v = -v
+	case exp == 0x1f: // inf or NaN, keeping the payload
+		return math.Float32frombits(sign | 0x7f800000 | mant<<13)
+	case exp != 0: // normal
+		return math.Float32frombits(sign | (exp+127-15)<<23 | mant<<13)
+	case mant == 0: // ±0
+		return math.Float32frombits(sign)
+	default: // subnormal: normalise the mantissa
+		e := uint32(127 - 15 + 1)
+		for mant&0x400 == 0 {
+			mant <<= 1
+			e--
 		}
-		return v
+		return math.Float32frombits(sign | e<<23 | (mant&0x3ff)<<13)
 	}
-	return math.Float32frombits(sign | (exp+127-15)<<23 | mant<<13)
 }
 
 // F16FromFloat32 narrows f to the nearest float16, ties to even; values

@@ -189,7 +189,7 @@ func DequantizeInto(t Type, dst []float32, src []byte) {
 	bb := BlockBytes(t)
 	for b := 0; b < len(dst)/BlockSize; b++ {
 		blk, w := src[b*bb:(b+1)*bb], dst[b*BlockSize:(b+1)*BlockSize]
-		d := Float32FromF16(getF16(blk))
+		d := BlockScale(blk)
 		switch t {
 		case Q8_0: // w[j] = d·q[j]
 			for j := range w {
@@ -205,6 +205,9 @@ func DequantizeInto(t Type, dst []float32, src []byte) {
 		}
 	}
 }
+
+// BlockScale is a block's d: its first two bytes, a little-endian float16.
+func BlockScale(blk []byte) float32 { return Float32FromF16(getF16(blk)) }
 
 func getF16(b []byte) uint16    { return uint16(b[0]) | uint16(b[1])<<8 }
 func putF16(b []byte, h uint16) { b[0], b[1] = byte(h), byte(h>>8) }

@@ -16,6 +16,7 @@ import (
 	"strconv"
 
 	"mamba.go/common/model"
+	"mamba.go/common/quant"
 )
 
 // Tensor is one named tensor with its little-endian bytes.
@@ -99,7 +100,7 @@ func Encode(v []float32, dtype string) []byte {
 		for i, x := range v {
 			var h uint16
 			if dtype == "F16" {
-				h = toHalf(x)
+				h = quant.F16FromFloat32(x)
 			} else {
 				b := math.Float32bits(x)
 				b += 0x7fff + (b>>16)&1
@@ -115,26 +116,6 @@ func Encode(v []float32, dtype string) []byte {
 		}
 		return out
 	}
-}
-
-// toHalf rounds a float32 of moderate size (normal as a half) to binary16.
-func toHalf(x float32) uint16 {
-	b := math.Float32bits(x)
-	sign := uint16(b>>16) & 0x8000
-	e := int(b>>23&0xff) - 127 + 15
-	m := b & 0x7fffff
-	if x == 0 || e <= 0 {
-		return sign
-	}
-	if e >= 31 {
-		return sign | 0x7c00
-	}
-	h := uint32(e)<<10 | m>>13
-	rest := m & 0x1fff
-	if rest > 0x1000 || rest == 0x1000 && h&1 == 1 {
-		h++
-	}
-	return sign | uint16(h)
 }
 
 // StateSpacesConfig is a state-spaces config.json for c.

@@ -56,7 +56,7 @@ func matVecBlocksGeneric(out []float32, w blockRows, ld int, x []float32, add bo
 		var s float32
 		for b := range nb {
 			blk, xb := row[b*bb:(b+1)*bb], x[b*quant.BlockSize:(b+1)*quant.BlockSize]
-			d := quant.Float32FromF16(uint16(blk[0]) | uint16(blk[1])<<8)
+			d := quant.BlockScale(blk)
 			if w.t == quant.Q8_0 {
 				s += d * blockDotQ8_0(blk[2:], xb)
 			} else {
